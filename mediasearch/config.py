@@ -1,0 +1,83 @@
+"""Settings: where the library and the model store live, and indexing knobs.
+
+The library folder defaults to the platform's user data dir and is overridden by
+``MEDIASEARCH_HOME`` (or ``--library``); the model store defaults to the platform's
+user cache dir and is overridden by ``MEDIASEARCH_MODEL_DIR``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+APP_NAME = "mediasearch"
+
+
+def default_library_dir() -> Path:
+    """The library folder: ``$MEDIASEARCH_HOME`` or the platform user data dir."""
+    env = os.environ.get("MEDIASEARCH_HOME")
+    if env:
+        return Path(env).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+
+
+def default_model_dir() -> Path:
+    """The model store: ``$MEDIASEARCH_MODEL_DIR`` or the platform user cache dir."""
+    env = os.environ.get("MEDIASEARCH_MODEL_DIR")
+    if env:
+        return Path(env).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir(APP_NAME, appauthor=False)) / "models"
+
+
+def allow_download_default() -> bool:
+    """Whether encoders may download missing weights without being asked (``MEDIASEARCH_ALLOW_DOWNLOAD=1``)."""
+    return os.environ.get("MEDIASEARCH_ALLOW_DOWNLOAD", "").lower() in {"1", "true", "yes"}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a job needs to know that is not in the catalog.
+
+    Times are in seconds. ``threads`` None means "all cores".
+    """
+
+    library_dir: Path = field(default_factory=default_library_dir)
+    model_dir: Path = field(default_factory=default_model_dir)
+    frame_interval_s: float = 2.0
+    #: mean absolute difference (0-255 scale, on a 32x32 grey thumbnail) under which a
+    #: video frame counts as a near-duplicate of the previous kept frame and is dropped
+    frame_dedup_threshold: float = 3.0
+    audio_window_s: float = 10.0
+    audio_hop_s: float = 5.0
+    batch_size: int = 8
+    threads: int | None = None
+    include_hidden: bool = False
+    allow_download: bool = field(default_factory=allow_download_default)
+    #: Pillow's decompression-bomb limit, in pixels: bigger images are skipped with a reason
+    max_image_pixels: int = 120_000_000
+
+    def with_(self, **changes: object) -> "Settings":
+        """A copy with some fields changed."""
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+    @property
+    def catalog_path(self) -> Path:
+        return self.library_dir / "catalog.sqlite"
+
+    @property
+    def index_dir(self) -> Path:
+        return self.library_dir / "index"
+
+    @property
+    def queries_dir(self) -> Path:
+        """Copies of saved queries' example files."""
+        return self.library_dir / "queries"
+
+    @property
+    def thumbs_dir(self) -> Path:
+        return self.library_dir / "thumbs"

@@ -1,0 +1,199 @@
+"""The encoder registry: name -> spec, and lazy loading of the encoder class.
+
+Listing encoders imports nothing heavy; :func:`load_encoder` imports the family's module
+(torch, open_clip, whisper...) on first use and keeps the loaded model for the process.
+"""
+
+from __future__ import annotations
+
+import importlib
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from mediasearch.encoders.base import Encoder, EncoderSpec
+from mediasearch.errors import UnknownEncoderError
+from mediasearch.media import Modality, Stream
+
+if TYPE_CHECKING:  # pragma: no cover
+    from mediasearch.config import Settings
+
+_VISUAL = frozenset({Stream.IMAGE, Stream.FRAME})
+_IMG = frozenset({Modality.IMAGE})
+_IMG_TXT = frozenset({Modality.IMAGE, Modality.TEXT})
+_AUDIO_Q = frozenset({Modality.AUDIO})
+
+_SPECS: list[EncoderSpec] = [
+    EncoderSpec(
+        name="baseline-image",
+        family="baseline",
+        streams=_VISUAL,
+        query_modalities=_IMG,
+        dim=256,
+        factory="mediasearch.encoders.baseline_image:BaselineImageEncoder",
+        description="weight-free colour histogram + perceptual hash + wavelet descriptor (no downloads)",
+        licence="Apache-2.0 (this project)",
+        preprocessing="RGB; HSV histogram on 64x64; DCT hash and Haar wavelet energies on 32x32 grey",
+        image_size=64,
+    ),
+    EncoderSpec(
+        name="resnet50",
+        family="torchvision",
+        streams=_VISUAL,
+        query_modalities=_IMG,
+        dim=2048,
+        factory="mediasearch.encoders.torchvision_resnet:ResNet50Encoder",
+        description="torchvision ResNet50, ImageNet IMAGENET1K_V2 weights, pooled 2048-d features",
+        licence="BSD-3-Clause (torchvision weights)",
+        preprocessing="torchvision IMAGENET1K_V2 transforms: resize 232 bilinear, centre crop 224, ImageNet mean/std",
+        models=("resnet50-imagenet1k-v2",),
+        image_size=224,
+        options={"weights": "IMAGENET1K_V2"},
+    ),
+    EncoderSpec(
+        name="siglip-vit-b16",
+        family="open_clip",
+        streams=_VISUAL,
+        query_modalities=_IMG_TXT,
+        dim=768,
+        factory="mediasearch.encoders.siglip:SiglipEncoder",
+        description="open_clip ViT-B-16-SigLIP (webli): image and text towers, text queries find images and frames",
+        licence="Apache-2.0 (SigLIP weights)",
+        preprocessing="open_clip ViT-B-16-SigLIP transform: resize 224 bicubic, mean = std = 0.5",
+        models=("siglip-vit-b16-webli",),
+        image_size=224,
+        options={"architecture": "ViT-B-16-SigLIP", "pretrained": "webli"},
+    ),
+    EncoderSpec(
+        name="efficientnet-lite0",
+        family="timm",
+        streams=_VISUAL,
+        query_modalities=_IMG,
+        dim=1280,
+        factory="mediasearch.encoders.timm_backbone:TimmBackboneEncoder",
+        description="timm tf_efficientnet_lite0 (ImageNet), pooled 1280-d features; light, for laptops",
+        licence="Apache-2.0",
+        preprocessing="timm pretrained cfg: shorter side 256 bicubic, centre crop 224, mean = std = 0.5",
+        models=("tf-efficientnet-lite0",),
+        image_size=224,
+        options={"architecture": "tf_efficientnet_lite0"},
+    ),
+    EncoderSpec(
+        name="baseline-audio",
+        family="baseline",
+        streams=frozenset({Stream.AUDIO}),
+        query_modalities=_AUDIO_Q,
+        dim=128,
+        factory="mediasearch.encoders.baseline_audio:BaselineAudioEncoder",
+        description="weight-free MFCC + spectral statistics descriptor (no downloads)",
+        licence="Apache-2.0 (this project)",
+        preprocessing="mono 16 kHz; 40 MFCC + deltas, spectral centroid/bandwidth/flatness/rolloff, mean and std",
+        sample_rate=16_000,
+    ),
+    EncoderSpec(
+        name="panns-cnn14",
+        family="panns",
+        streams=frozenset({Stream.AUDIO}),
+        query_modalities=_AUDIO_Q,
+        dim=2048,
+        factory="mediasearch.encoders.panns:PannsCnn14Encoder",
+        description="PANNs CNN14 (AudioSet, mAP 0.431): 2048-d clip embeddings and AudioSet labels",
+        licence="MIT (PANNs code and weights)",
+        preprocessing="mono 32 kHz; 64-bin log-mel, 1024 FFT, hop 320, 50-14000 Hz (inside the model)",
+        models=("panns-cnn14", "audioset-labels"),
+        sample_rate=32_000,
+    ),
+]
+
+# Whisper sizes: transcripts go into a hybrid BM25 + dense text index whose dense part
+# uses a sentence-transformers model (all-MiniLM-L6-v2 by default).
+for _size in ("tiny", "tiny.en", "base", "base.en", "small", "small.en", "medium", "medium.en"):
+    _SPECS.append(
+        EncoderSpec(
+            name=f"whisper-{_size}",
+            family="whisper",
+            streams=frozenset({Stream.SPEECH}),
+            query_modalities=frozenset({Modality.TEXT, Modality.AUDIO}),
+            dim=384,
+            factory="mediasearch.encoders.whisper_speech:WhisperSpeechEncoder",
+            description=f"openai-whisper {_size}: time-coded transcripts, searched by BM25 + all-MiniLM-L6-v2 (RRF)",
+            licence="MIT (Whisper); Apache-2.0 (all-MiniLM-L6-v2)",
+            preprocessing="mono 16 kHz, 30 s windows, log-mel 80 (inside whisper); text: MiniLM tokenizer",
+            models=(f"whisper-{_size.replace('.', '-')}", "all-minilm-l6-v2"),
+            sample_rate=16_000,
+            options={"whisper_model": _size, "text_model": "all-minilm-l6-v2"},
+        )
+    )
+
+REGISTRY: dict[str, EncoderSpec] = {spec.name: spec for spec in _SPECS}
+
+
+def names() -> list[str]:
+    return list(REGISTRY)
+
+
+def get_spec(name: str) -> EncoderSpec:
+    """The spec of a registered encoder; raises UnknownEncoderError listing valid names."""
+    try:
+        return REGISTRY[name]
+    except KeyError:
+        raise UnknownEncoderError(name, names()) from None
+
+
+def register(spec: EncoderSpec) -> None:
+    """Add an encoder (e.g. another timm backbone) to the registry."""
+    REGISTRY[spec.name] = spec
+
+
+def specs_for_stream(stream: Stream) -> list[EncoderSpec]:
+    return [s for s in REGISTRY.values() if stream in s.streams]
+
+
+def specs_for_query(modality: Modality) -> list[EncoderSpec]:
+    return [s for s in REGISTRY.values() if modality in s.query_modalities]
+
+
+_loaded: dict[tuple[str, str], Encoder] = {}
+_lock = threading.Lock()
+
+
+def weights_present(spec: EncoderSpec, settings: "Settings") -> bool:
+    """True when every model the encoder needs is installed (cheap: no hashing)."""
+    if not spec.models:
+        return True
+    from mediasearch.modelstore import ModelStore
+
+    store = ModelStore(settings.model_dir)
+    return all(store.is_present(m) for m in spec.models)
+
+
+def load_encoder(name: str, settings: "Settings") -> Encoder:
+    """The loaded encoder ``name`` (cached per process and model dir).
+
+    Raises UnknownEncoderError, or ModelUnavailableError naming the pull/import command
+    when weights are missing (downloading first only if ``settings.allow_download``).
+    """
+    spec = get_spec(name)
+    key = (name, str(settings.model_dir))
+    with _lock:
+        enc = _loaded.get(key)
+        if enc is not None:
+            return enc
+        model_paths: dict[str, Path] = {}
+        if spec.models:
+            from mediasearch.modelstore import ModelStore
+
+            store = ModelStore(settings.model_dir)
+            for model in spec.models:
+                model_paths[model] = store.require(model, encoder=name, allow_download=settings.allow_download)
+        module_name, _, cls_name = spec.factory.partition(":")
+        cls = getattr(importlib.import_module(module_name), cls_name)
+        enc = cls(spec, settings, model_paths)
+        _loaded[key] = enc
+        return enc
+
+
+def unload_all() -> None:
+    """Forget loaded encoders (frees memory; tests use it)."""
+    with _lock:
+        _loaded.clear()

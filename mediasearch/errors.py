@@ -1,0 +1,127 @@
+"""Typed errors of the mediasearch core.
+
+Every error carries the data a caller needs; only the CLI and GUI turn them into
+messages (``str(err)`` gives a one-line message suitable for both).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+
+class MediaSearchError(Exception):
+    """Base class of every error the core raises on purpose."""
+
+
+class CancelledError(MediaSearchError):
+    """Long work was cancelled through a CancelToken."""
+
+    def __init__(self, what: str = "operation") -> None:
+        self.what = what
+        super().__init__(f"{what} cancelled")
+
+
+class UnsupportedMediaError(MediaSearchError):
+    """A file is not media we can index (unknown format, no usable stream...)."""
+
+    def __init__(self, path: Path | str, reason: str) -> None:
+        self.path = Path(path)
+        self.reason = reason
+        super().__init__(f"{self.path}: {reason}")
+
+
+class DecodeError(MediaSearchError):
+    """A file looks like supported media but could not be decoded."""
+
+    def __init__(self, path: Path | str, reason: str) -> None:
+        self.path = Path(path)
+        self.reason = reason
+        super().__init__(f"{self.path}: cannot decode: {reason}")
+
+
+class UnknownEncoderError(MediaSearchError):
+    """An encoder name is not in the registry."""
+
+    def __init__(self, name: str, valid: Sequence[str]) -> None:
+        self.name = name
+        self.valid = list(valid)
+        super().__init__(f"unknown encoder {name!r}; valid encoders: {', '.join(self.valid)}")
+
+
+class EncoderCapabilityError(MediaSearchError):
+    """An encoder was asked for a modality it does not support (e.g. text on ResNet50)."""
+
+    def __init__(self, name: str, modality: str, supported: Sequence[str]) -> None:
+        self.name = name
+        self.modality = modality
+        self.supported = list(supported)
+        super().__init__(
+            f"encoder {name!r} cannot embed {modality} queries (it supports: {', '.join(self.supported)})"
+        )
+
+
+class ModelUnavailableError(MediaSearchError):
+    """Weights an encoder needs are not installed (or are corrupt)."""
+
+    def __init__(self, name: str, how_to_get_it: str, *, encoder: str | None = None) -> None:
+        self.name = name
+        self.encoder = encoder
+        self.how_to_get_it = how_to_get_it
+        who = f"encoder {encoder!r} needs model {name!r}" if encoder else f"model {name!r} is not installed"
+        super().__init__(f"{who}: {how_to_get_it}")
+
+
+class UnknownModelError(MediaSearchError):
+    """A model name is not in the weights manifest."""
+
+    def __init__(self, name: str, valid: Sequence[str]) -> None:
+        self.name = name
+        self.valid = list(valid)
+        super().__init__(f"unknown model {name!r}; valid models: {', '.join(self.valid)}")
+
+
+class ChecksumMismatchError(MediaSearchError):
+    """A file's sha256 differs from the manifest's."""
+
+    def __init__(self, path: Path | str, expected: str, actual: str) -> None:
+        self.path = Path(path)
+        self.expected = expected
+        self.actual = actual
+        super().__init__(f"{self.path}: sha256 mismatch (expected {expected}, got {actual})")
+
+
+class DownloadError(MediaSearchError):
+    """A download failed (server error, refused connection, offline...)."""
+
+    def __init__(self, url: str, reason: str, *, offline: bool = False) -> None:
+        self.url = url
+        self.reason = reason
+        self.offline = offline
+        super().__init__(f"download of {url} failed: {reason}")
+
+
+class CatalogError(MediaSearchError):
+    """The catalog database is unusable (newer schema, corrupt file...)."""
+
+
+class IndexCorruptError(MediaSearchError):
+    """A vector index file could not be read."""
+
+    def __init__(self, path: Path | str, reason: str) -> None:
+        self.path = Path(path)
+        self.reason = reason
+        super().__init__(f"{self.path}: vector index unreadable: {reason}")
+
+
+class QueryError(MediaSearchError):
+    """A search or saved query cannot be run as asked."""
+
+
+class NotFoundError(MediaSearchError):
+    """A named thing (saved query, asset, path) does not exist."""
+
+    def __init__(self, what: str, key: object) -> None:
+        self.what = what
+        self.key = key
+        super().__init__(f"no {what} {key!r}")
