@@ -290,6 +290,9 @@ class Catalog:
         )
         return self.conn.execute("SELECT id FROM assets WHERE path=?", (str(path),)).fetchone()[0]
 
+    def set_duration(self, asset_id: int, duration_s: float | None) -> None:
+        self.conn.execute("UPDATE assets SET duration_s=? WHERE id=?", (duration_s, asset_id))
+
     def move_asset(self, asset_id: int, new_path: Path | str, *, size: int, mtime_ns: int) -> None:
         """A rename: the asset (and its segments and vectors) now lives at ``new_path``."""
         self.conn.execute(
@@ -367,6 +370,23 @@ class Catalog:
                     text=r["text"],
                 )
                 out[seg.id] = (seg, _asset(r))
+        return out
+
+    def asset_ids_of_segments(self, segment_ids: Sequence[int]) -> set[int]:
+        out: set[int] = set()
+        for chunk in _chunks([int(i) for i in segment_ids], 500):
+            marks = ",".join("?" * len(chunk))
+            out.update(r[0] for r in self.conn.execute(f"SELECT DISTINCT asset_id FROM segments WHERE id IN ({marks})", chunk))
+        return out
+
+    def segments_owned_by(self, encoder: str, segment_ids: Sequence[int]) -> list[int]:
+        """Those of ``segment_ids`` that ``encoder`` made itself (source = encoder)."""
+        out: list[int] = []
+        for chunk in _chunks([int(i) for i in segment_ids], 500):
+            marks = ",".join("?" * len(chunk))
+            out.extend(
+                r[0] for r in self.conn.execute(f"SELECT id FROM segments WHERE source=? AND id IN ({marks})", [encoder, *chunk])
+            )
         return out
 
     def mark_embedded(self, encoder: str, segment_ids: Sequence[int]) -> None:

@@ -1,0 +1,385 @@
+"""The ``mediasearch`` command line: one function per subcommand over the library API.
+
+This is the only place (with the GUI) that prints, draws progress bars, and turns
+MediaSearchError into a one-line message and a non-zero exit code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import signal
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator, Sequence
+
+from mediasearch.config import Settings, default_library_dir, default_model_dir
+from mediasearch.errors import CancelledError, MediaSearchError
+from mediasearch.media import Hit, MediaKind, Modality
+from mediasearch.progress import CancelToken, Progress
+
+log = logging.getLogger("mediasearch")
+
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+EXIT_CANCELLED = 130
+
+
+# -- helpers -------------------------------------------------------------------------
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    changes: dict = {}
+    if getattr(args, "library", None):
+        changes["library_dir"] = Path(args.library).expanduser()
+    if getattr(args, "model_dir", None):
+        changes["model_dir"] = Path(args.model_dir).expanduser()
+    if getattr(args, "frame_interval", None):
+        changes["frame_interval_s"] = float(args.frame_interval)
+    if getattr(args, "download", False):
+        changes["allow_download"] = True
+    if getattr(args, "hidden", False):
+        changes["include_hidden"] = True
+    if getattr(args, "batch_size", None):
+        changes["batch_size"] = int(args.batch_size)
+    if getattr(args, "threads", None):
+        changes["threads"] = int(args.threads)
+    return Settings().with_(**changes)
+
+
+class _Bars:
+    """One tqdm bar per stage of a long job, on stderr (quiet when stderr is not a terminal and --quiet)."""
+
+    def __init__(self, *, enabled: bool = True) -> None:
+        self.enabled = enabled
+        self.bar = None
+        self.stage: str | None = None
+
+    def __call__(self, p: Progress) -> None:
+        if not self.enabled:
+            return
+        from tqdm import tqdm
+
+        if p.stage != self.stage:
+            self.close()
+            self.stage = p.stage
+            self.bar = tqdm(total=p.total, desc=p.stage, unit=p.unit, file=sys.stderr, dynamic_ncols=True, leave=True)
+        bar = self.bar
+        assert bar is not None
+        if p.total is not None and bar.total != p.total:
+            bar.total = p.total
+        bar.n = p.done
+        if p.current:
+            bar.set_postfix_str(_short(p.current), refresh=False)
+        bar.refresh()
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
+def _short(path: str, width: int = 40) -> str:
+    return path if len(path) <= width else "…" + path[-(width - 1) :]
+
+
+@contextmanager
+def _cancel_on_sigint() -> Iterator[CancelToken]:
+    """First Ctrl-C asks the job to stop cleanly; a second one interrupts at once."""
+    token = CancelToken()
+    previous = signal.getsignal(signal.SIGINT)
+
+    def handler(signum, frame):  # noqa: ANN001
+        if token.cancelled:
+            raise KeyboardInterrupt
+        token.cancel()
+        print("\nstopping after the current item (Ctrl-C again to abort)…", file=sys.stderr)
+
+    try:
+        signal.signal(signal.SIGINT, handler)
+    except ValueError:  # not the main thread
+        pass
+    try:
+        yield token
+    finally:
+        try:
+            signal.signal(signal.SIGINT, previous)
+        except ValueError:
+            pass
+
+
+def _fmt_time(seconds: float | None) -> str:
+    if seconds is None:
+        return ""
+    minutes, sec = divmod(float(seconds), 60)
+    hours, minutes = divmod(int(minutes), 60)
+    return f"{hours}:{minutes:02d}:{sec:04.1f}" if hours else f"{minutes}:{sec:04.1f}"
+
+
+def _table(rows: list[list[str]], headers: list[str]) -> str:
+    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
+    line = "  ".join(h.ljust(w) for h, w in zip(headers, widths))
+    out = [line, "  ".join("-" * w for w in widths)]
+    out += ["  ".join(c.ljust(w) for c, w in zip(r, widths)) for r in rows]
+    return "\n".join(line.rstrip() for line in out)
+
+
+def _encoder_list(value: str | None) -> list[str] | None:
+    if not value:
+        return None
+    return [v.strip() for v in value.split(",") if v.strip()]
+
+
+def available_encoders(settings: Settings) -> list[str]:
+    """Encoders whose weights are installed (weight-free ones always), visual and audio, no Whisper sizes twice."""
+    from mediasearch.encoders.registry import REGISTRY, weights_present
+
+    return [name for name, spec in REGISTRY.items() if weights_present(spec, settings)]
+
+
+# -- index ---------------------------------------------------------------------------
+
+
+def cmd_index(args: argparse.Namespace) -> int:
+    from mediasearch.indexing import index_paths
+    from mediasearch.library import Library
+
+    settings = args.settings
+    encoders = _encoder_list(args.encoders) or ["baseline-image", "baseline-audio"]
+    bars = _Bars(enabled=not args.quiet)
+    with Library(settings) as library, _cancel_on_sigint() as cancel:
+        try:
+            report = index_paths(library, [Path(p) for p in args.paths], encoders=encoders, progress=bars, cancel=cancel)
+        finally:
+            bars.close()
+    if args.json:
+        print(json.dumps(report.to_json(), indent=2))
+    else:
+        print(
+            f"scanned {report.scanned} files: {report.new} new, {report.changed} changed, {report.moved} moved, "
+            f"{report.removed} removed, {report.unchanged} unchanged, {report.skipped} skipped ({report.wall_s:.1f} s)"
+        )
+        for name, stats in report.encoders.items():
+            rate = f", {stats.items / stats.wall_s:.1f} files/s" if stats.wall_s > 0 and stats.items else ""
+            print(f"  {name}: {stats.items} files, {stats.segments} segments embedded{rate}")
+        if report.failures:
+            print(f"{len(report.failures)} files skipped or failed (see `mediasearch status`):")
+            for path, enc, reason in report.failures[:20]:
+                print(f"  {path}: {reason}" + (f" [{enc}]" if enc else ""))
+            if len(report.failures) > 20:
+                print(f"  … and {len(report.failures) - 20} more")
+    if report.cancelled:
+        print("cancelled: what was indexed is kept; run the same command again to resume", file=sys.stderr)
+        return EXIT_CANCELLED
+    return 0
+
+
+# -- search --------------------------------------------------------------------------
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    from mediasearch.library import Library
+    from mediasearch.search import Query, search
+
+    if args.image:
+        query = Query(Modality.IMAGE, path=Path(args.image), start_s=args.start, end_s=args.end)
+    elif args.audio:
+        query = Query(Modality.AUDIO, path=Path(args.audio), start_s=args.start, end_s=args.end)
+    else:
+        query = Query(Modality.TEXT, text=args.text)
+    kind = MediaKind(args.kind) if args.kind else None
+    group = not (args.frames or args.segments)
+    with Library(args.settings) as library:
+        hits = search(library, query, encoder=args.encoder, k=args.k, kind=kind, group=group)
+    if args.json:
+        print(json.dumps([h.to_json() for h in hits], indent=2))
+        return 0
+    if not hits:
+        print("no results")
+        return 0
+    print(_hits_table(hits))
+    return 0
+
+
+def _hits_table(hits: Sequence[Hit]) -> str:
+    rows = []
+    for h in hits:
+        when = ""
+        if h.start_s is not None:
+            when = _fmt_time(h.start_s)
+            if h.end_s is not None and h.end_s != h.start_s:
+                when += f"–{_fmt_time(h.end_s)}"
+        extra = ""
+        if h.text:
+            extra = f'"{_short(h.text.strip(), 60)}"'
+        elif h.labels:
+            extra = ", ".join(f"{name} {score:.2f}" for name, score in h.labels[:3])
+        rows.append([str(h.rank), f"{h.score:.4f}", h.kind.value, when, h.encoder, str(h.path), extra])
+    return _table(rows, ["#", "score", "kind", "time", "encoder", "path", ""])
+
+
+# -- status and encoders --------------------------------------------------------------
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from mediasearch.library import Library
+
+    settings = args.settings
+    with Library(settings) as library:
+        counts = library.catalog.counts()
+        skipped = library.catalog.skipped()
+        failures = library.catalog.encoder_failures()
+    data = {
+        "library": str(settings.library_dir),
+        "model_dir": str(settings.model_dir),
+        **counts,
+        "skipped": [{"path": p, "reason": r} for p, r in skipped],
+        "encoder_failures": [{"path": p, "encoder": e, "reason": r} for p, e, r in failures],
+    }
+    if args.json:
+        print(json.dumps(data, indent=2))
+        return 0
+    print(f"library: {settings.library_dir}")
+    rows = [[kind, str(c.get("ok", 0)), str(c.get("skipped", 0))] for kind, c in sorted(counts["assets"].items())]
+    print(_table(rows, ["kind", "indexed", "skipped"]) if rows else "no files indexed yet")
+    if counts["encoders"]:
+        print()
+        rows = [
+            [name, str(c["assets"]), str(c["segments"])] for name, c in sorted(counts["encoders"].items())
+        ]
+        print(_table(rows, ["encoder", "files", "segments"]))
+    if skipped:
+        print(f"\nskipped files ({len(skipped)}):")
+        for path, reason in skipped:
+            print(f"  {path}: {reason}")
+    if failures:
+        print(f"\nencoder failures ({len(failures)}):")
+        for path, enc, reason in failures:
+            print(f"  {path} [{enc}]: {reason}")
+    return 0
+
+
+def cmd_encoders(args: argparse.Namespace) -> int:
+    from mediasearch.encoders.registry import REGISTRY, weights_present
+
+    settings = args.settings
+    items = []
+    for spec in REGISTRY.values():
+        data = spec.to_json()
+        data["weights_present"] = weights_present(spec, settings)
+        items.append(data)
+    if args.json:
+        print(json.dumps(items, indent=2))
+        return 0
+    rows = [
+        [
+            d["name"],
+            ",".join(d["streams"]),
+            ",".join(d["modalities"]),
+            str(d["dimension"]),
+            "yes" if d["weights_present"] else "missing" if d["models"] else "none needed",
+        ]
+        for d in items
+    ]
+    print(_table(rows, ["encoder", "indexes", "queries", "dim", "weights"]))
+    missing = [d for d in items if not d["weights_present"]]
+    if missing:
+        print(f"\nget missing weights with `mediasearch models pull NAME` or `mediasearch models import NAME PATH`")
+    return 0
+
+
+def cmd_gui(args: argparse.Namespace) -> int:
+    try:
+        from ui.app import main as gui_main
+    except ImportError as exc:
+        raise MediaSearchError(f"the desktop app is not installed ({exc}); install with the [gui] extra") from exc
+    return gui_main([] if not args.library else ["--library", str(args.library)])
+
+
+# -- parser --------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mediasearch", description="Search your own images, videos and audio, and find out which encoder works best on them."
+    )
+    parser.add_argument("--library", metavar="DIR", help=f"library folder (default: $MEDIASEARCH_HOME or {default_library_dir()})")
+    parser.add_argument("--model-dir", metavar="DIR", help=f"model store (default: $MEDIASEARCH_MODEL_DIR or {default_model_dir()})")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv for debug)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    p = sub.add_parser("index", help="index folders (only new and changed files are processed)")
+    p.add_argument("paths", nargs="+", metavar="PATH")
+    p.add_argument("--encoders", metavar="A,B", help="encoders to use (default: baseline-image,baseline-audio); see `mediasearch encoders`")
+    p.add_argument("--frame-interval", type=float, metavar="S", help="seconds between sampled video frames (default 2)")
+    p.add_argument("--batch-size", type=int, metavar="N", help="inference batch size (default 8)")
+    p.add_argument("--threads", type=int, metavar="N", help="CPU threads for inference (default: all cores)")
+    p.add_argument("--hidden", action="store_true", help="include hidden files and folders")
+    p.add_argument("--download", action="store_true", help="download missing weights (with a progress bar)")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=cmd_index)
+
+    p = sub.add_parser("search", help="search by example image, example audio clip, or text")
+    what = p.add_mutually_exclusive_group(required=True)
+    what.add_argument("--image", metavar="FILE", help="example image (or a video: the frame at --start)")
+    what.add_argument("--audio", metavar="FILE", help="example audio clip (or a video's soundtrack)")
+    what.add_argument("--text", metavar="TEXT", help="text describing images, or words spoken")
+    p.add_argument("--encoder", metavar="NAME", help="encoder to search with (default: the best indexed one per media family)")
+    p.add_argument("-k", type=int, default=20, help="number of results (default 20)")
+    p.add_argument("--kind", choices=[k.value for k in MediaKind], help="only this kind of file")
+    p.add_argument("--frames", action="store_true", help="list every matching video frame instead of the best per video")
+    p.add_argument("--segments", action="store_true", help="list every matching audio window instead of the best per file")
+    p.add_argument("--start", type=float, metavar="S", help="start of the part of the example to use (seconds)")
+    p.add_argument("--end", type=float, metavar="S", help="end of the part of the example to use (seconds)")
+    p.add_argument("--download", action="store_true", help="download missing weights")
+    p.add_argument("--json", action="store_true", help="print results as JSON")
+    p.set_defaults(func=cmd_search)
+
+    p = sub.add_parser("status", help="what is indexed, and which files were skipped and why")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_status)
+
+    p = sub.add_parser("encoders", help="list encoders and whether their weights are installed")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_encoders)
+
+    p = sub.add_parser("gui", help="open the desktop application")
+    p.set_defaults(func=cmd_gui)
+
+    for module in ("mediasearch.cli_models", "mediasearch.cli_eval"):
+        try:
+            mod = __import__(module, fromlist=["register"])
+        except ImportError as exc:  # an area not built into this install
+            log.debug("CLI area %s unavailable: %s", module, exc)
+            continue
+        mod.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    level = logging.WARNING - 10 * min(args.verbose, 2)
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    try:
+        args.settings = _settings(args)
+        return int(args.func(args) or 0)
+    except CancelledError as exc:
+        print(f"mediasearch: {exc}", file=sys.stderr)
+        return EXIT_CANCELLED
+    except KeyboardInterrupt:
+        print("mediasearch: interrupted", file=sys.stderr)
+        return EXIT_CANCELLED
+    except MediaSearchError as exc:
+        print(f"mediasearch: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

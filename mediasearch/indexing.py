@@ -1,0 +1,613 @@
+"""The indexing pipeline: scan -> mark and sweep -> decode -> encode -> store.
+
+Incremental by mark-and-sweep (rclip's way): every known file under a root is stale
+until the scan sees it; a file whose (size, mtime) is unchanged is not decoded again; a
+new file whose content hash matches a vanished asset is a rename and keeps its vectors;
+what is still stale at the end leaves the index.
+
+Crash safety: catalog writes commit as work goes; vector indexes are saved atomically
+every ``CHECKPOINT_S`` seconds and at the end (also on cancel); :class:`Library`
+reconciles the two on the next open, so an interrupted run loses at most the vectors
+since the last checkpoint, and the next run redoes exactly those.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import platform
+import queue
+import threading
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterator, Sequence
+
+import numpy as np
+
+from mediasearch.catalog import STATE_DONE, STATE_FAILED
+from mediasearch.encoders.base import Encoder
+from mediasearch.encoders.registry import get_spec, load_encoder
+from mediasearch.errors import CancelledError, DecodeError, MediaSearchError, UnsupportedMediaError
+from mediasearch.library import Library
+from mediasearch.media import Asset, AssetStatus, MediaKind, Stream
+from mediasearch.progress import CancelToken, Progress, ProgressCallback, no_progress
+from mediasearch.scan import FileEntry, normalise_root, scan
+
+log = logging.getLogger(__name__)
+
+CHECKPOINT_S = 60.0
+#: decoded video frames are handed to encoders in chunks of this many (bounded memory)
+FRAME_CHUNK = 32
+#: catalog writes of the mark phase are committed every this many files
+COMMIT_EVERY = 500
+
+
+@dataclass
+class EncoderRunStats:
+    """Work one encoder did in a run: assets, segments, seconds of media, wall seconds."""
+
+    items: int = 0
+    segments: int = 0
+    media_s: float = 0.0
+    wall_s: float = 0.0
+    failed: int = 0
+
+
+@dataclass
+class IndexReport:
+    scanned: int = 0
+    new: int = 0
+    changed: int = 0
+    moved: int = 0
+    removed: int = 0
+    unchanged: int = 0
+    skipped: int = 0
+    encoders: dict[str, EncoderRunStats] = field(default_factory=dict)
+    #: (path, encoder or "", reason) for files skipped or failed in this run
+    failures: list[tuple[str, str, str]] = field(default_factory=list)
+    cancelled: bool = False
+    wall_s: float = 0.0
+
+    def to_json(self) -> dict:
+        return {
+            "scanned": self.scanned,
+            "new": self.new,
+            "changed": self.changed,
+            "moved": self.moved,
+            "removed": self.removed,
+            "unchanged": self.unchanged,
+            "skipped": self.skipped,
+            "cancelled": self.cancelled,
+            "wall_s": round(self.wall_s, 3),
+            "encoders": {name: vars(stats) for name, stats in self.encoders.items()},
+            "failures": [{"path": p, "encoder": e, "reason": r} for p, e, r in self.failures],
+        }
+
+
+_VISUAL_KINDS = {MediaKind.IMAGE, MediaKind.VIDEO}
+_AUDIO_KINDS = {MediaKind.AUDIO, MediaKind.VIDEO}
+
+
+class _Reporter:
+    def __init__(self, callback: ProgressCallback) -> None:
+        self.callback = callback
+        self.t0 = time.monotonic()
+        self.stage_t0 = self.t0
+
+    def start(self, stage: str, total: int | None, unit: str = "file") -> None:
+        self.stage_t0 = time.monotonic()
+        self.callback(Progress(stage, 0, total, "", unit, 0.0))
+
+    def report(self, stage: str, done: int, total: int | None, current: str = "", unit: str = "file") -> None:
+        self.callback(Progress(stage, done, total, current, unit, time.monotonic() - self.stage_t0))
+
+
+def index_paths(
+    library: Library,
+    roots: Sequence[Path | str],
+    *,
+    encoders: Sequence[str],
+    progress: ProgressCallback | None = None,
+    cancel: CancelToken | None = None,
+) -> IndexReport:
+    """Bring the library up to date with ``roots`` for ``encoders``.
+
+    Loads every encoder first (so missing weights fail before any work), then scans,
+    marks and sweeps, and embeds what is new. Bad files are recorded as skipped with a
+    reason; cancellation saves what was done and returns a report with ``cancelled``.
+    """
+    t0 = time.monotonic()
+    cancel = cancel or CancelToken()
+    rep = _Reporter(progress or no_progress)
+    specs = [get_spec(name) for name in dict.fromkeys(encoders)]
+    loaded = {spec.name: load_encoder(spec.name, library.settings) for spec in specs}
+    report = IndexReport(encoders={name: EncoderRunStats() for name in loaded})
+    root_paths = [normalise_root(r) for r in roots]
+    try:
+        _mark_and_sweep(library, root_paths, report, rep, cancel)
+        assets = _assets_under(library, root_paths)
+        visual = [enc for enc in loaded.values() if not enc.owns_segments]
+        owners = [enc for enc in loaded.values() if enc.owns_segments]
+        if visual:
+            _VisualStage(library, visual, report, rep, cancel).run(assets)
+        for enc in owners:
+            _run_asset_encoder(library, enc, assets, report, rep, cancel)
+    except (CancelledError, KeyboardInterrupt):
+        report.cancelled = True
+        log.info("indexing cancelled; what was done is kept, run again to resume")
+    finally:
+        library.save_indexes()
+        report.wall_s = time.monotonic() - t0
+        _record_runs(library, report, started_at=time.time() - report.wall_s)
+    return report
+
+
+# -- mark and sweep ----------------------------------------------------------------
+
+
+def _mark_and_sweep(library: Library, roots: list[Path], report: IndexReport, rep: _Reporter, cancel: CancelToken) -> None:
+    from mediasearch.decode.probe import classify
+    from mediasearch.hashing import content_hash
+
+    cat = library.catalog
+    rep.start("scan", None)
+    found = scan(
+        roots,
+        include_hidden=library.settings.include_hidden,
+        cancel=cancel,
+        on_file=lambda n: rep.report("scan", n, None) if n % 1000 == 0 else None,
+    )
+    for path, reason in found.errors:
+        report.failures.append((path, "", reason))
+    report.scanned = len(found.files)
+
+    known: dict[str, Asset] = {}
+    for root in roots:
+        known.update(cat.assets_under(root))
+    stale = {p: a for p, a in known.items() if p not in found.files}
+    todo: list[FileEntry] = []
+    for path, entry in found.files.items():
+        asset = known.get(path)
+        if asset is not None and asset.size == entry.size and asset.mtime_ns == entry.mtime_ns:
+            report.unchanged += 1
+            if asset.status is AssetStatus.SKIPPED:
+                report.skipped += 1
+        else:
+            todo.append(entry)
+
+    rep.start("check", len(todo))
+    moved_from: set[str] = set()
+    for start in range(0, len(todo), COMMIT_EVERY):
+        with cat.transaction():
+            for i, entry in enumerate(todo[start : start + COMMIT_EVERY], start):
+                cancel.raise_if_cancelled("indexing")
+                rep.report("check", i, len(todo), entry.path)
+                _check_file(library, entry, known.get(entry.path), stale, moved_from, report, classify, content_hash)
+    rep.report("check", len(todo), len(todo))
+
+    gone = [a for p, a in stale.items() if p not in moved_from]
+    if gone:
+        ids = [a.id for a in gone]
+        library.remove_vectors(library.catalog.segment_ids_of_assets(ids))
+        with cat.transaction():
+            cat.delete_assets(ids)
+        report.removed = len(gone)
+
+
+def _check_file(
+    library: Library,
+    entry: FileEntry,
+    old: Asset | None,
+    stale: dict[str, Asset],
+    moved_from: set[str],
+    report: IndexReport,
+    classify: Callable[[Path], MediaKind],
+    content_hash: Callable[[Path], str],
+) -> None:
+    """A new or changed file: classify it, hash it, and find out whether it is a rename."""
+    cat = library.catalog
+    path = Path(entry.path)
+    try:
+        kind = classify(path)
+        digest = content_hash(path)
+    except (UnsupportedMediaError, DecodeError) as exc:
+        _skip(library, entry, old, exc.reason, report)
+        return
+    except OSError as exc:
+        _skip(library, entry, old, f"cannot read: {exc.strerror or exc}", report)
+        return
+
+    if old is not None:
+        if old.content_hash == digest and old.status is AssetStatus.OK:
+            cat.move_asset(old.id, path, size=entry.size, mtime_ns=entry.mtime_ns)  # touched, same bytes
+            report.unchanged += 1
+            return
+        report.changed += 1
+        _drop_vectors(library, [old.id])
+        cat.clear_encoder_states(old.id)
+    else:
+        for candidate in cat.assets_by_hash(digest):
+            cpath = str(candidate.path)
+            vanished = cpath in stale and cpath not in moved_from
+            if vanished or (cpath not in stale and not os.path.exists(cpath)):
+                cat.move_asset(candidate.id, path, size=entry.size, mtime_ns=entry.mtime_ns)
+                moved_from.add(cpath)
+                report.moved += 1
+                return
+        report.new += 1
+    cat.upsert_asset(
+        path, kind=kind, size=entry.size, mtime_ns=entry.mtime_ns, content_hash=digest, status=AssetStatus.OK
+    )
+
+
+def _skip(library: Library, entry: FileEntry, old: Asset | None, reason: str, report: IndexReport) -> None:
+    if old is not None and old.status is AssetStatus.OK:
+        _drop_vectors(library, [old.id])
+        library.catalog.clear_encoder_states(old.id)
+    library.catalog.upsert_asset(
+        entry.path,
+        kind=None,
+        size=entry.size,
+        mtime_ns=entry.mtime_ns,
+        content_hash=None,
+        status=AssetStatus.SKIPPED,
+        skip_reason=reason,
+    )
+    report.skipped += 1
+    report.failures.append((entry.path, "", reason))
+
+
+def _drop_vectors(library: Library, asset_ids: list[int]) -> None:
+    """Forget an asset's segments and their vectors (its content changed or became unreadable)."""
+    segment_ids = library.catalog.segment_ids_of_assets(asset_ids)
+    library.remove_vectors(segment_ids)
+    library.catalog.delete_segments(segment_ids)
+
+
+def _assets_under(library: Library, roots: list[Path]) -> list[Asset]:
+    seen: dict[int, Asset] = {}
+    for root in roots:
+        for asset in library.catalog.assets_under(root).values():
+            if asset.status is AssetStatus.OK:
+                seen[asset.id] = asset
+    return sorted(seen.values(), key=lambda a: str(a.path))
+
+
+def _mark_asset_skipped(library: Library, asset: Asset, reason: str, report: IndexReport) -> None:
+    with library.catalog.transaction():
+        _drop_vectors(library, [asset.id])
+        library.catalog.clear_encoder_states(asset.id)
+        library.catalog.upsert_asset(
+            asset.path,
+            kind=asset.kind,
+            size=asset.size,
+            mtime_ns=asset.mtime_ns,
+            content_hash=asset.content_hash,
+            status=AssetStatus.SKIPPED,
+            skip_reason=reason,
+        )
+    report.skipped += 1
+    report.failures.append((str(asset.path), "", reason))
+
+
+# -- visual encoders: decode once, feed every encoder, batch across files ---------------
+
+
+@dataclass
+class _Decoded:
+    """One chunk of decoded pictures of an asset; ``last`` marks the asset's final chunk."""
+
+    asset: Asset
+    times: list[float | None]
+    images: list
+    last: bool
+    error: str | None = None
+    media_s: float = 0.0
+
+
+class _VisualStage:
+    def __init__(
+        self, library: Library, encoders: list[Encoder], report: IndexReport, rep: _Reporter, cancel: CancelToken
+    ) -> None:
+        self.library = library
+        self.encoders = encoders
+        self.report = report
+        self.rep = rep
+        self.cancel = cancel
+        sizes = [e.spec.image_size or 224 for e in encoders]
+        self.target_size = max(sizes)
+        # encoder name -> pending (asset id, segment id, image); assets finished once flushed
+        self.pending: dict[str, list[tuple[int, int, object]]] = defaultdict(list)
+        self.finishing: dict[str, list[tuple[Asset, float]]] = defaultdict(list)
+        self.last_checkpoint = time.monotonic()
+        self.decode_s = 0.0
+
+    def run(self, assets: list[Asset]) -> None:
+        cat = self.library.catalog
+        need: dict[int, list[Encoder]] = {}
+        done_by = {e.name: cat.assets_done_by(e.name) for e in self.encoders}
+        for asset in assets:
+            if asset.kind not in _VISUAL_KINDS:
+                continue
+            encs = [e for e in self.encoders if asset.id not in done_by[e.name]]
+            if encs:
+                need[asset.id] = encs
+        todo = [a for a in assets if a.id in need]
+        self.rep.start("embed images", len(todo))
+        t_stage = time.monotonic()
+        done = 0
+        for item in _prefetch(self._decode_all(todo), depth=4, cancel=self.cancel):
+            self.cancel.raise_if_cancelled("indexing")
+            if item.error is not None:
+                self._forget_pending(item.asset.id)
+                _mark_asset_skipped(self.library, item.asset, item.error, self.report)
+            else:
+                self._accept(item, need[item.asset.id])
+            if item.last:
+                done += 1
+                self.rep.report("embed images", done, len(todo), str(item.asset.path))
+            if sum(len(v) for v in self.pending.values()) >= self.library.settings.batch_size * len(self.encoders):
+                self._flush()
+            if time.monotonic() - self.last_checkpoint > CHECKPOINT_S:
+                self._flush()
+                self.library.save_indexes()
+                self.last_checkpoint = time.monotonic()
+        self._flush()
+        stage_s = time.monotonic() - t_stage
+        # Decoding is shared: charge each encoder an equal part of the stage time it did not spend embedding.
+        embed_total = sum(self.report.encoders[e.name].wall_s for e in self.encoders)
+        overhead = max(stage_s - embed_total, 0.0) / max(len(self.encoders), 1)
+        for e in self.encoders:
+            self.report.encoders[e.name].wall_s += overhead
+
+    def _decode_all(self, assets: list[Asset]) -> Iterator[Callable[[], Iterator[_Decoded]]]:
+        for asset in assets:
+            yield lambda asset=asset: self._decode(asset)
+
+    def _decode(self, asset: Asset) -> Iterator[_Decoded]:
+        """Decoded chunks of one asset, streamed (a long video never sits in memory whole)."""
+        from mediasearch.decode.image import load_image
+        from mediasearch.decode.video import probe_video, sample_frames
+
+        settings = self.library.settings
+        times: list[float | None] = []
+        images: list = []
+        sent = 0
+        try:
+            if asset.kind is MediaKind.IMAGE:
+                image = load_image(asset.path, target_size=self.target_size, max_pixels=settings.max_image_pixels)
+                yield _Decoded(asset, [None], [image], last=True)
+                return
+            duration_s = probe_video(asset.path).duration_s or 0.0
+            for t_s, frame in sample_frames(
+                asset.path,
+                interval_s=settings.frame_interval_s,
+                dedup_threshold=settings.frame_dedup_threshold,
+                target_size=self.target_size,
+                cancel=self.cancel,
+            ):
+                times.append(float(t_s))
+                images.append(frame)
+                if len(images) >= FRAME_CHUNK:
+                    yield _Decoded(asset, times, images, last=False)
+                    sent += len(images)
+                    times, images = [], []
+        except CancelledError:
+            raise
+        except (UnsupportedMediaError, DecodeError, OSError) as exc:
+            reason = exc.reason if isinstance(exc, MediaSearchError) else f"cannot read: {exc.strerror or exc}"
+            if sent + len(images) == 0:
+                yield _Decoded(asset, [], [], last=True, error=reason)
+                return
+            # A damaged tail: keep the frames that decoded.
+            log.warning("%s: %s; keeping the %d frames decoded before it", asset.path, reason, sent + len(images))
+            duration_s = max((t for t in times if t is not None), default=0.0)
+        if sent + len(images) == 0:
+            yield _Decoded(asset, [], [], last=True, error="video has no decodable frames")
+            return
+        yield _Decoded(asset, times, images, last=True, media_s=duration_s)
+
+    def _accept(self, item: _Decoded, encoders: list[Encoder]) -> None:
+        """Give the chunk segment ids (reusing ones other encoders made) and queue it."""
+        cat = self.library.catalog
+        stream = Stream.IMAGE if item.asset.kind is MediaKind.IMAGE else Stream.FRAME
+        with cat.transaction():
+            existing = {_time_key(s.start_s): s.id for s in cat.segments_of(item.asset.id, stream=stream, source="")}
+            ids: list[int] = []
+            for t in item.times:
+                sid = existing.get(_time_key(t))
+                if sid is None:
+                    sid = cat.add_segments(item.asset.id, stream, [(t, t)])[0]
+                ids.append(sid)
+            if item.last and stream is Stream.FRAME:
+                cat.set_duration(item.asset.id, item.media_s)
+        for enc in encoders:
+            self.pending[enc.name].extend((item.asset.id, sid, img) for sid, img in zip(ids, item.images))
+            if item.last:
+                self.finishing[enc.name].append((item.asset, item.media_s))
+
+    def _forget_pending(self, asset_id: int) -> None:
+        for name in list(self.pending):
+            self.pending[name] = [w for w in self.pending[name] if w[0] != asset_id]
+
+    def _flush(self) -> None:
+        batch = self.library.settings.batch_size
+        for enc in self.encoders:
+            work = self.pending.pop(enc.name, [])
+            finishing = self.finishing.pop(enc.name, [])
+            if not work and not finishing:
+                continue
+            stats = self.report.encoders[enc.name]
+            index = self.library.index(enc.name)
+            t0 = time.monotonic()
+            try:
+                vectors = [
+                    enc.embed_images([img for _, _, img in work[i : i + batch]]) for i in range(0, len(work), batch)
+                ]
+            except MediaSearchError:
+                raise
+            except Exception as exc:  # a model failure must not end the job: record it per asset
+                log.exception("%s failed on a batch", enc.name)
+                with self.library.catalog.transaction():
+                    for asset, _ in finishing:
+                        self.library.catalog.set_encoder_state(asset.id, enc.name, STATE_FAILED, f"{type(exc).__name__}: {exc}")
+                        self.report.failures.append((str(asset.path), enc.name, str(exc)))
+                        stats.failed += 1
+                continue
+            stats.wall_s += time.monotonic() - t0
+            ids = np.asarray([sid for _, sid, _ in work], dtype=np.int64)
+            if len(ids):
+                index.add(np.concatenate(vectors), ids)
+                self.library.mark_dirty(enc.name)
+            with self.library.catalog.transaction():
+                self.library.catalog.mark_embedded(enc.name, ids)
+                for asset, media_s in finishing:
+                    self.library.catalog.set_encoder_state(asset.id, enc.name, STATE_DONE)
+                    stats.items += 1
+                    stats.media_s += media_s
+            stats.segments += len(ids)
+
+
+def _time_key(t: float | None) -> int | None:
+    return None if t is None else int(round(t * 1000))
+
+
+def _prefetch(
+    jobs: Iterator[Callable[[], Iterator[_Decoded]]], *, depth: int, cancel: CancelToken
+) -> Iterator[_Decoded]:
+    """Run decode jobs in a background thread, ``depth`` ahead of the consumer (overlaps
+    decoding with inference; Pillow, PyAV and torch release the GIL)."""
+    out: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+    _END = object()
+
+    def worker() -> None:
+        try:
+            for job in jobs:
+                if stop.is_set() or cancel.cancelled:
+                    break
+                for item in job():
+                    while not stop.is_set():
+                        try:
+                            out.put(item, timeout=0.1)
+                            break
+                        except queue.Full:
+                            continue
+        except BaseException as exc:  # hand unexpected errors to the consumer
+            out.put(exc)
+        finally:
+            out.put(_END)
+
+    thread = threading.Thread(target=worker, name="mediasearch-decode", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = out.get()
+            if item is _END:
+                break
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        while thread.is_alive():  # drain so the worker can finish
+            try:
+                out.get(timeout=0.1)
+            except queue.Empty:
+                pass
+        thread.join()
+
+
+# -- audio and speech encoders: each cuts its own segments ----------------------------
+
+
+def _run_asset_encoder(
+    library: Library, enc: Encoder, assets: list[Asset], report: IndexReport, rep: _Reporter, cancel: CancelToken
+) -> None:
+    cat = library.catalog
+    done_by = cat.assets_done_by(enc.name)
+    todo = [a for a in assets if a.kind in _AUDIO_KINDS and a.id not in done_by]
+    stats = report.encoders[enc.name]
+    index = library.index(enc.name)
+    stage = f"{enc.name}"
+    rep.start(stage, len(todo))
+    last_checkpoint = time.monotonic()
+    for i, asset in enumerate(todo):
+        cancel.raise_if_cancelled("indexing")
+        rep.report(stage, i, len(todo), str(asset.path))
+        t0 = time.monotonic()
+        try:
+            encoding = enc.encode_asset(asset.path, asset.kind, cancel=cancel)  # type: ignore[arg-type]
+        except CancelledError:
+            raise
+        except (UnsupportedMediaError, DecodeError) as exc:
+            if asset.kind is MediaKind.AUDIO:  # the file itself is bad
+                _mark_asset_skipped(library, asset, exc.reason, report)
+            else:  # a video whose soundtrack is bad: frames may still be fine
+                with cat.transaction():
+                    cat.set_encoder_state(asset.id, enc.name, STATE_FAILED, exc.reason)
+                report.failures.append((str(asset.path), enc.name, exc.reason))
+                stats.failed += 1
+            continue
+        except MediaSearchError:
+            raise
+        except Exception as exc:
+            log.exception("%s failed on %s", enc.name, asset.path)
+            with cat.transaction():
+                cat.set_encoder_state(asset.id, enc.name, STATE_FAILED, f"{type(exc).__name__}: {exc}")
+            report.failures.append((str(asset.path), enc.name, str(exc)))
+            stats.failed += 1
+            continue
+        stats.wall_s += time.monotonic() - t0
+        segs = encoding.segments
+        stream = Stream.SPEECH if Stream.SPEECH in enc.spec.streams else Stream.AUDIO
+        with cat.transaction():
+            old = [s.id for s in cat.segments_of(asset.id, source=enc.name)]
+            if old:
+                index.remove(np.asarray(old, dtype=np.int64))
+                cat.delete_segments(old)
+            ids = cat.add_segments(
+                asset.id,
+                stream,
+                [(s.start_s, s.end_s) for s in segs],
+                texts=[s.text for s in segs],
+                source=enc.name,
+            )
+            for sid, seg in zip(ids, segs):
+                if seg.labels:
+                    cat.set_labels(enc.name, sid, seg.labels)
+            if encoding.transcript is not None:
+                cat.set_transcript(asset.id, enc.name, encoding.transcript[0], encoding.transcript[1])
+            if ids:
+                index.add(np.stack([s.vector for s in segs]).astype(np.float32), np.asarray(ids, dtype=np.int64))
+                library.mark_dirty(enc.name)
+            cat.mark_embedded(enc.name, ids)
+            cat.set_encoder_state(asset.id, enc.name, STATE_DONE)
+            if asset.kind is MediaKind.AUDIO and encoding.media_s:
+                cat.set_duration(asset.id, encoding.media_s)
+        stats.items += 1
+        stats.segments += len(ids)
+        stats.media_s += encoding.media_s
+        if time.monotonic() - last_checkpoint > CHECKPOINT_S:
+            library.save_indexes()
+            last_checkpoint = time.monotonic()
+    rep.report(stage, len(todo), len(todo))
+
+
+def _record_runs(library: Library, report: IndexReport, *, started_at: float) -> None:
+    threads = library.settings.threads or os.cpu_count() or 1
+    machine = f"{platform.machine()} {platform.processor() or ''}".strip() + f", {os.cpu_count()} cores"
+    with library.catalog.transaction():
+        for name, stats in report.encoders.items():
+            if stats.items:
+                library.catalog.record_run(
+                    name,
+                    started_at=started_at,
+                    wall_s=stats.wall_s,
+                    items=stats.items,
+                    media_s=stats.media_s,
+                    threads=threads,
+                    machine=machine,
+                )

@@ -1,0 +1,232 @@
+"""Search: a query (example image, example audio clip, or text) -> ranked hits.
+
+Each encoder ranks with its own index; by default video frames and audio windows are
+grouped per file (the best segment stands for the file, the others ride along in
+``Hit.frames``). Scores of different encoders are not comparable, so a search over
+several encoders interleaves their rankings rather than sorting scores together.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from mediasearch.encoders.base import Encoder
+from mediasearch.encoders.registry import REGISTRY, get_spec, load_encoder
+from mediasearch.errors import EncoderCapabilityError, QueryError
+from mediasearch.library import Library
+from mediasearch.media import Hit, MediaKind, Modality, Stream
+
+log = logging.getLogger(__name__)
+
+#: best first, per family: the default encoder for a query is the first one indexed
+PREFERENCE = [
+    "siglip-vit-b16",
+    "resnet50",
+    "efficientnet-lite0",
+    "baseline-image",
+    "panns-cnn14",
+    "baseline-audio",
+    "whisper-medium",
+    "whisper-medium.en",
+    "whisper-small",
+    "whisper-small.en",
+    "whisper-base",
+    "whisper-base.en",
+    "whisper-tiny",
+    "whisper-tiny.en",
+]
+
+#: how many extra candidates to fetch per wanted hit when grouping or filtering by kind
+OVERFETCH = 4
+#: other matching segments kept per grouped hit
+MAX_FRAMES_PER_HIT = 5
+
+
+@dataclass(frozen=True)
+class Query:
+    """What to search for. ``path``: an example file (need not be in the library);
+    ``start_s``/``end_s``: the part of an audio or video example to use, in seconds."""
+
+    modality: Modality
+    text: str | None = None
+    path: Path | None = None
+    start_s: float | None = None
+    end_s: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.modality is Modality.TEXT:
+            if not (self.text and self.text.strip()):
+                raise QueryError("a text query needs some text")
+        elif self.path is None:
+            raise QueryError(f"an {self.modality.value} query needs a file")
+        elif not Path(self.path).is_file():
+            raise QueryError(f"query file not found: {self.path}")
+        if self.start_s is not None and self.end_s is not None and self.end_s <= self.start_s:
+            raise QueryError(f"query time range is empty ({self.start_s} s to {self.end_s} s)")
+
+    def describe(self) -> str:
+        return repr(self.text) if self.modality is Modality.TEXT else str(self.path)
+
+
+def _family(name: str) -> str:
+    streams = get_spec(name).streams
+    if Stream.SPEECH in streams:
+        return "speech"
+    if Stream.AUDIO in streams:
+        return "audio"
+    return "visual"
+
+
+def applicable_encoders(library: Library, modality: Modality) -> list[str]:
+    """Every encoder with vectors in this library that accepts ``modality`` queries, best first."""
+    indexed = library.indexed_encoders()
+    ok = [n for n in indexed if modality in REGISTRY[n].query_modalities]
+    return sorted(ok, key=lambda n: (PREFERENCE.index(n) if n in PREFERENCE else len(PREFERENCE), n))
+
+
+def default_encoders(library: Library, modality: Modality) -> list[str]:
+    """The encoders a search uses when none is named: the best indexed one per family.
+
+    An image query goes to the best visual encoder; an audio query to the best sound
+    encoder; a text query to the best image-text encoder *and* the best speech encoder.
+    """
+    chosen: dict[str, str] = {}
+    for name in applicable_encoders(library, modality):
+        family = _family(name)
+        if modality is Modality.AUDIO and family == "speech":
+            continue  # spoken queries go to whisper only when asked for by name
+        chosen.setdefault(family, name)
+    return list(chosen.values())
+
+
+def embed_query(encoder: Encoder, query: Query) -> np.ndarray:
+    """The query as a (1, dim) float32 vector for ``encoder``."""
+    if query.modality not in encoder.spec.query_modalities:
+        raise EncoderCapabilityError(encoder.name, query.modality.value, [m.value for m in encoder.spec.query_modalities])
+    if query.modality is Modality.TEXT:
+        return encoder.embed_texts([query.text or ""])
+    assert query.path is not None
+    if query.modality is Modality.IMAGE:
+        return encoder.embed_images([load_query_image(query, target_size=encoder.spec.image_size)])
+    from mediasearch.decode.audio import load_audio
+
+    waveform = load_audio(query.path, encoder.spec.sample_rate or 16_000, start_s=query.start_s, end_s=query.end_s)
+    return encoder.embed_audio([waveform])
+
+
+def load_query_image(query: Query, *, target_size: int | None = None):
+    """The query picture: the image itself, or the frame of a video at ``start_s`` (0 if unset)."""
+    from mediasearch.decode.image import load_image
+    from mediasearch.decode.probe import classify
+
+    assert query.path is not None
+    if classify(Path(query.path)) is MediaKind.VIDEO:
+        from mediasearch.decode.video import frame_at
+
+        return frame_at(query.path, query.start_s or 0.0, target_size=target_size)
+    return load_image(query.path, target_size=target_size)
+
+
+def search(
+    library: Library,
+    query: Query,
+    *,
+    encoder: str | None = None,
+    k: int = 20,
+    kind: MediaKind | None = None,
+    group: bool = True,
+) -> list[Hit]:
+    """Ranked hits for ``query``: with ``encoder`` None, the default encoders' rankings interleaved."""
+    if k <= 0:
+        raise QueryError("k must be positive")
+    names = [encoder] if encoder else default_encoders(library, query.modality)
+    if not names:
+        indexed = library.indexed_encoders()
+        raise QueryError(
+            f"no encoder in this library answers {query.modality.value} queries "
+            f"(indexed: {', '.join(indexed) or 'none'}); index with an encoder that does"
+        )
+    rankings = [search_one(library, query, name, k=k, kind=kind, group=group) for name in names]
+    if len(rankings) == 1:
+        return rankings[0]
+    merged: list[Hit] = []
+    for position in range(k):
+        for ranking in rankings:
+            if position < len(ranking):
+                merged.append(ranking[position])
+    for rank, hit in enumerate(merged[:k], 1):
+        hit.rank = rank
+    return merged[:k]
+
+
+def search_one(
+    library: Library, query: Query, encoder_name: str, *, k: int, kind: MediaKind | None = None, group: bool = True
+) -> list[Hit]:
+    """Hits of one encoder, best first, ranks 1..k."""
+    spec = get_spec(encoder_name)
+    if query.modality not in spec.query_modalities:
+        raise EncoderCapabilityError(encoder_name, query.modality.value, [m.value for m in spec.query_modalities])
+    encoder = load_encoder(encoder_name, library.settings)
+    index = library.index(encoder_name)
+    total = len(index)
+    if total == 0:
+        return []
+    vector: np.ndarray | None = None
+    fetch = min(total, k * OVERFETCH if (group or kind) else k)
+    while True:
+        pairs = encoder.search(library, query, fetch)
+        if pairs is None:
+            if vector is None:
+                vector = embed_query(encoder, query)
+            scores, ids = index.search(vector, fetch)
+            pairs = [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
+        hits = _hydrate(library, encoder_name, pairs, kind=kind, group=group)
+        if len(hits) >= k or fetch >= total:
+            break
+        fetch = min(total, fetch * 4)
+    hits = hits[:k]
+    for rank, hit in enumerate(hits, 1):
+        hit.rank = rank
+    return hits
+
+
+def _hydrate(
+    library: Library, encoder: str, pairs: list[tuple[int, float]], *, kind: MediaKind | None, group: bool
+) -> list[Hit]:
+    rows = library.catalog.segments_with_assets(sid for sid, _ in pairs)
+    labels = library.catalog.labels_of(encoder, rows) if Stream.AUDIO in get_spec(encoder).streams else {}
+    hits: list[Hit] = []
+    by_asset: dict[int, Hit] = {}
+    for sid, score in pairs:
+        row = rows.get(sid)
+        if row is None:  # vector of a segment deleted since the index was saved
+            continue
+        segment, asset = row
+        if asset.kind is None or (kind is not None and asset.kind is not kind):
+            continue
+        hit = Hit(
+            rank=0,
+            path=asset.path,
+            kind=asset.kind,
+            score=score,
+            encoder=encoder,
+            segment_id=sid,
+            asset_id=asset.id,
+            start_s=segment.start_s,
+            end_s=segment.end_s,
+            text=segment.text,
+            labels=labels.get(sid, []),
+        )
+        if group:
+            best = by_asset.get(asset.id)
+            if best is not None:
+                if len(best.frames) < MAX_FRAMES_PER_HIT:
+                    best.frames.append(hit)
+                continue
+            by_asset[asset.id] = hit
+        hits.append(hit)
+    return hits
