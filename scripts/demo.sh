@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Set up mediasearch and run the main job on the project's samples: index samples/ with
+# every encoder whose weights are installed (the weight-free baselines at least), then
+# search by example image, by example sound and, where a text-capable encoder is
+# installed, by text. The demo library lives in .demo-library unless MEDIASEARCH_HOME is set.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+export MEDIASEARCH_HOME=${MEDIASEARCH_HOME:-$PWD/.demo-library}
+MS=.venv/bin/mediasearch
+
+# Encoders with weights present; of the Whisper sizes only the smallest installed one.
+encoders=$($MS encoders --json | .venv/bin/python -c '
+import json, sys
+items = [e for e in json.load(sys.stdin) if e["weights_present"]]
+whisper = [e["name"] for e in items if e["family"] == "whisper"][:1]
+print(",".join([e["name"] for e in items if e["family"] != "whisper"] + whisper))')
+echo "== indexing samples/ with: $encoders"
+$MS index samples --encoders "$encoders"
+echo
+$MS status
+echo
+query=$(ls samples/images/* | head -n 1)
+echo "== search by example image: $query"
+$MS search --image "$query" -k 5
+if ls samples/audio/*.wav >/dev/null 2>&1; then
+  clip=$(ls samples/audio/*.wav | head -n 1)
+  echo
+  echo "== search by example sound: $clip"
+  $MS search --audio "$clip" -k 5
+fi
+if $MS encoders --json | .venv/bin/python -c '
+import json, sys; sys.exit(0 if any(e["weights_present"] and "text" in e["modalities"] for e in json.load(sys.stdin)) else 1)'; then
+  echo
+  echo "== search by text: \"hello\""
+  $MS search --text "hello" -k 5 || true
+fi

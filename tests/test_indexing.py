@@ -1,0 +1,206 @@
+"""Incremental indexing: add, change, delete, rename, bad input, cancel and crash recovery."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import media_factory as mf
+from mediasearch.indexing import index_paths
+from mediasearch.library import Library
+from mediasearch.media import AssetStatus, MediaKind, Modality, Stream
+from mediasearch.progress import CancelToken
+from mediasearch.search import Query, search
+
+ENC = ["baseline-image"]
+
+
+def _photos(folder: Path, n: int, start_seed: int = 0) -> list[Path]:
+    return [mf.make_image(folder / f"img{start_seed + i:03d}.jpg", seed=start_seed + i) for i in range(n)]
+
+
+def _bump_mtime(path: Path) -> None:
+    st = path.stat()
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 2_000_000_000))
+
+
+def test_first_run_then_unchanged_rerun_decodes_nothing(library: Library, tmp_path: Path) -> None:
+    folder = tmp_path / "photos"
+    _photos(folder, 5)
+    r1 = index_paths(library, [folder], encoders=ENC)
+    assert (r1.new, r1.unchanged, r1.encoders["baseline-image"].items) == (5, 0, 5)
+    r2 = index_paths(library, [folder], encoders=ENC)
+    assert (r2.new, r2.unchanged, r2.changed, r2.encoders["baseline-image"].items) == (0, 5, 0, 0)
+    assert len(library.index("baseline-image")) == 5
+
+
+def test_changed_file_is_reembedded_and_deleted_file_leaves(library: Library, tmp_path: Path) -> None:
+    folder = tmp_path / "photos"
+    paths = _photos(folder, 4)
+    index_paths(library, [folder], encoders=ENC)
+    old_asset = library.catalog.asset_by_path(paths[0])
+    mf.make_image(paths[0], seed=99)  # new content at the same path
+    _bump_mtime(paths[0])
+    paths[1].unlink()
+    r = index_paths(library, [folder], encoders=ENC)
+    assert (r.changed, r.removed, r.unchanged) == (1, 1, 2)
+    assert r.encoders["baseline-image"].items == 1
+    assert library.catalog.asset_by_path(paths[1]) is None
+    new_asset = library.catalog.asset_by_path(paths[0])
+    assert new_asset.content_hash != old_asset.content_hash
+    index = library.index("baseline-image")
+    assert len(index) == 3 == len(library.catalog.embedded_ids("baseline-image"))
+    # the changed file is found by its new content
+    hits = search(library, Query(Modality.IMAGE, path=paths[0]), encoder="baseline-image", k=1)
+    assert hits[0].path == paths[0] and hits[0].score > 0.99
+
+
+def test_rename_and_move_reuse_vectors(library: Library, tmp_path: Path) -> None:
+    folder = tmp_path / "photos"
+    paths = _photos(folder, 3)
+    index_paths(library, [folder], encoders=ENC)
+    before = library.catalog.asset_by_path(paths[2])
+    seg_before = library.catalog.segments_of(before.id)
+    (folder / "sub").mkdir()
+    moved = folder / "sub" / "renamed.jpg"
+    shutil.move(paths[2], moved)
+    r = index_paths(library, [folder], encoders=ENC)
+    assert (r.moved, r.new, r.removed) == (1, 0, 0)
+    assert r.encoders["baseline-image"].items == 0  # nothing decoded again
+    after = library.catalog.asset_by_path(moved)
+    assert after.id == before.id and library.catalog.segments_of(after.id) == seg_before
+    hits = search(library, Query(Modality.IMAGE, path=moved), encoder="baseline-image", k=1)
+    assert hits[0].path == moved
+
+
+def test_bad_inputs_are_skipped_with_reasons(library: Library, tmp_path: Path) -> None:
+    folder = tmp_path / "mixed"
+    _photos(folder, 2)
+    bad = mf.make_bad_files(folder / "bad")
+    r = index_paths(library, [folder], encoders=ENC)
+    skipped = dict(library.catalog.skipped())
+    expected_bad = {"empty", "truncated_jpeg", "corrupt_png", "random_jpg", "text", "pdf", "truncated_mp4", "garbage_mp4"}
+    for name in expected_bad & set(bad):
+        assert str(bad[name]) in skipped, name
+        assert skipped[str(bad[name])], f"{name} has no reason"
+    assert "0 bytes" in skipped[str(bad["empty"])] or "empty" in skipped[str(bad["empty"])]
+    # a valid PNG named .jpg is indexed, not skipped
+    assert library.catalog.asset_by_path(bad["png_as_jpg"]).status is AssetStatus.OK
+    assert r.encoders["baseline-image"].items >= 3
+    # and a rerun does not try the bad files again
+    r2 = index_paths(library, [folder], encoders=ENC)
+    assert r2.new == r2.changed == 0 and r2.encoders["baseline-image"].items == 0
+
+
+def test_unreadable_file_is_skipped(library: Library, tmp_path: Path) -> None:
+    if os.geteuid() == 0:
+        pytest.skip("running as root: permissions do not stop reads")
+    folder = tmp_path / "p"
+    (p,) = _photos(folder, 1)
+    p.chmod(0)
+    try:
+        index_paths(library, [folder], encoders=ENC)
+        assert "permission" in dict(library.catalog.skipped())[str(p)].lower()
+    finally:
+        p.chmod(0o644)
+
+
+def test_video_frames_are_segments_with_times(library: Library, tmp_path: Path) -> None:
+    folder = tmp_path / "v"
+    video = mf.make_video(folder / "clip.mp4", duration_s=7.0, fps=10, seed=3)
+    short = mf.make_video(folder / "short.mp4", duration_s=0.3, fps=10, seed=4)
+    index_paths(library, [folder], encoders=ENC)
+    asset = library.catalog.asset_by_path(video)
+    assert asset.kind is MediaKind.VIDEO
+    times = [s.start_s for s in library.catalog.segments_of(asset.id, stream=Stream.FRAME)]
+    assert len(times) >= 3 and times[0] < 0.2
+    assert all(abs(t - round(t / 2) * 2) < 0.2 for t in times)
+    assert library.catalog.asset(asset.id).duration_s == pytest.approx(7.0, abs=0.3)
+    short_asset = library.catalog.asset_by_path(short)
+    assert len(library.catalog.segments_of(short_asset.id)) == 1
+    # grouped search: one hit per video, best frame with its time; --frames lists frames
+    q = Query(Modality.IMAGE, path=video, start_s=4.0)
+    grouped = search(library, q, encoder="baseline-image", k=5)
+    assert [h.path for h in grouped].count(video) == 1
+    assert grouped[0].path == video and grouped[0].start_s == pytest.approx(4.0, abs=0.2)
+    frames = search(library, q, encoder="baseline-image", k=5, group=False, kind=MediaKind.VIDEO)
+    assert sum(h.path == video for h in frames) >= 2
+
+
+def test_second_encoder_reuses_frame_segments(library: Library, tmp_path: Path, shared_models: Path) -> None:
+    folder = tmp_path / "v"
+    video = mf.make_video(folder / "clip.mp4", duration_s=5.0, fps=10, seed=5)
+    index_paths(library, [folder], encoders=["baseline-image"])
+    aid = library.catalog.asset_by_path(video).id
+    segs = library.catalog.segments_of(aid)
+    lib2 = Library(library.settings.with_(model_dir=shared_models))
+    try:
+        index_paths(lib2, [folder], encoders=["efficientnet-lite0"])
+        assert lib2.catalog.segments_of(aid) == segs
+        assert set(lib2.catalog.embedded_ids("efficientnet-lite0")) == {s.id for s in segs}
+    finally:
+        lib2.close()
+
+
+def test_cancel_keeps_work_and_next_run_resumes(library: Library, tmp_path: Path) -> None:
+    folder = tmp_path / "photos"
+    _photos(folder, 12)
+    token = CancelToken()
+    seen = []
+
+    def progress(p):
+        seen.append(p)
+        if p.stage == "embed images" and p.done >= 5:
+            token.cancel()
+
+    r1 = index_paths(library, [folder], encoders=ENC, progress=progress, cancel=token)
+    assert r1.cancelled
+    done_first = len(library.catalog.assets_done_by("baseline-image"))
+    assert 0 < done_first < 12
+    r2 = index_paths(library, [folder], encoders=ENC)
+    assert not r2.cancelled
+    assert r2.encoders["baseline-image"].items == 12 - done_first  # only the rest is embedded
+    assert len(library.index("baseline-image")) == 12 == len(library.catalog.embedded_ids("baseline-image"))
+
+
+def test_crash_between_catalog_commit_and_index_save_is_repaired(settings, tmp_path: Path) -> None:
+    folder = tmp_path / "photos"
+    _photos(folder, 6)
+    with Library(settings) as lib:
+        index_paths(lib, [folder], encoders=ENC)
+    saved = (settings.index_dir / "baseline-image.faiss").read_bytes()
+    mf.make_image(folder / "late.jpg", seed=77)
+    with Library(settings) as lib:
+        index_paths(lib, [folder], encoders=ENC)
+    # simulate a crash: the catalog has the new file's vectors, the index file does not
+    (settings.index_dir / "baseline-image.faiss").write_bytes(saved)
+    with Library(settings) as lib:
+        index = lib.index("baseline-image")  # reconcile: the lost segment is queued again
+        assert len(index) == 6 and len(lib.catalog.embedded_ids("baseline-image")) == 6
+        r = index_paths(lib, [folder], encoders=ENC)
+        assert r.encoders["baseline-image"].items == 1
+        assert len(lib.index("baseline-image")) == 7
+    # and the opposite: vectors in the index the catalog never committed are dropped
+    with Library(settings) as lib:
+        index = lib.index("baseline-image")
+        index.add(np.ones((1, index.dim), np.float32) / np.sqrt(index.dim), np.array([999_999]))
+        lib.mark_dirty("baseline-image")
+        lib.save_indexes()
+    with Library(settings) as lib:
+        assert 999_999 not in set(lib.index("baseline-image").ids())
+
+
+def test_missing_weights_fail_before_any_work(library: Library, tmp_path: Path) -> None:
+    from mediasearch.errors import ModelUnavailableError
+
+    folder = tmp_path / "photos"
+    _photos(folder, 1)
+    with pytest.raises(ModelUnavailableError) as err:
+        index_paths(library, [folder], encoders=["resnet50"])
+    assert "resnet50" in str(err.value) and "models pull" in str(err.value)
+    assert library.catalog.assets() == []
