@@ -1,0 +1,368 @@
+"""CLI area for ground truth and evaluation: ``query``, ``judge``, ``qrels``, ``pool``, ``eval``.
+
+Thin shells over :mod:`mediasearch.evaluation`; every handler takes ``args`` (with
+``args.settings``) and returns an exit code, raising MediaSearchError subclasses for
+errors (``mediasearch.cli.main`` prints them as one line).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+from mediasearch.errors import QueryError
+from mediasearch.media import Modality
+
+logger = logging.getLogger(__name__)
+
+
+def _print_json(data: object) -> None:
+    print(json.dumps(data, indent=2, allow_nan=False))
+
+
+def _ks(value: str) -> tuple[int, ...]:
+    try:
+        ks = tuple(sorted({int(v) for v in value.split(",") if v.strip()}))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"cut-offs must be integers separated by commas, got {value!r}") from None
+    if not ks or ks[0] <= 0:
+        raise argparse.ArgumentTypeError("cut-offs must be positive")
+    return ks
+
+
+def _grade(value: str) -> int:
+    from mediasearch.evaluation.groundtruth import GRADES
+
+    if value not in {str(g) for g in GRADES}:
+        raise argparse.ArgumentTypeError(f"grade must be one of {', '.join(map(str, GRADES))}")
+    return int(value)
+
+
+# -- query ---------------------------------------------------------------------------
+
+
+def cmd_query_add(args: argparse.Namespace) -> int:
+    from mediasearch.evaluation.groundtruth import add_query
+    from mediasearch.library import Library
+
+    if args.image:
+        modality, path, text = Modality.IMAGE, Path(args.image), None
+    elif args.audio:
+        modality, path, text = Modality.AUDIO, Path(args.audio), None
+    else:
+        modality, path, text = Modality.TEXT, None, args.text
+    with Library(args.settings) as library:
+        query = add_query(
+            library.catalog, args.settings, modality=modality, text=text, path=path, name=args.name,
+            start_s=args.start, end_s=args.end,
+        )
+    if args.json:
+        _print_json(query.to_json())
+    else:
+        print(f"saved query {query.name} ({query.modality.value}: {query.describe()})")
+    return 0
+
+
+def cmd_query_list(args: argparse.Namespace) -> int:
+    from mediasearch.cli import _table
+    from mediasearch.evaluation.groundtruth import asset_qrels, list_queries
+    from mediasearch.library import Library
+
+    with Library(args.settings) as library:
+        queries = list_queries(library.catalog, args.settings)
+        counts = {q.id: asset_qrels(library.catalog, q.id) for q in queries}
+    if args.json:
+        _print_json(
+            [
+                {**q.to_json(), "judged": len(counts[q.id]), "relevant": sum(1 for g in counts[q.id].values() if g >= 1)}
+                for q in queries
+            ]
+        )
+        return 0
+    if not queries:
+        print("no saved queries; add one with `mediasearch query add --image FILE | --audio FILE | --text TEXT`")
+        return 0
+    rows = [
+        [str(q.id), q.name, q.modality.value, q.describe(), str(len(counts[q.id])), str(sum(1 for g in counts[q.id].values() if g >= 1))]
+        for q in queries
+    ]
+    print(_table(rows, ["id", "name", "modality", "input", "judged", "relevant"]))
+    return 0
+
+
+def cmd_query_remove(args: argparse.Namespace) -> int:
+    from mediasearch.evaluation.groundtruth import remove_query
+    from mediasearch.library import Library
+
+    with Library(args.settings) as library:
+        for key in args.queries:
+            query = remove_query(library.catalog, args.settings, key)
+            print(f"removed query {query.name} and its judgements")
+    return 0
+
+
+# -- judge and qrels -----------------------------------------------------------------
+
+
+def cmd_judge(args: argparse.Namespace) -> int:
+    from mediasearch.evaluation.groundtruth import get_query, judge_path, remove_judgement, resolve_asset
+    from mediasearch.library import Library
+
+    if args.clear == (args.grade is not None):
+        raise QueryError("give either --grade G or --clear")
+    at_s = -1.0 if args.at is None else args.at
+    out = []
+    with Library(args.settings) as library:
+        query = get_query(library.catalog, args.settings, args.query)
+        for path in args.paths:
+            if args.clear:
+                content_hash, stored = resolve_asset(library.catalog, path)
+                removed = remove_judgement(library.catalog, query, content_hash, at_s=at_s)
+                out.append({"path": stored, "content_hash": content_hash, "removed": removed})
+                if not args.json:
+                    print(f"{query.name}: {stored}: " + ("judgement removed" if removed else "was not judged"))
+            else:
+                judgement = judge_path(library.catalog, query, path, args.grade, at_s=at_s)
+                out.append(judgement.to_json())
+                if not args.json:
+                    when = "" if judgement.at_s < 0 else f" at {judgement.at_s:g} s"
+                    print(f"{query.name}: {judgement.path}{when} = {judgement.grade}")
+    if args.json:
+        _print_json(out)
+    return 0
+
+
+def _qrels_format(args: argparse.Namespace, path: str | None) -> str:
+    if args.format:
+        return args.format
+    return "csv" if path and path.lower().endswith(".csv") else "trec"
+
+
+def cmd_qrels_export(args: argparse.Namespace) -> int:
+    from mediasearch.evaluation.formats import write_judgements_csv, write_qrels
+    from mediasearch.evaluation.groundtruth import export_judgements, get_query
+    from mediasearch.library import Library
+
+    with Library(args.settings) as library:
+        query_id = get_query(library.catalog, args.settings, args.query).id if args.query else None
+        rows = export_judgements(library.catalog, query_id=query_id)
+    writer = write_judgements_csv if _qrels_format(args, args.file) == "csv" else write_qrels
+    if args.file in (None, "-"):
+        writer(rows, sys.stdout)
+    else:
+        with open(args.file, "w", encoding="utf-8", newline="") as fh:
+            n = writer(rows, fh)
+        print(f"wrote {n} judgements to {args.file}", file=sys.stderr)
+    return 0
+
+
+def cmd_qrels_import(args: argparse.Namespace) -> int:
+    from mediasearch.evaluation.formats import read_judgements_csv, read_qrels
+    from mediasearch.evaluation.groundtruth import import_judgements
+    from mediasearch.library import Library
+
+    reader = read_judgements_csv if _qrels_format(args, args.file) == "csv" else read_qrels
+    try:
+        with open(args.file, encoding="utf-8", newline="") as fh:
+            rows = reader(fh, source=args.file)
+    except OSError as exc:
+        raise QueryError(f"cannot read {args.file}: {exc.strerror or exc}") from None
+    with Library(args.settings) as library:
+        report = import_judgements(library.catalog, args.settings, rows)
+    if args.json:
+        _print_json(report.to_json())
+        return 0
+    print(f"imported {report.imported} judgements")
+    if report.unknown_queries:
+        print(f"skipped rows of unknown queries (add them first): {', '.join(report.unknown_queries)}")
+    if report.unresolved:
+        print(f"skipped {len(report.unresolved)} paths the library does not know, e.g. {report.unresolved[0]}")
+    return 0
+
+
+# -- pool ----------------------------------------------------------------------------
+
+
+def cmd_pool(args: argparse.Namespace) -> int:
+    from mediasearch.cli import _encoder_list, _table
+    from mediasearch.evaluation.groundtruth import get_query
+    from mediasearch.evaluation.runner import pool_for_query
+    from mediasearch.library import Library
+
+    with Library(args.settings) as library:
+        query = get_query(library.catalog, args.settings, args.query)
+        items, encoders = pool_for_query(library, query, depth=args.depth, encoders=_encoder_list(args.encoders))
+    if args.unjudged:
+        items = [it for it in items if not it.judged]
+    if args.json:
+        _print_json({"query": query.name, "depth": args.depth, "encoders": encoders, "items": [it.to_json() for it in items]})
+        return 0
+    unjudged = sum(1 for it in items if not it.judged)
+    print(f"pool of {query.name} (top {args.depth} of {', '.join(encoders)}): {len(items)} files, {unjudged} unjudged")
+    rows = [
+        [
+            "-" if it.grade is None else str(it.grade),
+            str(it.best_rank),
+            " ".join(f"{enc}:{rank}" for enc, rank in sorted(it.ranks.items())),
+            it.path or it.doc[:16],
+        ]
+        for it in items
+    ]
+    if rows:
+        print(_table(rows, ["grade", "best", "ranks", "path"]))
+        print(f"\njudge with: mediasearch judge {query.name} PATH --grade 0|1|2")
+    return 0
+
+
+# -- eval ----------------------------------------------------------------------------
+
+
+def _print_eval_summary(data: dict) -> None:
+    from mediasearch.cli import _table
+
+    ks = data["options"]["ks"]
+    k_max = max(ks)
+    shown = [mt for mt in ("MAP", "MRR", f"P@{k_max}", f"R@{k_max}", f"NDCG@{k_max}", "R-prec", f"judged@{k_max}") if mt in data["metrics"]]
+    for group, g in data["groups"].items():
+        print(f"{group} ({len(g['queries'])} queries)")
+        rows = []
+        for encoder, means in g["table"].items():
+            cells = []
+            for mt in shown:
+                value = means.get(mt)
+                text = "-" if value is None else f"{value:.3f}"
+                cells.append(text + ("*" if encoder in g["best"].get(mt, []) else ""))
+            rows.append([encoder, *cells])
+        print(_table(rows, ["encoder", *shown]))
+        for pair in g["comparisons"].get("MAP", []):
+            p = pair["p_holm"]
+            verdict = "significant" if p is not None and p < 0.05 else "not significant"
+            print(f"  MAP {pair['a']} - {pair['b']} = {pair['diff']:+.3f} (p = {p if p is None else f'{p:.4f}'}, {verdict})")
+        print()
+    rows = [
+        [enc, f"{s['p50_ms']:.1f}", f"{s['p95_ms']:.1f}", f"{s['p99_ms']:.1f}", f"{s['qps']:.1f}", str(s["samples"])]
+        for enc, s in data["latency"].items()
+        if s
+    ]
+    if rows:
+        print(_table(rows, ["encoder", "p50 ms", "p95 ms", "p99 ms", "queries/s", "timed"]))
+    skipped = [q["name"] for q in data["queries"] if not q["evaluable"]]
+    if skipped:
+        print(f"not scored (no relevant judgement): {', '.join(skipped)}")
+    for name, reason in data["failures"].items():
+        print(f"left out {name}: {reason}")
+    print("* best in column. Unjudged results count as not relevant; see judged@k.")
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from mediasearch.cli import _Bars, _cancel_on_sigint, _encoder_list
+    from mediasearch.evaluation.formats import write_run
+    from mediasearch.evaluation.report import write_csv, write_html, write_json, result_to_json
+    from mediasearch.evaluation.runner import EvalOptions, evaluate
+    from mediasearch.library import Library
+
+    encoders = _encoder_list(args.encoders)
+    options = EvalOptions(
+        encoders=tuple(encoders) if encoders else None,
+        ks=args.k,
+        depth=max(args.depth, max(args.k)),
+        latency_min_s=args.latency_seconds,
+        latency_min_repeats=args.repeats,
+        latency_max_repeats=max(args.repeats, 20),
+    )
+    bars = _Bars(enabled=not args.quiet)
+    with Library(args.settings) as library, _cancel_on_sigint() as cancel:
+        try:
+            result = evaluate(library, options, progress=bars, cancel=cancel)
+        finally:
+            bars.close()
+        data = result_to_json(result)
+        if args.report:
+            html_path = Path(args.report)
+            write_html(data, html_path)
+            write_json(data, html_path.with_suffix(".json"))
+            write_csv(data, html_path.with_suffix(".csv"))
+            print(f"wrote {html_path}, {html_path.with_suffix('.json')}, {html_path.with_suffix('.csv')}", file=sys.stderr)
+    if args.csv:
+        write_csv(data, Path(args.csv))
+    if args.run:
+        with open(args.run, "w", encoding="utf-8") as fh:
+            write_run(result.run_rows(), fh)
+    if args.json:
+        _print_json(data)
+    else:
+        _print_eval_summary(data)
+    return 0
+
+
+# -- registration ----------------------------------------------------------------------
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``query``, ``judge``, ``qrels``, ``pool`` and ``eval`` to the main parser."""
+    p = subparsers.add_parser("query", help="saved queries for evaluation (add, list, remove)")
+    qsub = p.add_subparsers(dest="query_command", metavar="ACTION")
+    qsub.required = True
+    a = qsub.add_parser("add", help="save a query: an example image or audio clip (copied into the library), or text")
+    what = a.add_mutually_exclusive_group(required=True)
+    what.add_argument("--image", metavar="FILE", help="example image (or a video: its frame at --start)")
+    what.add_argument("--audio", metavar="FILE", help="example audio clip (or a video's soundtrack)")
+    what.add_argument("--text", metavar="TEXT", help="text query")
+    a.add_argument("--name", metavar="NAME", help="a unique name without spaces (default: from the file name or text)")
+    a.add_argument("--start", type=float, metavar="S", help="start of the part of the example to use (seconds)")
+    a.add_argument("--end", type=float, metavar="S", help="end of the part of the example to use (seconds)")
+    a.add_argument("--json", action="store_true")
+    a.set_defaults(func=cmd_query_add)
+    a = qsub.add_parser("list", help="list saved queries with their judgement counts")
+    a.add_argument("--json", action="store_true")
+    a.set_defaults(func=cmd_query_list)
+    a = qsub.add_parser("remove", help="delete saved queries and their judgements")
+    a.add_argument("queries", nargs="+", metavar="QUERY", help="name or id")
+    a.set_defaults(func=cmd_query_remove)
+
+    p = subparsers.add_parser("judge", help="grade indexed files for a saved query (0 not, 1 relevant, 2 highly relevant)")
+    p.add_argument("query", metavar="QUERY", help="saved query name or id")
+    p.add_argument("paths", nargs="+", metavar="PATH", help="indexed files")
+    p.add_argument("--grade", type=_grade, metavar="G", help="0, 1 or 2")
+    p.add_argument("--at", type=float, metavar="S", help="judge the moment at S seconds of a video or audio file")
+    p.add_argument("--clear", action="store_true", help="remove the judgement instead")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_judge)
+
+    p = subparsers.add_parser("qrels", help="import or export judgements (TREC qrels or CSV)")
+    qsub = p.add_subparsers(dest="qrels_command", metavar="ACTION")
+    qsub.required = True
+    a = qsub.add_parser("export", help="write judgements (docno = content hash, so they survive moves)")
+    a.add_argument("file", nargs="?", metavar="FILE", help="output file (default: standard output)")
+    a.add_argument("--format", choices=["trec", "csv"], help="default: csv for *.csv, else trec")
+    a.add_argument("--query", metavar="QUERY", help="only this query")
+    a.set_defaults(func=cmd_qrels_export)
+    a = qsub.add_parser("import", help="read judgements; docno/content_hash may be a content hash or an indexed path")
+    a.add_argument("file", metavar="FILE")
+    a.add_argument("--format", choices=["trec", "csv"], help="default: csv for *.csv, else trec")
+    a.add_argument("--json", action="store_true")
+    a.set_defaults(func=cmd_qrels_import)
+
+    p = subparsers.add_parser("pool", help="what to judge next: the union of every encoder's top results, unjudged first")
+    p.add_argument("query", metavar="QUERY", help="saved query name or id")
+    p.add_argument("--depth", type=int, default=10, metavar="N", help="top N of each encoder (default 10)")
+    p.add_argument("--encoders", metavar="A,B", help="only these encoders (default: every indexed one that can answer)")
+    p.add_argument("--unjudged", action="store_true", help="list only unjudged files")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_pool)
+
+    p = subparsers.add_parser("eval", help="score every encoder on the saved queries and judgements; compare them")
+    p.add_argument("--encoders", metavar="A,B", help="only these encoders (default: every indexed one)")
+    p.add_argument("--k", type=_ks, default=(1, 5, 10), metavar="K,K", help="cut-offs (default 1,5,10)")
+    p.add_argument("--depth", type=int, default=100, metavar="N", help="results per search for MAP and recall (default 100)")
+    p.add_argument("--repeats", type=int, default=3, metavar="N", help="timed passes over the queries, at least (default 3)")
+    p.add_argument("--latency-seconds", type=float, default=2.0, metavar="S", help="keep repeating until each encoder's searches took S seconds (default 2)")
+    p.add_argument("--report", metavar="FILE.html", help="write the HTML report, and FILE.json and FILE.csv beside it")
+    p.add_argument("--csv", metavar="FILE", help="write the metric table as CSV")
+    p.add_argument("--run", metavar="FILE", help="write every encoder's rankings as a TREC run file")
+    p.add_argument("--json", action="store_true", help="print every figure as JSON")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_eval)

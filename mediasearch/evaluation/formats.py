@@ -1,0 +1,220 @@
+"""File formats for ground truth and runs: TREC qrels, TREC run, CSV.
+
+- TREC qrels: ``qid 0 docno grade`` per line, whitespace separated.
+- TREC run: ``qid Q0 docno rank score tag`` per line (tag = encoder name).
+- Judgements CSV: header ``query,path,content_hash,at_s,grade``.
+
+``qid`` is the saved query's name (names hold no whitespace). ``docno`` is the asset's
+content hash, so qrels survive moves and renames; a judgement of a moment of a video or
+audio file is ``<content_hash>@<seconds>``. On import a docno may also be a path the
+catalog knows (resolved by :mod:`mediasearch.evaluation.groundtruth`).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Mapping, Sequence, TextIO
+
+from mediasearch.errors import MediaSearchError
+
+logger = logging.getLogger(__name__)
+
+CSV_FIELDS = ("query", "path", "content_hash", "at_s", "grade")
+
+
+class FormatError(MediaSearchError):
+    """A qrels, run or CSV file is malformed."""
+
+    def __init__(self, source: str, line: int, reason: str) -> None:
+        self.source = source
+        self.line = line
+        self.reason = reason
+        super().__init__(f"{source}:{line}: {reason}")
+
+
+@dataclass(frozen=True)
+class QrelRow:
+    """One judgement as files carry it. ``doc`` is a content hash or a path; ``at_s`` is
+    -1 for the whole asset, else the judged moment in seconds."""
+
+    query: str
+    doc: str
+    grade: int
+    at_s: float = -1.0
+    path: str = ""
+
+
+@dataclass(frozen=True)
+class RunRow:
+    """One ranked result of one encoder for one query (rank from 1)."""
+
+    query: str
+    doc: str
+    rank: int
+    score: float
+    tag: str
+
+
+def docno(content_hash: str, at_s: float = -1.0) -> str:
+    """The TREC docno of an asset (``at_s`` < 0) or of a moment of it."""
+    return content_hash if at_s < 0 else f"{content_hash}@{at_s:g}"
+
+
+def split_docno(doc: str) -> tuple[str, float]:
+    """Inverse of :func:`docno`: (content hash or path, at_s)."""
+    head, sep, tail = doc.rpartition("@")
+    if sep and head:
+        try:
+            return head, float(tail)
+        except ValueError:
+            pass
+    return doc, -1.0
+
+
+def _check_qid(qid: str) -> None:
+    if not qid or any(c.isspace() for c in qid):
+        raise ValueError(f"query name {qid!r} cannot be written to a TREC file (empty or has whitespace)")
+
+
+def write_qrels(rows: Iterable[QrelRow], out: TextIO) -> int:
+    """Write TREC qrels; returns the number of lines."""
+    n = 0
+    for row in rows:
+        _check_qid(row.query)
+        doc = docno(row.doc, row.at_s)
+        if any(c.isspace() for c in doc):
+            raise ValueError(f"docno {doc!r} has whitespace")
+        out.write(f"{row.query} 0 {doc} {int(row.grade)}\n")
+        n += 1
+    return n
+
+
+def read_qrels(text: TextIO, *, source: str = "<qrels>") -> list[QrelRow]:
+    """Parse TREC qrels (blank lines and lines starting with # are skipped)."""
+    rows: list[QrelRow] = []
+    for lineno, line in enumerate(text, start=1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        parts = line.split()
+        if len(parts) != 4:
+            raise FormatError(source, lineno, f"expected 'qid iter docno grade', got {len(parts)} fields")
+        qid, _iteration, doc, grade_s = parts
+        try:
+            grade = int(grade_s)
+        except ValueError:
+            raise FormatError(source, lineno, f"grade {grade_s!r} is not an integer") from None
+        doc, at_s = split_docno(doc)
+        rows.append(QrelRow(qid, doc, grade, at_s))
+    return rows
+
+
+def write_run(rows: Iterable[RunRow], out: TextIO) -> int:
+    """Write a TREC run; returns the number of lines."""
+    n = 0
+    for row in rows:
+        _check_qid(row.query)
+        if any(c.isspace() for c in row.tag) or not row.tag:
+            raise ValueError(f"run tag {row.tag!r} is empty or has whitespace")
+        out.write(f"{row.query} Q0 {row.doc} {row.rank} {row.score:.6f} {row.tag}\n")
+        n += 1
+    return n
+
+
+def read_run(text: TextIO, *, source: str = "<run>") -> list[RunRow]:
+    """Parse a TREC run."""
+    rows: list[RunRow] = []
+    for lineno, line in enumerate(text, start=1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        parts = line.split()
+        if len(parts) != 6:
+            raise FormatError(source, lineno, f"expected 'qid Q0 docno rank score tag', got {len(parts)} fields")
+        qid, _q0, doc, rank_s, score_s, tag = parts
+        try:
+            rows.append(RunRow(qid, doc, int(rank_s), float(score_s), tag))
+        except ValueError as exc:
+            raise FormatError(source, lineno, f"bad rank or score: {exc}") from None
+    return rows
+
+
+def run_rankings(rows: Iterable[RunRow]) -> dict[str, dict[str, list[str]]]:
+    """tag -> query -> docs ordered by rank (the order trec_eval would use is by score;
+    runs we write have ranks consistent with scores)."""
+    out: dict[str, dict[str, list[tuple[int, str]]]] = {}
+    for row in rows:
+        out.setdefault(row.tag, {}).setdefault(row.query, []).append((row.rank, row.doc))
+    return {tag: {q: [d for _, d in sorted(docs)] for q, docs in queries.items()} for tag, queries in out.items()}
+
+
+def write_judgements_csv(rows: Iterable[QrelRow], out: TextIO) -> int:
+    """Write judgements as CSV with :data:`CSV_FIELDS`; returns the number of rows."""
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_FIELDS)
+    n = 0
+    for row in rows:
+        writer.writerow([row.query, row.path, row.doc, f"{row.at_s:g}", int(row.grade)])
+        n += 1
+    return n
+
+
+def read_judgements_csv(text: TextIO, *, source: str = "<csv>") -> list[QrelRow]:
+    """Parse a judgements CSV. Needs ``query`` and ``grade`` and one of ``content_hash`` /
+    ``path`` (``doc`` is the hash when given, else the path); ``at_s`` defaults to -1."""
+    reader = csv.DictReader(text)
+    fields = set(reader.fieldnames or ())
+    missing = {"query", "grade"} - fields
+    if missing or not ({"content_hash", "path"} & fields):
+        raise FormatError(source, 1, f"header needs query, grade and content_hash or path; got {sorted(fields)}")
+    rows: list[QrelRow] = []
+    for lineno, rec in enumerate(reader, start=2):
+        content_hash = (rec.get("content_hash") or "").strip()
+        path = (rec.get("path") or "").strip()
+        if not content_hash and not path:
+            raise FormatError(source, lineno, "neither content_hash nor path")
+        try:
+            grade = int(rec["grade"])
+            at_s_text = (rec.get("at_s") or "").strip()
+            at_s = float(at_s_text) if at_s_text else -1.0
+        except (TypeError, ValueError) as exc:
+            raise FormatError(source, lineno, f"bad grade or at_s: {exc}") from None
+        rows.append(QrelRow(rec["query"].strip(), content_hash or path, grade, at_s, path))
+    return rows
+
+
+def write_metric_table_csv(
+    table: Sequence[Mapping[str, object]], metrics: Sequence[str], out: TextIO
+) -> int:
+    """The metric table as CSV: ``group,encoder,queries,<metric>...`` (NaN left empty)."""
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["group", "encoder", "queries", *metrics])
+    for row in table:
+        means = row["means"]
+        assert isinstance(means, Mapping)
+        cells = []
+        for m in metrics:
+            value = means.get(m, math.nan)
+            cells.append("" if value is None or math.isnan(value) else f"{value:.6f}")
+        writer.writerow([row["group"], row["encoder"], row["queries"], *cells])
+    return len(table)
+
+
+def read_path(path: Path, reader, **kwargs):  # type: ignore[no-untyped-def]
+    """Call a ``read_*`` function on a file, naming it in errors."""
+    with open(path, encoding="utf-8", newline="") as fh:
+        return reader(fh, source=str(path), **kwargs)
+
+
+def write_path(path: Path, writer, rows, *args) -> int:  # type: ignore[no-untyped-def]
+    """Call a ``write_*`` function into a file (UTF-8); returns its count."""
+    buf = io.StringIO()
+    n = writer(rows, *args, buf) if args else writer(rows, buf)
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(path).write_text(buf.getvalue(), encoding="utf-8")
+    return n

@@ -1,0 +1,391 @@
+"""Ground truth: saved queries and relevance judgements in the catalog.
+
+A saved query has a unique name (no whitespace, so it can be a TREC qid), a modality and
+its input: the text, or a copy of the example file kept under ``settings.queries_dir``
+(named by the file's sha256, so the query survives the original being moved or deleted).
+
+A judgement grades a (query, asset) pair, or a (query, moment of an asset) pair:
+0 = not relevant, 1 = relevant, 2 = highly relevant. It is keyed by the asset's
+*content hash* (``at_s`` = -1 for the whole asset, else the judged moment in seconds)
+and remembers the path only for display, so judgements survive re-indexing, renames,
+moves and rebuilding the index.
+
+For evaluation, which works per asset, :func:`asset_qrels` folds moment judgements into
+the asset: a whole-asset judgement, when there is one, decides the asset's grade (it is
+the user's explicit verdict on the file); otherwise the asset gets the highest grade of
+its judged moments (one relevant moment makes a video relevant to the query).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import shutil
+import sqlite3
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Sequence
+
+from mediasearch.catalog import Catalog
+from mediasearch.config import Settings
+from mediasearch.errors import NotFoundError, QueryError
+from mediasearch.evaluation.formats import QrelRow
+from mediasearch.media import AssetStatus, Modality
+
+logger = logging.getLogger(__name__)
+
+#: valid relevance grades
+GRADES = (0, 1, 2)
+WHOLE_ASSET = -1.0
+
+
+@dataclass(frozen=True)
+class SavedQuery:
+    """A saved query. ``file``: absolute path of the kept copy (None for text);
+    ``file_hash``: content hash of the example file (as the indexer computes it), used to
+    leave the example itself out of its own results; times in seconds."""
+
+    id: int
+    name: str
+    modality: Modality
+    text: str | None
+    file: Path | None
+    file_hash: str | None
+    start_s: float | None
+    end_s: float | None
+    created_at: float
+
+    def describe(self) -> str:
+        if self.modality is Modality.TEXT:
+            return repr(self.text)
+        span = ""
+        if self.start_s is not None or self.end_s is not None:
+            span = f" [{self.start_s or 0:g} s - {'end' if self.end_s is None else f'{self.end_s:g} s'}]"
+        return f"{self.file.name if self.file else '?'}{span}"
+
+    def to_json(self) -> dict:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "modality": self.modality.value,
+            "text": self.text,
+            "file": str(self.file) if self.file else None,
+            "start_s": self.start_s,
+            "end_s": self.end_s,
+            "created_at": self.created_at,
+        }
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """A stored judgement. ``path``: where the asset was when judged (for display)."""
+
+    query_id: int
+    query: str
+    content_hash: str
+    at_s: float
+    path: str
+    grade: int
+    updated_at: float
+
+    def to_json(self) -> dict:
+        return {
+            "query": self.query,
+            "content_hash": self.content_hash,
+            "at_s": None if self.at_s < 0 else self.at_s,
+            "path": self.path,
+            "grade": self.grade,
+        }
+
+
+# -- saved queries ------------------------------------------------------------------
+
+
+_NAME_OK = re.compile(r"^[^\s]+$")
+
+
+def _slug(text: str, limit: int = 40) -> str:
+    slug = re.sub(r"[^\w.-]+", "-", text.strip().lower()).strip("-")
+    return slug[:limit].rstrip("-") or "query"
+
+
+def _file_digest(path: Path) -> str:
+    """sha256 of a file (names the kept copy)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _row_to_query(row: sqlite3.Row, settings: Settings) -> SavedQuery:
+    file_name = row["file_path"]
+    return SavedQuery(
+        id=row["id"],
+        name=row["name"],
+        modality=Modality(row["modality"]),
+        text=row["text"],
+        file=settings.queries_dir / file_name if file_name else None,
+        file_hash=row["file_hash"],
+        start_s=row["start_s"],
+        end_s=row["end_s"],
+        created_at=row["created_at"],
+    )
+
+
+def _unique_name(catalog: Catalog, base: str) -> str:
+    taken = {r[0] for r in catalog.conn.execute("SELECT name FROM queries")}
+    if base not in taken:
+        return base
+    n = 2
+    while f"{base}-{n}" in taken:
+        n += 1
+    return f"{base}-{n}"
+
+
+def add_query(
+    catalog: Catalog,
+    settings: Settings,
+    *,
+    modality: Modality,
+    text: str | None = None,
+    path: Path | str | None = None,
+    name: str | None = None,
+    start_s: float | None = None,
+    end_s: float | None = None,
+) -> SavedQuery:
+    """Save a query. Image and audio queries copy ``path`` into the library's queries
+    folder; text queries keep ``text``. Without ``name``, one is made from the file stem or
+    the text (made unique). Raises QueryError on bad input (missing file, name taken or
+    with whitespace, text query without text, empty time range)."""
+    if name is not None and not _NAME_OK.match(name):
+        raise QueryError(f"query name {name!r} must be non-empty and without spaces (it is a TREC query id)")
+    if start_s is not None and end_s is not None and end_s <= start_s:
+        raise QueryError(f"query time range is empty ({start_s} s to {end_s} s)")
+    file_name = file_hash = None
+    if modality is Modality.TEXT:
+        if not (text and text.strip()) or path is not None:
+            raise QueryError("a text query needs text and no file")
+        text = text.strip()
+        base = _slug(text)
+    else:
+        if path is None or text is not None:
+            raise QueryError(f"an {modality.value} query needs a file and no text")
+        src = Path(path).expanduser()
+        if not src.is_file():
+            raise QueryError(f"query file not found: {src}")
+        from mediasearch.hashing import content_hash
+
+        digest = _file_digest(src)
+        file_hash = content_hash(src)
+        file_name = f"{digest[:24]}{src.suffix.lower()}"
+        settings.queries_dir.mkdir(parents=True, exist_ok=True)
+        dest = settings.queries_dir / file_name
+        if not dest.exists():
+            tmp = dest.with_name(f".{dest.name}.tmp")
+            shutil.copyfile(src, tmp)
+            tmp.replace(dest)
+        base = _slug(src.stem)
+    with catalog.transaction() as conn:
+        if name is None:
+            name = _unique_name(catalog, base)
+        elif conn.execute("SELECT 1 FROM queries WHERE name=?", (name,)).fetchone():
+            raise QueryError(f"a query named {name!r} already exists")
+        cur = conn.execute(
+            """INSERT INTO queries(name, modality, text, file_path, file_hash, start_s, end_s, created_at)
+               VALUES(?,?,?,?,?,?,?,?)""",
+            (name, modality.value, text, file_name, file_hash, start_s, end_s, time.time()),
+        )
+        query_id = int(cur.lastrowid)
+    logger.info("saved query %s (%s)", name, modality.value)
+    return get_query(catalog, settings, query_id)
+
+
+def list_queries(catalog: Catalog, settings: Settings) -> list[SavedQuery]:
+    """Every saved query, oldest first."""
+    return [_row_to_query(r, settings) for r in catalog.conn.execute("SELECT * FROM queries ORDER BY id")]
+
+
+def get_query(catalog: Catalog, settings: Settings, key: str | int) -> SavedQuery:
+    """A saved query by name, or by id (an int, or a string of digits no query is named)."""
+    row = None
+    if isinstance(key, str):
+        row = catalog.conn.execute("SELECT * FROM queries WHERE name=?", (key,)).fetchone()
+        if row is None and key.isdigit():
+            key = int(key)
+    if row is None and isinstance(key, int):
+        row = catalog.conn.execute("SELECT * FROM queries WHERE id=?", (key,)).fetchone()
+    if row is None:
+        raise NotFoundError("saved query", key)
+    return _row_to_query(row, settings)
+
+
+def remove_query(catalog: Catalog, settings: Settings, key: str | int) -> SavedQuery:
+    """Delete a saved query and its judgements; its kept file goes too unless another
+    query uses the same file."""
+    query = get_query(catalog, settings, key)
+    with catalog.transaction() as conn:
+        conn.execute("DELETE FROM judgements WHERE query_id=?", (query.id,))
+        conn.execute("DELETE FROM queries WHERE id=?", (query.id,))
+        still_used = query.file is not None and conn.execute(
+            "SELECT 1 FROM queries WHERE file_path=?", (query.file.name,)
+        ).fetchone()
+    if query.file is not None and not still_used:
+        query.file.unlink(missing_ok=True)
+    logger.info("removed query %s", query.name)
+    return query
+
+
+# -- judgements ---------------------------------------------------------------------
+
+
+def _check_grade(grade: int) -> int:
+    if int(grade) != grade or int(grade) not in GRADES:
+        raise QueryError(f"grade must be one of {', '.join(map(str, GRADES))}, got {grade!r}")
+    return int(grade)
+
+
+def set_judgement(
+    catalog: Catalog, query: SavedQuery, *, content_hash: str, grade: int, path: str = "", at_s: float = WHOLE_ASSET
+) -> None:
+    """Record (or replace) the grade of an asset, or of a moment of it, for ``query``."""
+    grade = _check_grade(grade)
+    at_s = WHOLE_ASSET if at_s is None or at_s < 0 else float(at_s)
+    with catalog.transaction() as conn:
+        conn.execute(
+            """INSERT INTO judgements(query_id, content_hash, at_s, path, grade, updated_at) VALUES(?,?,?,?,?,?)
+               ON CONFLICT(query_id, content_hash, at_s) DO UPDATE SET grade=excluded.grade,
+               path=CASE WHEN excluded.path != '' THEN excluded.path ELSE judgements.path END,
+               updated_at=excluded.updated_at""",
+            (query.id, content_hash, at_s, path, grade, time.time()),
+        )
+
+
+def resolve_asset(catalog: Catalog, path: Path | str) -> tuple[str, str]:
+    """(content hash, path) of an indexed file; NotFoundError when the catalog does not
+    know it (judge files after indexing them)."""
+    from mediasearch.scan import normalise_root
+
+    absolute = normalise_root(path)
+    asset = catalog.asset_by_path(absolute)
+    if asset is None or asset.content_hash is None or asset.status is not AssetStatus.OK:
+        raise NotFoundError("indexed file", str(absolute))
+    return asset.content_hash, str(asset.path)
+
+
+def judge_path(
+    catalog: Catalog, query: SavedQuery, path: Path | str, grade: int, *, at_s: float = WHOLE_ASSET
+) -> Judgement:
+    """Grade an indexed file (or a moment of it) for ``query``; returns the judgement."""
+    content_hash, stored_path = resolve_asset(catalog, path)
+    at_s = WHOLE_ASSET if at_s is None or at_s < 0 else float(at_s)
+    set_judgement(catalog, query, content_hash=content_hash, grade=grade, path=stored_path, at_s=at_s)
+    return Judgement(query.id, query.name, content_hash, at_s, stored_path, int(grade), time.time())
+
+
+def remove_judgement(catalog: Catalog, query: SavedQuery, content_hash: str, *, at_s: float = WHOLE_ASSET) -> bool:
+    """Forget one judgement; returns whether it existed."""
+    with catalog.transaction() as conn:
+        cur = conn.execute(
+            "DELETE FROM judgements WHERE query_id=? AND content_hash=? AND at_s=?",
+            (query.id, content_hash, WHOLE_ASSET if at_s < 0 else float(at_s)),
+        )
+    return cur.rowcount > 0
+
+
+def judgements(catalog: Catalog, query_id: int | None = None) -> list[Judgement]:
+    """Stored judgements (of one query, or all), by query then hash then time."""
+    sql = """SELECT j.*, q.name AS qname FROM judgements j JOIN queries q ON q.id = j.query_id"""
+    args: list[object] = []
+    if query_id is not None:
+        sql += " WHERE j.query_id=?"
+        args.append(query_id)
+    rows = catalog.conn.execute(sql + " ORDER BY q.id, j.content_hash, j.at_s", args)
+    return [
+        Judgement(r["query_id"], r["qname"], r["content_hash"], r["at_s"], r["path"], r["grade"], r["updated_at"])
+        for r in rows
+    ]
+
+
+def asset_qrels(catalog: Catalog, query_id: int) -> dict[str, int]:
+    """content hash -> grade of each judged asset for the query (moment judgements folded
+    in as the module docstring says)."""
+    whole: dict[str, int] = {}
+    moments: dict[str, int] = {}
+    for r in catalog.conn.execute("SELECT content_hash, at_s, grade FROM judgements WHERE query_id=?", (query_id,)):
+        if r["at_s"] < 0:
+            whole[r["content_hash"]] = r["grade"]
+        else:
+            moments[r["content_hash"]] = max(moments.get(r["content_hash"], 0), r["grade"])
+    return {**moments, **whole}
+
+
+def current_paths(catalog: Catalog, hashes: Iterable[str]) -> dict[str, str]:
+    """content hash -> where the catalog has the asset now (the first path, if several
+    files share the bytes); hashes the catalog does not know are left out."""
+    out: dict[str, str] = {}
+    for h in set(hashes):
+        assets = catalog.assets_by_hash(h)
+        if assets:
+            out[h] = str(assets[0].path)
+    return out
+
+
+# -- import and export --------------------------------------------------------------
+
+
+@dataclass
+class ImportReport:
+    """What an import did: rows stored, and rows left out (unknown query names, paths
+    the catalog does not know)."""
+
+    imported: int = 0
+    unknown_queries: list[str] = field(default_factory=list)
+    unresolved: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        return {"imported": self.imported, "unknown_queries": self.unknown_queries, "unresolved": self.unresolved}
+
+
+def _looks_like_path(doc: str) -> bool:
+    return "/" in doc or "\\" in doc
+
+
+def import_judgements(catalog: Catalog, settings: Settings, rows: Sequence[QrelRow]) -> ImportReport:
+    """Store judgements read from qrels or CSV. A row's doc is a content hash (kept as is,
+    even when no indexed file has it yet) or a path (resolved through the catalog). Rows
+    naming an unknown query, or a path the catalog does not know, are reported, not
+    stored. All stored rows go in one transaction; a bad grade fails the whole import."""
+    report = ImportReport()
+    queries = {q.name: q for q in list_queries(catalog, settings)}
+    for row in rows:
+        _check_grade(row.grade)
+    with catalog.transaction():
+        for row in rows:
+            query = queries.get(row.query)
+            if query is None:
+                if row.query not in report.unknown_queries:
+                    report.unknown_queries.append(row.query)
+                continue
+            if _looks_like_path(row.doc):
+                try:
+                    content_hash, path = resolve_asset(catalog, row.doc)
+                except NotFoundError:
+                    report.unresolved.append(row.doc)
+                    continue
+            else:
+                content_hash = row.doc
+                path = current_paths(catalog, [content_hash]).get(content_hash, row.path)
+            set_judgement(catalog, query, content_hash=content_hash, grade=row.grade, path=path, at_s=row.at_s)
+            report.imported += 1
+    return report
+
+
+def export_judgements(catalog: Catalog, *, query_id: int | None = None) -> list[QrelRow]:
+    """Every stored judgement as rows for qrels or CSV (paths updated to where the
+    asset is now)."""
+    stored = judgements(catalog, query_id)
+    now = current_paths(catalog, (j.content_hash for j in stored))
+    return [QrelRow(j.query, j.content_hash, j.grade, j.at_s, now.get(j.content_hash, j.path)) for j in stored]

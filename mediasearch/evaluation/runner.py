@@ -1,0 +1,457 @@
+"""Evaluation: run every saved query through every encoder that can answer it, score the
+rankings against the judgements, time the searches, and compare the encoders.
+
+Evaluation is per asset (file): searches are grouped (a video's best frame stands for
+the video) and judgements are folded per asset (see
+:func:`mediasearch.evaluation.groundtruth.asset_qrels`). Further rules, also written
+into every report's notes:
+
+- unjudged results count as not relevant (judged@k says how often that was assumed);
+- a query without any relevant judgement cannot be scored and is left out of the means;
+- the query's own example file, when it is in the library, is left out of its results;
+- files with identical bytes (same content hash) are one item: the first copy counts.
+
+Queries are grouped by (query modality, media type of their relevant files), so each
+comparison table holds encoders that answered the same queries.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import platform
+import sys
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import numpy as np
+
+from mediasearch.errors import MediaSearchError, QueryError
+from mediasearch.evaluation import metrics as m
+from mediasearch.evaluation.formats import RunRow
+from mediasearch.evaluation.groundtruth import SavedQuery, asset_qrels, current_paths, list_queries
+from mediasearch.evaluation.pooling import PoolItem, pool
+from mediasearch.evaluation.significance import compare_encoders
+from mediasearch.library import Library
+from mediasearch.media import Modality
+from mediasearch.progress import CancelToken, Progress, ProgressCallback, no_progress
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_KS = (1, 5, 10)
+#: how deep each search goes: AP, R-precision and recall see this many results
+DEFAULT_DEPTH = 100
+#: the group of every evaluable query, shown when queries fall in several groups
+ALL = "all queries"
+#: the rules of the evaluation, written into every report
+NOTES = [
+    "Unjudged results count as not relevant; judged@k is the share of the top k that has a judgement.",
+    "Relevant = grade >= 1; NDCG uses the grades (0, 1, 2) as gains and shares the gain of tied scores.",
+    "Evaluation is per file: a video or audio file's best segment stands for it; a whole-file judgement "
+    "decides its grade, else its best judged moment does.",
+    "Queries without any relevant judgement are left out of the means.",
+    "A query's own example file is left out of its results; files with identical bytes count once.",
+    "Latency is wall time of one search call (embedding the query, vector search, catalog look-ups), "
+    "sequential, after one warm-up call per encoder.",
+]
+
+
+@dataclass(frozen=True)
+class EvalOptions:
+    """What to evaluate. ``ks``: cut-offs; ``depth``: results fetched per search;
+    ``latency_min_s``: each encoder's searches are repeated until they took at least this
+    many seconds in all (at least ``latency_min_repeats``, at most ``latency_max_repeats``
+    passes over the queries); ``significance_resamples``: Monte Carlo size of the
+    randomisation test (exact below 17 queries)."""
+
+    encoders: tuple[str, ...] | None = None
+    ks: tuple[int, ...] = DEFAULT_KS
+    depth: int = DEFAULT_DEPTH
+    latency_min_s: float = 2.0
+    latency_min_repeats: int = 3
+    latency_max_repeats: int = 20
+    significance_resamples: int = 10_000
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if not self.ks or min(self.ks) <= 0:
+            raise QueryError("cut-offs k must be positive integers")
+        if self.depth < max(self.ks):
+            raise QueryError(f"search depth {self.depth} is below the largest k ({max(self.ks)})")
+
+
+@dataclass
+class Ranking:
+    """One encoder's answer to one query: content hashes best first with scores."""
+
+    docs: list[str]
+    scores: list[float]
+
+
+@dataclass
+class QueryInfo:
+    """A saved query as the evaluation saw it."""
+
+    query: SavedQuery
+    qrels: dict[str, int]
+    group: str
+    encoders: list[str] = field(default_factory=list)
+
+    @property
+    def relevant(self) -> int:
+        return m.num_relevant(self.qrels)
+
+    @property
+    def evaluable(self) -> bool:
+        return self.relevant > 0
+
+
+@dataclass
+class EvalResult:
+    """Everything an evaluation measured; :meth:`to_json` is the report's data.
+
+    ``rankings[encoder][query]``; ``per_query[encoder][query][metric]`` (evaluable
+    queries only); ``latency_ms[encoder]``: (n,) search times in milliseconds.
+    """
+
+    options: EvalOptions
+    queries: list[QueryInfo]
+    assets: dict[str, dict]
+    rankings: dict[str, dict[str, Ranking]] = field(default_factory=dict)
+    per_query: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
+    latency_ms: dict[str, np.ndarray] = field(default_factory=dict)
+    latency_wall_s: dict[str, float] = field(default_factory=dict)
+    throughput: dict[str, dict] = field(default_factory=dict)
+    failures: dict[str, str] = field(default_factory=dict)
+    machine: dict = field(default_factory=dict)
+    library: str = ""
+    started_at: float = 0.0
+    wall_s: float = 0.0
+
+    @property
+    def metric_names(self) -> list[str]:
+        return m.metric_names(self.options.ks)
+
+    @property
+    def quality_metrics(self) -> list[str]:
+        return [name for name in self.metric_names if not name.startswith("judged@")]
+
+    @property
+    def encoders(self) -> list[str]:
+        return list(self.rankings)
+
+    def groups(self) -> dict[str, list[QueryInfo]]:
+        """group name -> its evaluable queries, groups in order of first appearance;
+        with several groups, :data:`ALL` (every evaluable query) comes first."""
+        out: dict[str, list[QueryInfo]] = {}
+        for info in self.queries:
+            if info.evaluable:
+                out.setdefault(info.group, []).append(info)
+        if len(out) > 1:
+            out = {ALL: [info for info in self.queries if info.evaluable], **out}
+        return out
+
+    def group_table(self, group: str) -> dict[str, dict[str, float]]:
+        """encoder -> metric -> mean over the group's queries the encoder answered."""
+        names = {info.query.name for info in self.groups().get(group, [])}
+        out = {}
+        for encoder, per in self.per_query.items():
+            rows = [per[q] for q in names if q in per]
+            if rows:
+                out[encoder] = m.mean_metrics(rows)
+        return out
+
+    def misses(self, encoder: str, query: str, *, k: int | None = None) -> list[dict]:
+        """Relevant files not in ``encoder``'s top ``k`` (default: the largest k) for
+        ``query``, most relevant first: content_hash, path, kind, grade, rank (where the
+        encoder did rank it within the search depth, else None)."""
+        k = k or max(self.options.ks)
+        info = next(i for i in self.queries if i.query.name == query)
+        ranking = self.rankings.get(encoder, {}).get(query)
+        if ranking is None:
+            return []
+        positions = {doc: r for r, doc in enumerate(ranking.docs, start=1)}
+        out = []
+        for doc, grade in sorted(info.qrels.items(), key=lambda kv: (-kv[1], kv[0])):
+            rank = positions.get(doc)
+            if grade >= 1 and (rank is None or rank > k):
+                asset = self.assets.get(doc, {})
+                out.append({"content_hash": doc, "path": asset.get("path", ""), "kind": asset.get("kind"), "grade": grade, "rank": rank})
+        return out
+
+    def pr_curve(self, encoder: str, queries: Sequence[QueryInfo]) -> np.ndarray:
+        """(11,) mean interpolated precision at recall 0.0..1.0 over ``queries``."""
+        curves = [
+            m.interpolated_precision(self.rankings[encoder][q.query.name].docs, q.qrels)
+            for q in queries
+            if q.query.name in self.rankings.get(encoder, {})
+        ]
+        return np.mean(curves, axis=0) if curves else np.full(len(m.RECALL_LEVELS), np.nan)
+
+    def latency_summary(self, encoder: str) -> dict:
+        """p50/p95/p99/mean in milliseconds, queries per second, sample count."""
+        samples = self.latency_ms.get(encoder)
+        if samples is None or len(samples) == 0:
+            return {}
+        p50, p95, p99 = np.percentile(samples, [50, 95, 99])
+        return {
+            "p50_ms": float(p50),
+            "p95_ms": float(p95),
+            "p99_ms": float(p99),
+            "mean_ms": float(samples.mean()),
+            "qps": float(len(samples) / self.latency_wall_s[encoder]) if self.latency_wall_s.get(encoder) else math.nan,
+            "samples": int(len(samples)),
+        }
+
+    def run_rows(self) -> list[RunRow]:
+        """Every ranking as TREC run rows (tag = encoder)."""
+        rows = []
+        for encoder, per in self.rankings.items():
+            for query, ranking in per.items():
+                for rank, (doc, score) in enumerate(zip(ranking.docs, ranking.scores), start=1):
+                    rows.append(RunRow(query, doc, rank, score, encoder))
+        return rows
+
+    def to_json(self) -> dict:
+        """Every figure of the evaluation (what the HTML report shows, and more)."""
+        from mediasearch.evaluation.report import result_to_json
+
+        return result_to_json(self)
+
+
+def _machine(library: Library) -> dict:
+    import faiss
+
+    info = {
+        "platform": platform.platform(),
+        "machine": platform.machine(),
+        "processor": platform.processor() or _cpu_model(),
+        "cpu_count": os.cpu_count(),
+        "threads_setting": library.settings.threads,
+        "faiss_threads": faiss.omp_get_max_threads(),
+        "python": platform.python_version(),
+    }
+    torch = sys.modules.get("torch")  # only report it when an encoder loaded it
+    if torch is not None:
+        info["torch_threads"] = torch.get_num_threads()
+    return info
+
+
+def _cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return ""
+
+
+def _asset_table(library: Library) -> dict[int, tuple[str, str, str | None]]:
+    """asset id -> (content hash, path, kind) of every asset with a hash."""
+    rows = library.catalog.conn.execute("SELECT id, content_hash, path, kind FROM assets WHERE content_hash IS NOT NULL")
+    return {r[0]: (r[1], r[2], r[3]) for r in rows}
+
+
+def _group_of(modality: Modality, qrels: dict[str, int], kinds: dict[str, str | None]) -> str:
+    relevant_kinds = Counter(kinds.get(doc) or "unknown" for doc, g in qrels.items() if g >= 1)
+    if not relevant_kinds:
+        return f"{modality.value} queries"
+    target = next(iter(relevant_kinds)) if len(relevant_kinds) == 1 else "mixed"
+    return f"{modality.value} queries → {target}"
+
+
+def _search_query(query: SavedQuery):  # -> mediasearch.search.Query
+    from mediasearch.search import Query
+
+    if query.modality is Modality.TEXT:
+        return Query(Modality.TEXT, text=query.text)
+    if query.file is None or not query.file.is_file():
+        raise QueryError(f"saved query {query.name!r}: its kept file {query.file} is missing")
+    return Query(query.modality, path=query.file, start_s=query.start_s, end_s=query.end_s)
+
+
+def _to_ranking(hits, assets: dict[int, tuple[str, str, str | None]], exclude: str | None) -> Ranking:
+    docs: list[str] = []
+    scores: list[float] = []
+    seen: set[str] = set()
+    for hit in hits:
+        entry = assets.get(hit.asset_id)
+        if entry is None:
+            continue
+        doc = entry[0]
+        if doc == exclude or doc in seen:
+            continue
+        seen.add(doc)
+        docs.append(doc)
+        scores.append(float(hit.score))
+    return Ranking(docs, scores)
+
+
+def evaluate(
+    library: Library,
+    options: EvalOptions | None = None,
+    *,
+    progress: ProgressCallback | None = None,
+    cancel: CancelToken | None = None,
+) -> EvalResult:
+    """Evaluate every saved query with every encoder that can answer it (or those of
+    ``options.encoders``). Raises QueryError when there is nothing to evaluate."""
+    from mediasearch.search import applicable_encoders, search
+
+    options = options or EvalOptions()
+    report = progress or no_progress
+    cancel = cancel or CancelToken()
+    t_start = time.monotonic()
+    settings = library.settings
+    assets = _asset_table(library)
+    by_hash: dict[str, dict] = {}
+    for h, path, kind in assets.values():
+        by_hash.setdefault(h, {"path": path, "kind": kind})
+    kinds = {h: a["kind"] for h, a in by_hash.items()}
+
+    saved = list_queries(library.catalog, settings)
+    if not saved:
+        raise QueryError("no saved queries: add some with `mediasearch query add`, then judge results")
+    result = EvalResult(options=options, queries=[], assets=by_hash, library=str(settings.library_dir), started_at=time.time())
+    wanted = set(options.encoders) if options.encoders else None
+    for query in saved:
+        qrels = asset_qrels(library.catalog, query.id)
+        info = QueryInfo(query, qrels, _group_of(query.modality, qrels, kinds))
+        names = applicable_encoders(library, query.modality)
+        info.encoders = [n for n in names if wanted is None or n in wanted]
+        result.queries.append(info)
+    if wanted:
+        answerable = {n for info in result.queries for n in info.encoders}
+        for name in sorted(wanted - answerable):
+            result.failures[name] = "not indexed in this library, or answers none of the saved queries' modalities"
+    encoders = list(dict.fromkeys(n for info in result.queries for n in info.encoders))
+    if not encoders:
+        raise QueryError("no indexed encoder can answer the saved queries (index with an encoder first)")
+
+    planned = {enc: [info for info in result.queries if enc in info.encoders] for enc in encoders}
+    total = sum(len(v) for v in planned.values())
+    done = 0
+    for encoder in encoders:
+        infos = planned[encoder]
+        try:
+            # warm-up: loads the model and the index, fills caches; not timed
+            search(library, _search_query(infos[0].query), encoder=encoder, k=options.depth)
+        except MediaSearchError as exc:
+            logger.warning("%s: cannot search: %s", encoder, exc)
+            result.failures[encoder] = str(exc)
+            done += len(infos)
+            continue
+        rankings: dict[str, Ranking] = {}
+        samples: list[float] = []
+        timed_s = 0.0
+        passes = 0
+        while passes < options.latency_max_repeats and (
+            passes < options.latency_min_repeats or timed_s < options.latency_min_s
+        ):
+            for info in infos:
+                cancel.raise_if_cancelled("evaluation")
+                q = _search_query(info.query)
+                t0 = time.perf_counter()
+                hits = search(library, q, encoder=encoder, k=options.depth)
+                elapsed = time.perf_counter() - t0
+                samples.append(elapsed * 1000.0)
+                timed_s += elapsed
+                if passes == 0:
+                    rankings[info.query.name] = _to_ranking(hits, assets, info.query.file_hash)
+                    done += 1
+                    report(Progress("evaluate", done, total, f"{encoder}: {info.query.name}", "search", time.monotonic() - t_start))
+            passes += 1
+        result.rankings[encoder] = rankings
+        result.latency_ms[encoder] = np.asarray(samples)
+        result.latency_wall_s[encoder] = timed_s
+        logger.info("%s: %d queries, %d timed searches", encoder, len(infos), len(samples))
+
+    for encoder, per in result.rankings.items():
+        scored: dict[str, dict[str, float]] = {}
+        for info in result.queries:
+            ranking = per.get(info.query.name)
+            if ranking is not None and info.evaluable:
+                scored[info.query.name] = m.evaluate_ranking(ranking.docs, info.qrels, options.ks, scores=ranking.scores)
+        result.per_query[encoder] = scored
+    result.throughput = index_throughput(library, list(result.rankings))
+    result.machine = _machine(library)
+    result.wall_s = time.monotonic() - t_start
+    return result
+
+
+def index_throughput(library: Library, encoders: Sequence[str]) -> dict[str, dict]:
+    """Per encoder, from the catalog's indexing runs: items (files) per second and
+    seconds of media per second, over all runs and for the latest one."""
+    out: dict[str, dict] = {}
+    for encoder in encoders:
+        runs = library.catalog.runs(encoder)
+        if not runs:
+            continue
+        items = sum(r["items"] for r in runs)
+        wall = sum(r["wall_s"] for r in runs)
+        media = sum(r["media_s"] for r in runs)
+        last = runs[-1]
+        out[encoder] = {
+            "runs": len(runs),
+            "items": items,
+            "wall_s": wall,
+            "items_per_s": items / wall if wall > 0 else math.nan,
+            "media_s": media,
+            "media_s_per_s": media / wall if wall > 0 and media > 0 else None,
+            "last_run": {
+                "items": last["items"],
+                "wall_s": last["wall_s"],
+                "items_per_s": last["items"] / last["wall_s"] if last["wall_s"] > 0 else math.nan,
+                "threads": last["threads"],
+                "machine": last["machine"],
+            },
+        }
+    return out
+
+
+def comparisons(result: EvalResult, group: str) -> dict[str, list[dict]]:
+    """metric -> every pair of encoders in ``group`` with paired test results."""
+    names = {info.query.name for info in result.groups().get(group, [])}
+    out: dict[str, list[dict]] = {}
+    for metric in result.quality_metrics:
+        per_query = {
+            enc: {q: row[metric] for q, row in per.items() if q in names}
+            for enc, per in result.per_query.items()
+            if any(q in names for q in per)
+        }
+        if len(per_query) < 2:
+            continue
+        pairs = compare_encoders(per_query, metric, n_resamples=result.options.significance_resamples, seed=result.options.seed)
+        out[metric] = [p.to_json() for p in pairs]
+    return out
+
+
+def pool_for_query(
+    library: Library, query: SavedQuery, *, depth: int = 10, encoders: Sequence[str] | None = None
+) -> tuple[list[PoolItem], list[str]]:
+    """The judging pool of ``query`` (see :mod:`mediasearch.evaluation.pooling`) over
+    every indexed encoder that answers its modality (or ``encoders``); returns the pool
+    and the encoders that took part."""
+    from mediasearch.search import applicable_encoders, search
+
+    names = applicable_encoders(library, query.modality)
+    if encoders:
+        unknown = [e for e in encoders if e not in names]
+        if unknown:
+            raise QueryError(
+                f"cannot pool with {', '.join(unknown)}: not indexed here or no {query.modality.value} queries "
+                f"(can: {', '.join(names) or 'none'})"
+            )
+        names = list(encoders)
+    if not names:
+        raise QueryError(f"no indexed encoder answers {query.modality.value} queries")
+    assets = _asset_table(library)
+    q = _search_query(query)
+    rankings = {name: _to_ranking(search(library, q, encoder=name, k=depth), assets, query.file_hash).docs for name in names}
+    paths = current_paths(library.catalog, {doc for docs in rankings.values() for doc in docs})
+    return pool(rankings, asset_qrels(library.catalog, query.id), depth=depth, paths=paths), names

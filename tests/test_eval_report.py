@@ -1,0 +1,151 @@
+"""Reports from an evaluation result: JSON with every figure, CSV table, self-contained HTML."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mediasearch.evaluation import report as rp
+from mediasearch.evaluation.groundtruth import SavedQuery
+from mediasearch.evaluation.runner import ALL, EvalOptions, EvalResult, QueryInfo, Ranking, comparisons
+from mediasearch.evaluation import metrics as m
+from mediasearch.media import Modality
+
+
+def _query(i: int, modality: Modality = Modality.TEXT) -> SavedQuery:
+    return SavedQuery(i, f"q{i}", modality, f"text {i}", None, None, None, None, 0.0)
+
+
+def _result(tmp_path: Path) -> EvalResult:
+    """Three encoders on 6 text queries over images and 2 image queries over audio-less videos."""
+    rng = np.random.default_rng(0)
+    docs = [f"h{i:03d}" for i in range(40)]
+    assets = {d: {"path": str(tmp_path / f"{d}.jpg"), "kind": "image"} for d in docs}
+    infos = []
+    for i in range(8):
+        qrels = {docs[(i * 5 + j) % 40]: int(rng.choice([1, 2])) for j in range(3)}
+        qrels[docs[(i * 5 + 3) % 40]] = 0
+        group = "text queries → image" if i < 6 else "image queries → image"
+        infos.append(QueryInfo(_query(i, Modality.TEXT if i < 6 else Modality.IMAGE), qrels, group, ["good", "bad", "mid"]))
+    infos.append(QueryInfo(_query(99), {}, "text queries", ["good", "bad", "mid"]))  # nothing judged
+    result = EvalResult(options=EvalOptions(ks=(1, 5, 10), depth=20), queries=infos, assets=assets, library=str(tmp_path))
+    for enc, quality in (("good", 0.9), ("mid", 0.5), ("bad", 0.0)):
+        result.rankings[enc] = {}
+        for info in infos:
+            relevant = [d for d, g in info.qrels.items() if g >= 1]
+            others = [d for d in docs if d not in relevant]
+            rng.shuffle(others)
+            ranking = others[:20]
+            for d in relevant:
+                if rng.random() < quality:
+                    ranking.insert(int(rng.integers(0, 3)), d)
+            ranking = ranking[:20]
+            result.rankings[enc][info.query.name] = Ranking(ranking, list(np.linspace(1, 0, len(ranking))))
+        result.per_query[enc] = {
+            info.query.name: m.evaluate_ranking(result.rankings[enc][info.query.name].docs, info.qrels, (1, 5, 10))
+            for info in infos
+            if info.evaluable
+        }
+        result.latency_ms[enc] = rng.gamma(5.0, 2.0, size=60)
+        result.latency_wall_s[enc] = float(result.latency_ms[enc].sum() / 1000)
+    result.throughput = {
+        "good": {"runs": 1, "items": 40, "wall_s": 8.0, "items_per_s": 5.0, "media_s": 0.0, "media_s_per_s": None,
+                 "last_run": {"items": 40, "wall_s": 8.0, "items_per_s": 5.0, "threads": 2, "machine": "x86_64, 2 cores"}}
+    }
+    result.failures = {"broken": "weights missing"}
+    result.machine = {"processor": "test cpu", "cpu_count": 2, "faiss_threads": 2}
+    return result
+
+
+def test_json_has_every_figure(tmp_path: Path) -> None:
+    result = _result(tmp_path)
+    data = rp.result_to_json(result)
+    json.dumps(data, allow_nan=False)  # strictly valid JSON
+    assert set(data["encoders"]) == {"good", "mid", "bad"}
+    assert list(data["groups"]) == [ALL, "text queries → image", "image queries → image"]
+    g = data["groups"]["text queries → image"]
+    assert len(g["queries"]) == 6
+    assert g["best"]["MAP"] == ["good"]
+    assert g["table"]["good"]["MAP"] == pytest.approx(np.mean([result.per_query["good"][f"q{i}"]["MAP"] for i in range(6)]))
+    assert len(g["pr_curve"]["good"]) == 11
+    pairs = g["comparisons"]["MAP"]
+    assert {frozenset((p["a"], p["b"])) for p in pairs} == {frozenset(x) for x in (("good", "bad"), ("good", "mid"), ("bad", "mid"))}
+    assert all(0 <= p["randomization"]["p_value"] <= 1 for p in pairs)
+    assert "judged@1" not in g["comparisons"]
+    q99 = next(q for q in data["queries"] if q["name"] == "q99")
+    assert not q99["evaluable"] and q99["misses"] == {}
+    assert data["latency"]["good"]["p50_ms"] == pytest.approx(float(np.percentile(result.latency_ms["good"], 50)))
+    assert data["latency"]["good"]["samples"] == 60
+    assert any("not relevant" in n for n in data["notes"])
+    # misses: relevant docs not in the top 10
+    q0 = next(q for q in data["queries"] if q["name"] == "q0")
+    top10 = set(result.rankings["bad"]["q0"].docs[:10])
+    expected = {d for d, g in result.queries[0].qrels.items() if g >= 1 and d not in top10}
+    assert {x["content_hash"] for x in q0["misses"]["bad"]} == expected
+
+
+def test_best_per_metric_marks_ties_and_skips_nan() -> None:
+    table = {"a": {"MAP": 0.5, "P@1": math.nan}, "b": {"MAP": 0.5, "P@1": math.nan}, "c": {"MAP": 0.1, "P@1": math.nan}}
+    assert rp.best_per_metric(table, ["MAP", "P@1"]) == {"MAP": ["a", "b"], "P@1": []}
+
+
+def test_csv_table(tmp_path: Path) -> None:
+    data = rp.result_to_json(_result(tmp_path))
+    rp.write_csv(data, tmp_path / "t.csv")
+    with open(tmp_path / "t.csv", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    assert len(rows) == 3 * 3  # 3 groups x 3 encoders
+    row = next(r for r in rows if r["group"] == "text queries → image" and r["encoder"] == "good")
+    assert float(row["MAP"]) == pytest.approx(data["groups"]["text queries → image"]["table"]["good"]["MAP"], abs=1e-6)
+    assert set(data["metrics"]) <= set(rows[0])
+
+
+class _Collector(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[str] = []
+        self.images: list[str] = []
+        self.links: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list) -> None:
+        self.tags.append(tag)
+        attrs_d = dict(attrs)
+        if tag == "img":
+            self.images.append(attrs_d.get("src", ""))
+        if tag in ("link", "script") or (tag == "a" and attrs_d.get("href", "").startswith("http")):
+            self.links.append(tag)
+
+
+def test_html_is_self_contained_and_names_every_encoder(tmp_path: Path) -> None:
+    from PIL import Image
+
+    result = _result(tmp_path)
+    for d, a in result.assets.items():  # thumbnails for the misses
+        Image.new("RGB", (64, 48), (int(d[1:]) * 6 % 255, 80, 120)).save(a["path"])
+    data = rp.write_reports(result, html_path=tmp_path / "r.html", json_path=tmp_path / "r.json", csv_path=tmp_path / "r.csv")
+    text = (tmp_path / "r.html").read_text(encoding="utf-8")
+    parser = _Collector()
+    parser.feed(text)
+    assert parser.links == []  # nothing fetched from elsewhere
+    assert parser.images and all(src.startswith("data:image/") for src in parser.images)
+    assert sum(src.startswith("data:image/png") for src in parser.images) >= 2 * 3 + 1  # PR + bars per group, latency
+    assert sum(src.startswith("data:image/jpeg") for src in parser.images) >= 1  # miss thumbnails
+    for enc in ("good", "mid", "bad", "broken"):
+        assert enc in text
+    assert "count as not relevant" in text
+    assert "★" in text and "p (Holm)" in text and "queries/s" in text
+    assert re.search(r"q99", text)
+    assert json.loads((tmp_path / "r.json").read_text()) == json.loads(json.dumps(data))
+
+
+def test_comparisons_only_within_group(tmp_path: Path) -> None:
+    result = _result(tmp_path)
+    pairs = comparisons(result, "image queries → image")["MAP"]
+    assert all(p["n"] == 2 for p in pairs)
