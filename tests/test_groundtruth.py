@@ -59,7 +59,7 @@ def test_file_query_keeps_a_copy(catalog: Catalog, settings: Settings, tmp_path:
     src.write_bytes(b"\xff\xd8 not really a jpeg but bytes are bytes")
     q = gt.add_query(catalog, settings, modality=Modality.IMAGE, path=src)
     assert q.name == "example-photo" and q.file is not None
-    assert q.file.parent == settings.queries_dir and q.file.suffix == ".jpg"
+    assert q.file.parent.parent == settings.queries_dir and q.file.name == "Example Photo.JPG"
     assert q.file.read_bytes() == src.read_bytes() and q.file_hash
     src.unlink()  # the original may go: the query keeps working
     same = gt.add_query(catalog, settings, modality=Modality.IMAGE, path=q.file, name="again")
@@ -67,7 +67,7 @@ def test_file_query_keeps_a_copy(catalog: Catalog, settings: Settings, tmp_path:
     gt.remove_query(catalog, settings, q.name)
     assert same.file.exists()  # still used by "again"
     gt.remove_query(catalog, settings, "again")
-    assert not same.file.exists()
+    assert not same.file.exists() and not same.file.parent.exists()
     audio = tmp_path / "clip.wav"
     audio.write_bytes(b"RIFF....")
     a = gt.add_query(catalog, settings, modality=Modality.AUDIO, path=audio, start_s=1.0, end_s=3.5)

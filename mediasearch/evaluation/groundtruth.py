@@ -2,7 +2,7 @@
 
 A saved query has a unique name (no whitespace, so it can be a TREC qid), a modality and
 its input: the text, or a copy of the example file kept under ``settings.queries_dir``
-(named by the file's sha256, so the query survives the original being moved or deleted).
+(in a folder named by the file's sha256, so the query survives the original being moved or deleted).
 
 A judgement grades a (query, asset) pair, or a (query, moment of an asset) pair:
 0 = not relevant, 1 = relevant, 2 = highly relevant. It is keyed by the asset's
@@ -135,6 +135,11 @@ def _row_to_query(row: sqlite3.Row, settings: Settings) -> SavedQuery:
     )
 
 
+def _stored_name(file: Path, settings: Settings) -> str:
+    """The queries.file_path value of a kept copy: its path under the queries folder."""
+    return file.relative_to(settings.queries_dir).as_posix()
+
+
 def _unique_name(catalog: Catalog, base: str) -> str:
     taken = {r[0] for r in catalog.conn.execute("SELECT name FROM queries")}
     if base not in taken:
@@ -180,10 +185,11 @@ def add_query(
 
         digest = _file_digest(src)
         file_hash = content_hash(src)
-        file_name = f"{digest[:24]}{src.suffix.lower()}"
-        settings.queries_dir.mkdir(parents=True, exist_ok=True)
+        # queries/<sha256 prefix>/<original name>: one copy per content, the name kept for display
+        file_name = f"{digest[:24]}/{src.name}"
         dest = settings.queries_dir / file_name
         if not dest.exists():
+            dest.parent.mkdir(parents=True, exist_ok=True)
             tmp = dest.with_name(f".{dest.name}.tmp")
             shutil.copyfile(src, tmp)
             tmp.replace(dest)
@@ -230,10 +236,14 @@ def remove_query(catalog: Catalog, settings: Settings, key: str | int) -> SavedQ
         conn.execute("DELETE FROM judgements WHERE query_id=?", (query.id,))
         conn.execute("DELETE FROM queries WHERE id=?", (query.id,))
         still_used = query.file is not None and conn.execute(
-            "SELECT 1 FROM queries WHERE file_path=?", (query.file.name,)
+            "SELECT 1 FROM queries WHERE file_path=?", (_stored_name(query.file, settings),)
         ).fetchone()
     if query.file is not None and not still_used:
         query.file.unlink(missing_ok=True)
+        try:
+            query.file.parent.rmdir()  # the per-content folder, when now empty
+        except OSError:
+            pass
     logger.info("removed query %s", query.name)
     return query
 
