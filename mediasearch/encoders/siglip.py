@@ -1,0 +1,153 @@
+"""open_clip SigLIP ViT-B/16 (WebLI): image and text towers in one 768-d space.
+
+Everything is read from the model store folder of ``siglip-vit-b16-webli`` (a copy of the
+Hugging Face repo ``timm/ViT-B-16-SigLIP``); nothing is downloaded:
+
+- weights: ``open_clip_model.safetensors``, else ``open_clip_pytorch_model.safetensors``,
+  else ``open_clip_pytorch_model.bin`` (read with ``weights_only=True``). open_clip builds
+  the built-in architecture ``options["architecture"]`` and loads the file strictly
+  (``create_model_and_transforms(arch, pretrained=<file path>)``).
+- preprocessing: open_clip's own eval transform for the architecture with the image
+  settings of its pretrained tag ``options["pretrained"]`` (``get_pretrained_cfg``; for
+  webli: squash-resize to 224 bicubic, mean = std = 0.5), the same transform
+  ``create_model_and_transforms(arch, pretrained="webli")`` returns.
+- tokenizer: open_clip's ``HFTokenizer`` (what ``get_tokenizer`` picks for this model)
+  pointed at the folder, with the model config's context length (64) and cleaning; it needs
+  ``tokenizer.json`` (transformers' fast T5 tokenizer; ``spiece.model`` alone would need
+  sentencepiece), ``tokenizer_config.json`` and ``special_tokens_map.json``.
+  ``open_clip_config.json`` may be present; it is not needed. The tokenizer is loaded on
+  the first text query.
+
+Loading runs inside :func:`torch_utils.offline_hub`, so a missing file fails fast instead
+of reaching for the hub.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import open_clip
+import torch
+from open_clip.tokenizer import HFTokenizer
+
+from mediasearch.encoders import torch_utils
+from mediasearch.encoders.base import Encoder, EncoderSpec, l2_normalise
+from mediasearch.errors import ModelUnavailableError
+from mediasearch.modelstore.store import how_to_get
+
+if TYPE_CHECKING:  # pragma: no cover
+    from PIL import Image
+
+    from mediasearch.config import Settings
+
+logger = logging.getLogger(__name__)
+
+#: checkpoint names in the hub repo, in order of preference
+WEIGHTS_FILES = ("open_clip_model.safetensors", "open_clip_pytorch_model.safetensors", "open_clip_pytorch_model.bin")
+
+
+def preprocess_overrides(architecture: str, tag: str) -> dict[str, Any]:
+    """The image settings of open_clip's pretrained tag, as ``create_model_and_transforms``
+    keyword arguments (image_mean, image_std, image_interpolation, image_resize_mode)."""
+    cfg = open_clip.get_pretrained_cfg(architecture, tag)
+    if not cfg:
+        raise ValueError(f"open_clip has no pretrained tag {tag!r} for {architecture}")
+    return {
+        "image_mean": cfg.get("mean"),
+        "image_std": cfg.get("std"),
+        "image_interpolation": cfg.get("interpolation"),
+        "image_resize_mode": cfg.get("resize_mode"),
+    }
+
+
+def load_tokenizer(folder: Path, architecture: str) -> HFTokenizer:
+    """open_clip's HF tokenizer for ``architecture``, read from the local ``folder`` only."""
+    text_cfg = (open_clip.get_model_config(architecture) or {}).get("text_cfg", {})
+    with torch_utils.offline_hub():
+        return HFTokenizer(
+            str(folder),
+            context_length=text_cfg.get("context_length", 64),
+            tokenizer_mode=text_cfg.get("tokenizer_mode"),
+            local_files_only=True,
+            **text_cfg.get("tokenizer_kwargs", {}),
+        )
+
+
+class SiglipEncoder(Encoder):
+    """SigLIP image + text encoder: images or query strings -> (n, 768) float32, L2-normalised.
+
+    ``spec.options``: ``architecture`` (open_clip name, default ViT-B-16-SigLIP),
+    ``pretrained`` (open_clip tag whose preprocessing applies, default webli), ``bf16``
+    (default False; also ``MEDIASEARCH_BF16=1``, used only where the CPU has native bf16).
+    """
+
+    def __init__(self, spec: EncoderSpec, settings: Settings, model_paths: Mapping[str, Path]) -> None:
+        super().__init__(spec, settings, model_paths)
+        torch_utils.configure_threads(settings)
+        self.architecture = str(spec.options.get("architecture", "ViT-B-16-SigLIP"))
+        tag = str(spec.options.get("pretrained", "webli"))
+        folder = Path(self.model_paths[spec.models[0]])
+        if folder.is_file():  # a bare checkpoint: look for the tokenizer beside it
+            weights_path, folder = folder, folder.parent
+        else:
+            weights_path = torch_utils.find_weights_file(folder, preferred=WEIGHTS_FILES)
+
+        with torch_utils.offline_hub():
+            model, _, preprocess = open_clip.create_model_and_transforms(
+                self.architecture,
+                pretrained=str(weights_path),
+                weights_only=True,
+                **preprocess_overrides(self.architecture, tag),
+            )
+        self.model = model.eval()
+        self.preprocess = preprocess
+        self.folder = folder
+        self._tokenizer: HFTokenizer | None = None
+        self._tokenizer_lock = threading.Lock()
+        self.bf16 = torch_utils.use_bf16(spec)
+        logger.info("loaded %s (%s) from %s; bf16=%s", spec.name, self.architecture, weights_path, self.bf16)
+
+    @property
+    def tokenizer(self) -> HFTokenizer:
+        """The text tokenizer, loaded on first use (importing transformers takes seconds,
+        and indexing images never needs it)."""
+        with self._tokenizer_lock:
+            if self._tokenizer is None:
+                try:
+                    self._tokenizer = load_tokenizer(self.folder, self.architecture)
+                except (OSError, ValueError) as exc:
+                    model = self.spec.models[0]
+                    raise ModelUnavailableError(
+                        model, f"no usable tokenizer in {self.folder} ({exc}); {how_to_get(model)}", encoder=self.name
+                    ) from exc
+            return self._tokenizer
+
+    def _encode_image(self, batch: torch.Tensor) -> torch.Tensor:
+        return self.model.encode_image(batch)
+
+    def embed_images(self, images: Sequence[Image.Image]) -> np.ndarray:
+        """RGB PIL images -> (n, 768) float32, L2-normalised."""
+        return torch_utils.embed_image_batches(
+            images,
+            preprocess=self.preprocess,
+            forward=self._encode_image,
+            dim=self.spec.dim,
+            batch_size=self.settings.batch_size,
+            bf16=self.bf16,
+        )
+
+    def embed_texts(self, texts: Sequence[str]) -> np.ndarray:
+        """Query strings -> (n, 768) float32, L2-normalised."""
+        if len(texts) == 0:
+            return np.zeros((0, self.spec.dim), dtype=np.float32)
+        chunks: list[np.ndarray] = []
+        with torch.inference_mode(), torch_utils.autocast(self.bf16):
+            for chunk in torch_utils.batched(list(texts), self.settings.batch_size):
+                tokens = self.tokenizer(list(chunk))
+                chunks.append(self.model.encode_text(tokens).float().numpy())
+        return l2_normalise(np.concatenate(chunks, axis=0))
