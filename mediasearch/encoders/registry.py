@@ -33,7 +33,7 @@ _SPECS: list[EncoderSpec] = [
         factory="mediasearch.encoders.baseline_image:BaselineImageEncoder",
         description="weight-free colour histogram + perceptual hash + wavelet descriptor (no downloads)",
         licence="Apache-2.0 (this project)",
-        preprocessing="RGB; HSV histogram on 64x64; DCT hash and Haar wavelet energies on 32x32 grey",
+        preprocessing="RGB squashed to 64x64 (box filter); joint HSV 8x4x4 soft histogram; DCT hash on 32x32 grey; Haar wavelet energies on 64x64 grey",
         image_size=64,
     ),
     EncoderSpec(
