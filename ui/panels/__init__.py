@@ -1,0 +1,1 @@
+"""The pages of the main window: library, search (query + results), evaluation, models."""

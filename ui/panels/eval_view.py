@@ -1,0 +1,528 @@
+"""The Evaluation page: saved queries, running the evaluation in a worker, the
+per-media-type comparison tables (best marked), latency and indexing speed, charts,
+per-query misses, and exporting the HTML / CSV / JSON report.
+
+Everything shown comes from :func:`mediasearch.evaluation.runner.evaluate` and
+:func:`mediasearch.evaluation.report.result_to_json`; the charts are the report's own
+matplotlib (Agg) plots, drawn in the worker.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QPixmap
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QScrollArea,
+    QSpinBox,
+    QSplitter,
+    QTabWidget,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from mediasearch.errors import MediaSearchError, QueryError
+from mediasearch.progress import Progress
+from ui.context import AppContext
+from ui.models import Cell, Table
+from ui.resources import icon
+from ui.widgets import Table as TableView
+from ui.widgets import header, hint
+from ui.workers import CallWorker
+
+log = logging.getLogger(__name__)
+
+BEST_MARK = "★ "
+
+
+@dataclass
+class EvalOutcome:
+    """The report data (``result_to_json``) and its charts as PNG bytes, by title."""
+
+    data: dict
+    charts: dict[str, bytes] = field(default_factory=dict)
+
+
+def _run_evaluation(options: Any):  # -> callable for CallWorker
+    def run(library, report, cancel) -> EvalOutcome:  # noqa: ANN001
+        from mediasearch.evaluation import report as rep
+        from mediasearch.evaluation.runner import evaluate
+
+        result = evaluate(library, options, progress=report, cancel=cancel)
+        data = rep.result_to_json(result)
+        charts: dict[str, bytes] = {}
+        quality = [mt for mt in data["metrics"] if not mt.startswith("judged@")]
+        for group, g in data["groups"].items():
+            if g["table"]:
+                charts[f"{group}: metrics"] = base64.b64decode(rep.plot_metric_bars(g["table"], quality, group))
+                charts[f"{group}: precision-recall"] = base64.b64decode(rep.plot_pr_curves(g["pr_curve"], group))
+        if any(data["latency"].values()):
+            charts["search latency"] = base64.b64decode(rep.plot_latency(data["latency"]))
+        return EvalOutcome(data, charts)
+
+    return run
+
+
+def _export(data: dict, path: Path, kind: str):  # -> callable for CallWorker
+    def run(_library, _report, _cancel) -> Path:  # noqa: ANN001
+        from mediasearch.evaluation import report as rep
+
+        {"html": rep.write_html, "csv": rep.write_csv, "json": rep.write_json}[kind](data, path)
+        return path
+
+    return run
+
+
+def _num(value: Any, digits: int = 3) -> Cell:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return Cell("—", sort=-1.0, align_right=True)
+    return Cell(f"{value:.{digits}f}", sort=float(value), align_right=True)
+
+
+class EvalView(QWidget):
+    """Saved queries, run, results, export."""
+
+    evaluation_finished = Signal(object)  # EvalOutcome
+    evaluation_failed = Signal(object)
+    exported = Signal(object)  # Path
+
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.worker: CallWorker | None = None
+        self.outcome: EvalOutcome | None = None
+        self._build()
+        ctx.queries_changed.connect(self.refresh_queries)
+        ctx.library_opened.connect(self._library_switched)
+        self.refresh_queries()
+
+    def _build(self) -> None:
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(16, 12, 16, 12)
+        self.title = header("Evaluation", "…")
+        self.subtitle = self.title.findChild(QLabel, "pageSubtitle")
+        outer.addWidget(self.title)
+
+        split = QSplitter(Qt.Orientation.Vertical)
+        split.setChildrenCollapsible(False)
+        top = QWidget()
+        tl = QHBoxLayout(top)
+        tl.setContentsMargins(0, 0, 0, 0)
+
+        qbox = QGroupBox("Saved queries")
+        ql = QVBoxLayout(qbox)
+        self.queries = TableView(stretch_column=2)
+        self.queries.setObjectName("savedQueriesTable")
+        self.queries.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        ql.addWidget(self.queries)
+        row = QHBoxLayout()
+        self.remove_button = QPushButton(icon("remove"), "Remove")
+        self.remove_button.setToolTip("Delete the selected saved queries and their judgements")
+        self.remove_button.clicked.connect(self._remove_selected)
+        row.addWidget(self.remove_button)
+        row.addWidget(hint("Queries are saved when you first grade a result on the Search page."), 1)
+        ql.addLayout(row)
+        tl.addWidget(qbox, 3)
+
+        rbox = QGroupBox("Run")
+        rl = QGridLayout(rbox)
+        rl.addWidget(QLabel("Cut-offs k"), 0, 0)
+        self.ks = QLineEdit(self.ctx.prefs.get("eval/ks", "1,5,10"))
+        self.ks.setToolTip("Comma-separated cut-offs for P@k, R@k, NDCG@k")
+        rl.addWidget(self.ks, 0, 1)
+        rl.addWidget(QLabel("Search depth"), 1, 0)
+        self.depth = QSpinBox()
+        self.depth.setRange(1, 10_000)
+        self.depth.setValue(int(self.ctx.prefs.get("eval/depth", 100, int)))
+        self.depth.setToolTip("Results fetched per search: AP, R-precision and recall see this many")
+        rl.addWidget(self.depth, 1, 1)
+        rl.addWidget(QLabel("Latency timing"), 2, 0)
+        self.latency_s = QDoubleSpinBox()
+        self.latency_s.setRange(0.0, 60.0)
+        self.latency_s.setSingleStep(0.5)
+        self.latency_s.setSuffix(" s")
+        self.latency_s.setValue(float(self.ctx.prefs.get("eval/latency_s", 1.0, float)))
+        self.latency_s.setToolTip("Seconds of repeated searches per encoder for the latency figures (more: steadier)")
+        rl.addWidget(self.latency_s, 2, 1)
+        buttons = QHBoxLayout()
+        self.run_button = QPushButton(icon("evaluate"), "Run evaluation")
+        self.run_button.setObjectName("runEvalButton")
+        self.run_button.setToolTip("Search every saved query with every applicable encoder and score them (Ctrl+R)")
+        self.run_button.clicked.connect(self.run_evaluation)
+        self.cancel_button = QPushButton(icon("stop"), "Cancel")
+        self.cancel_button.setEnabled(False)
+        self.cancel_button.clicked.connect(self.cancel)
+        buttons.addWidget(self.run_button)
+        buttons.addWidget(self.cancel_button)
+        rl.addLayout(buttons, 3, 0, 1, 2)
+        self.progress = QProgressBar()
+        self.progress.setFormat("idle")
+        self.progress.setValue(0)
+        rl.addWidget(self.progress, 4, 0, 1, 2)
+        self.progress_label = hint("")
+        rl.addWidget(self.progress_label, 5, 0, 1, 2)
+        export = QHBoxLayout()
+        self.export_buttons = {}
+        for kind, label in (("html", "HTML report…"), ("csv", "CSV…"), ("json", "JSON…")):
+            b = QPushButton(icon("export"), label)
+            b.setToolTip(f"Export the evaluation as {kind.upper()}")
+            b.setEnabled(False)
+            b.clicked.connect(lambda _=False, k=kind: self.export_dialog(k))
+            export.addWidget(b)
+            self.export_buttons[kind] = b
+        rl.addLayout(export, 6, 0, 1, 2)
+        rl.setRowStretch(7, 1)
+        tl.addWidget(rbox, 2)
+        split.addWidget(top)
+
+        self.tabs = QTabWidget()
+        self.tabs.setDocumentMode(True)
+        comp = QWidget()
+        cl = QVBoxLayout(comp)
+        grow = QHBoxLayout()
+        grow.addWidget(QLabel("Queries"))
+        self.group_box = QComboBox()
+        self.group_box.setObjectName("groupCombo")
+        self.group_box.setToolTip("Queries are compared per (query modality, media type of their relevant files)")
+        self.group_box.currentIndexChanged.connect(self._show_group)
+        grow.addWidget(self.group_box, 1)
+        cl.addLayout(grow)
+        self.comparison = TableView()
+        self.comparison.setObjectName("comparisonTable")
+        cl.addWidget(self.comparison, 1)
+        self.best_label = hint(f"{BEST_MARK}best in column. Unjudged results count as not relevant (see judged@k).")
+        cl.addWidget(self.best_label)
+        self.tabs.addTab(comp, icon("evaluate"), "Comparison")
+
+        self.speed = TableView()
+        self.speed.setObjectName("speedTable")
+        self.tabs.addTab(self.speed, icon("index"), "Speed")
+
+        self.charts_area = QScrollArea()
+        self.charts_area.setWidgetResizable(True)
+        self.charts_holder = QWidget()
+        self.charts_layout = QGridLayout(self.charts_holder)
+        self.charts_area.setWidget(self.charts_holder)
+        self.tabs.addTab(self.charts_area, icon("evaluate"), "Charts")
+
+        self.misses = QTreeWidget()
+        self.misses.setObjectName("missesTree")
+        self.misses.setHeaderLabels(["Query / encoder / missed file", "Grade", "Rank"])
+        self.misses.setAlternatingRowColors(True)
+        self.tabs.addTab(self.misses, icon("cross"), "Per-query misses")
+
+        self.notes = QLabel()
+        self.notes.setWordWrap(True)
+        self.notes.setAlignment(Qt.AlignmentFlag.AlignTop)
+        self.notes.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        notes_area = QScrollArea()
+        notes_area.setWidgetResizable(True)
+        notes_area.setWidget(self.notes)
+        self.tabs.addTab(notes_area, icon("info"), "Notes")
+        split.addWidget(self.tabs)
+        split.setStretchFactor(0, 2)
+        split.setStretchFactor(1, 5)
+        self.splitter = split
+        outer.addWidget(split, 1)
+
+    # -- saved queries -------------------------------------------------------------------
+    def refresh_queries(self) -> None:
+        from mediasearch.evaluation.groundtruth import asset_qrels, list_queries
+
+        try:
+            catalog = self.ctx.library.catalog
+            queries = list_queries(catalog, self.ctx.settings)
+            rows = []
+            judged_total = 0
+            for q in queries:
+                qrels = asset_qrels(catalog, q.id)
+                judged_total += len(qrels)
+                relevant = sum(1 for g in qrels.values() if g >= 1)
+                rows.append(
+                    [
+                        Cell(q.name, tooltip=f"id {q.id}"),
+                        Cell(q.modality.value),
+                        Cell(q.describe(), tooltip=str(q.file) if q.file else (q.text or "")),
+                        Cell(str(len(qrels)), sort=len(qrels), align_right=True),
+                        Cell(str(relevant), sort=relevant, align_right=True,
+                             tooltip="" if relevant else "no relevant file judged yet: left out of the means"),
+                    ]
+                )
+        except MediaSearchError as exc:
+            self.ctx.error(exc)
+            return
+        self.queries.set_table(Table(["Name", "Type", "Query", "Judged", "Relevant"], rows))
+        self.queries.setProperty("query_names", [q.name for q in queries])
+        self.subtitle.setText(f"{len(queries)} saved queries · {judged_total} judged files")
+        self.remove_button.setEnabled(bool(queries))
+
+    def _remove_selected(self) -> None:
+        from mediasearch.evaluation.groundtruth import remove_query
+
+        rows = sorted({i.row() for i in self.queries.selectionModel().selectedRows()})
+        names = [self.queries.cell_text(r, 0) for r in rows]
+        if not names:
+            self.ctx.say("Select saved queries to remove first")
+            return
+        answer = QMessageBox.question(self, "Remove saved queries",
+                                      f"Delete {', '.join(names)} and their judgements?")
+        if answer != QMessageBox.StandardButton.Yes:
+            return
+        try:
+            for name in names:
+                remove_query(self.ctx.library.catalog, self.ctx.settings, name)
+        except MediaSearchError as exc:
+            self.ctx.error(exc)
+        self.ctx.queries_changed.emit()
+
+    def _library_switched(self) -> None:
+        self.outcome = None
+        self.comparison.set_table(Table([]))
+        self.speed.set_table(Table([]))
+        self.misses.clear()
+        self.group_box.clear()
+        for b in self.export_buttons.values():
+            b.setEnabled(False)
+        self.refresh_queries()
+
+    # -- running ---------------------------------------------------------------------------
+    def options(self):  # -> EvalOptions
+        from mediasearch.evaluation.runner import EvalOptions
+
+        try:
+            ks = tuple(sorted({int(x) for x in self.ks.text().replace(" ", "").split(",") if x}))
+        except ValueError:
+            raise QueryError(f"cut-offs must be whole numbers separated by commas, got {self.ks.text()!r}") from None
+        if not ks:
+            raise QueryError("give at least one cut-off k")
+        return EvalOptions(
+            ks=ks,
+            depth=max(self.depth.value(), max(ks)),
+            latency_min_s=self.latency_s.value(),
+            latency_min_repeats=1 if self.latency_s.value() == 0 else 3,
+            latency_max_repeats=20,
+            significance_resamples=2000,
+        )
+
+    def run_evaluation(self) -> CallWorker | None:
+        if self.worker is not None:
+            return self.worker
+        try:
+            options = self.options()
+        except MediaSearchError as exc:
+            self.ctx.error(exc)
+            return None
+        self.ctx.prefs.set("eval/ks", self.ks.text())
+        self.ctx.prefs.set("eval/depth", self.depth.value())
+        self.ctx.prefs.set("eval/latency_s", self.latency_s.value())
+        self.worker = CallWorker(self.ctx.settings, _run_evaluation(options), title="Evaluating")
+        self.worker.progress.connect(self._on_progress)
+        self.worker.finished.connect(self._on_finished)
+        self.worker.failed.connect(self._on_failed)
+        self.run_button.setEnabled(False)
+        self.cancel_button.setEnabled(True)
+        self.progress.setRange(0, 0)
+        self.progress.setFormat("starting…")
+        self.progress_label.setText("Loading encoders…")
+        self.ctx.start(self.worker)
+        return self.worker
+
+    def cancel(self) -> None:
+        if self.worker is not None:
+            self.worker.cancel()
+            self.cancel_button.setEnabled(False)
+
+    def _on_progress(self, p: Progress) -> None:
+        if p.total:
+            self.progress.setRange(0, p.total)
+            self.progress.setValue(p.done)
+            self.progress.setFormat(f"{p.done} / {p.total} queries")
+        self.progress_label.setText(p.current)
+
+    def _idle(self) -> None:
+        self.worker = None
+        self.run_button.setEnabled(True)
+        self.cancel_button.setEnabled(False)
+        if self.progress.maximum() == 0:
+            self.progress.setRange(0, 1)
+
+    def _on_finished(self, outcome: EvalOutcome) -> None:
+        self._idle()
+        self.progress.setValue(self.progress.maximum())
+        self.progress.setFormat("done")
+        self.progress_label.setText(f"Evaluated in {outcome.data.get('wall_s', 0):.1f} s")
+        self.show_outcome(outcome)
+        self.evaluation_finished.emit(outcome)
+
+    def _on_failed(self, exc: BaseException) -> None:
+        self._idle()
+        self.progress.setFormat("cancelled" if type(exc).__name__ == "CancelledError" else "failed")
+        self.progress_label.setText(str(exc))
+        self.evaluation_failed.emit(exc)
+        self.ctx.error(exc)
+
+    # -- showing ------------------------------------------------------------------------------
+    def show_outcome(self, outcome: EvalOutcome) -> None:
+        self.outcome = outcome
+        data = outcome.data
+        self.group_box.blockSignals(True)
+        self.group_box.clear()
+        for group, g in data["groups"].items():
+            self.group_box.addItem(f"{group} ({len(g['queries'])} queries)", group)
+        self.group_box.blockSignals(False)
+        if not data["groups"]:
+            self.comparison.set_table(Table(["Encoder"], []))
+            self.best_label.setText("No saved query has a relevant judgement yet: grade some results as relevant first.")
+        else:
+            self.best_label.setText(f"{BEST_MARK}best in column. Unjudged results count as not relevant (see judged@k).")
+            self.group_box.setCurrentIndex(0)
+            self._show_group()
+        self._show_speed(data)
+        self._show_charts(outcome.charts)
+        self._show_misses(data)
+        notes = "".join(f"<li>{n}</li>" for n in data.get("notes", []))
+        fails = "".join(f"<li><b>{enc}</b>: {why}</li>" for enc, why in data.get("failures", {}).items())
+        machine = ", ".join(f"{k}: {v}" for k, v in data.get("machine", {}).items())
+        self.notes.setText(
+            f"<h3>How to read this</h3><ul>{notes}</ul>"
+            + (f"<h3>Left out</h3><ul>{fails}</ul>" if fails else "")
+            + f"<h3>Machine</h3><p>{machine}</p><p>Significance: {data['options'].get('significance', '')}</p>"
+        )
+        for b in self.export_buttons.values():
+            b.setEnabled(True)
+
+    def _show_group(self, *_: object) -> None:
+        if self.outcome is None or self.group_box.currentIndex() < 0:
+            return
+        group = self.group_box.currentData()
+        g = self.outcome.data["groups"][group]
+        metrics = self.outcome.data["metrics"]
+        best = g.get("best", {})
+        rows = []
+        for encoder, means in g["table"].items():
+            row = [Cell(encoder, bold=any(encoder in best.get(mt, []) for mt in ("MAP", "NDCG@10")))]
+            for mt in metrics:
+                c = _num(means.get(mt))
+                if encoder in best.get(mt, []):
+                    c = Cell(BEST_MARK + c.text, sort=c.sort, bold=True, align_right=True, tooltip=f"best {mt} in this group")
+                row.append(c)
+            rows.append(row)
+        tips = ["The encoder"] + [
+            "judged@k: share of the top k that was judged" if mt.startswith("judged@") else f"mean {mt} over the group's queries"
+            for mt in metrics
+        ]
+        self.comparison.set_table(Table(["Encoder", *metrics], rows, tips))
+
+    def _show_speed(self, data: dict) -> None:
+        rows = []
+        for encoder in data["encoders"]:
+            lat = data["latency"].get(encoder) or {}
+            thr = data["throughput"].get(encoder) or {}
+            rows.append(
+                [
+                    Cell(encoder),
+                    _num(lat.get("p50_ms"), 1),
+                    _num(lat.get("p95_ms"), 1),
+                    _num(lat.get("p99_ms"), 1),
+                    _num(lat.get("qps"), 1),
+                    Cell(str(lat.get("samples", "")), align_right=True),
+                    _num(thr.get("items_per_s"), 2),
+                    _num(thr.get("media_s_per_s"), 1),
+                ]
+            )
+        self.speed.set_table(
+            Table(
+                ["Encoder", "p50 ms", "p95 ms", "p99 ms", "searches/s", "timed", "indexing files/s", "media s/s"],
+                rows,
+                ["", "median search latency", "95th percentile", "99th percentile", "sequential searches per second",
+                 "timed searches", "files indexed per second (all runs)", "seconds of audio/video indexed per second"],
+            )
+        )
+
+    def _show_charts(self, charts: dict[str, bytes]) -> None:
+        while self.charts_layout.count():
+            w = self.charts_layout.takeAt(0).widget()
+            if w is not None:
+                w.deleteLater()
+        for i, (title, png) in enumerate(charts.items()):
+            box = QGroupBox(title)
+            bl = QVBoxLayout(box)
+            label = QLabel()
+            pixmap = QPixmap()
+            pixmap.loadFromData(png, "PNG")
+            label.setPixmap(pixmap)
+            label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            bl.addWidget(label)
+            self.charts_layout.addWidget(box, i // 2, i % 2)
+        if not charts:
+            self.charts_layout.addWidget(hint("No charts: nothing could be scored yet."), 0, 0)
+
+    def _show_misses(self, data: dict) -> None:
+        self.misses.clear()
+        for q in data["queries"]:
+            if not q.get("evaluable"):
+                continue
+            top = QTreeWidgetItem([f"{q['name']} — {q['description']}", "", ""])
+            total = 0
+            for encoder, missed in q.get("misses", {}).items():
+                enc_item = QTreeWidgetItem([f"{encoder}: {len(missed)} relevant files not in the top {max(data['options']['ks'])}", "", ""])
+                for miss in missed:
+                    rank = miss.get("rank")
+                    child = QTreeWidgetItem([Path(miss.get("path") or "?").name, str(miss.get("grade")), str(rank) if rank else "beyond depth"])
+                    child.setToolTip(0, miss.get("path") or "")
+                    enc_item.addChild(child)
+                total += len(missed)
+                top.addChild(enc_item)
+            top.setText(1, "")
+            top.setText(2, f"{total} misses")
+            self.misses.addTopLevelItem(top)
+            top.setExpanded(total > 0)
+        self.misses.resizeColumnToContents(1)
+        self.misses.setColumnWidth(0, max(self.misses.columnWidth(0), 420))
+
+    # -- export --------------------------------------------------------------------------------
+    def export_dialog(self, kind: str) -> None:
+        if self.outcome is None:
+            return
+        suffix = {"html": "HTML (*.html)", "csv": "CSV (*.csv)", "json": "JSON (*.json)"}[kind]
+        start = str(Path(self.ctx.prefs.get("eval/export_dir", str(Path.home()))) / f"mediasearch-report.{kind}")
+        name, _ = QFileDialog.getSaveFileName(self, f"Export {kind.upper()}", start, suffix)
+        if name:
+            self.export(Path(name), kind)
+
+    def export(self, path: Path, kind: str) -> CallWorker | None:
+        """Write the report as ``kind`` (html, csv or json) to ``path``, in a worker."""
+        if self.outcome is None:
+            self.ctx.error("Run the evaluation first.")
+            return None
+        self.ctx.prefs.set("eval/export_dir", str(Path(path).parent))
+        worker = CallWorker(self.ctx.settings, _export(self.outcome.data, Path(path), kind), title="Exporting", needs_library=False)
+        worker.finished.connect(self._exported)
+        worker.failed.connect(self.ctx.error)
+        self._export_worker = worker
+        self.ctx.start(worker)
+        return worker
+
+    def _exported(self, path: Path) -> None:
+        self.ctx.say(f"Wrote {path}", 8000)
+        self.exported.emit(path)

@@ -1,0 +1,196 @@
+"""The Search page: the query bar over the results, searching in a worker, and saving
+judgements as the user grades.
+
+The first grade given for a query saves it as an evaluation query (through the
+catalog writer, off the UI thread); every grade is written at once, keyed by the
+file's content hash. A search of a query that was saved before shows the grades
+already given.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QFrame, QVBoxLayout, QWidget
+
+from mediasearch.errors import QueryError
+from ui import player
+from ui.actions import JudgeRequest, SearchOutcome
+from ui.context import AppContext
+from ui.models import GRADE_LABELS, ResultsModel
+from ui.panels.query_panel import QueryPanel
+from ui.panels.results_view import ResultsView
+from ui.workers import JudgeOutcome, SearchWorker
+
+log = logging.getLogger(__name__)
+
+
+class SearchPage(QWidget):
+    """Query panel + results; owns the search worker and the judging flow."""
+
+    search_started = Signal()
+    search_finished = Signal(object)  # SearchOutcome
+    search_failed = Signal(object)
+    judged = Signal(object)  # JudgeOutcome
+
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.worker: SearchWorker | None = None
+        self.outcome: SearchOutcome | None = None
+        self.saved_query = None
+        self._pending_grades: dict[int, tuple[int, int | None]] = {}  # token -> (row, previous grade)
+        self.audio = player.AudioPlayer(self)
+        self.audio.message.connect(lambda text: ctx.say(text, 6000))
+        self.audio.state_changed.connect(self._playing_changed)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        self.query = QueryPanel(ctx)
+        layout.addWidget(self.query)
+        line = QFrame()
+        line.setFrameShape(QFrame.Shape.HLine)
+        line.setFrameShadow(QFrame.Shadow.Sunken)
+        layout.addWidget(line)
+        self.model = ResultsModel(ctx.thumbnails, self)
+        self.results = ResultsView(self.model)
+        layout.addWidget(self.results, 1)
+
+        self.query.search_requested.connect(self.run_search)
+        self.results.judge_requested.connect(self.judge)
+        self.results.open_requested.connect(self.open_result)
+        self.results.play_requested.connect(self.play_result)
+        ctx.judge.judged.connect(self._judged)
+        ctx.judge.failed.connect(self._judge_failed)
+        ctx.library_opened.connect(self._library_switched)
+
+    # -- searching ---------------------------------------------------------------------
+    def run_search(self, spec, encoder: str | None, k: int, pool: bool) -> SearchWorker:  # noqa: ANN001
+        """Search in a worker; results replace the current ones when it finishes."""
+        self.worker = SearchWorker(self.ctx.settings, spec, encoder=encoder, k=k, pool=pool)
+        self.worker.finished.connect(self._search_done)
+        self.worker.failed.connect(self._search_failed)
+        self.results.summary.setText(f"Searching for {spec.describe()}…")
+        self.query.search_button.setEnabled(False)
+        self.ctx.start(self.worker)
+        self.search_started.emit()
+        return self.worker
+
+    def _search_done(self, outcome: SearchOutcome) -> None:
+        if self.worker is None or self.worker.result is not outcome:  # a newer search is under way
+            return
+        self.worker = None
+        self.query.search_button.setEnabled(True)
+        self.outcome = outcome
+        self.saved_query = outcome.saved_query
+        self.model.set_items(outcome.items)
+        self._update_summary()
+        if outcome.items:
+            self.results.select_row(0)
+            self.results.list.setFocus()
+        self.search_finished.emit(outcome)
+
+    def _search_failed(self, exc: BaseException) -> None:
+        if self.worker is None or self.worker.error is not exc:
+            return
+        self.worker = None
+        self.query.search_button.setEnabled(True)
+        self.results.summary.setText("The search failed.")
+        self.search_failed.emit(exc)
+        self.ctx.error(exc)
+
+    def _update_summary(self) -> None:
+        outcome = self.outcome
+        if outcome is None:
+            return
+        n = len(outcome.items)
+        what = outcome.spec.describe()
+        how = ("pool of " if outcome.pooled else "") + ", ".join(outcome.encoders)
+        parts = [f"<b>{n} result{'s' if n != 1 else ''}</b> for {what}", how, f"{outcome.elapsed_s * 1000:.0f} ms"]
+        judged = self.model.judged_count()
+        if self.saved_query is not None:
+            parts.append(f"saved as <i>{self.saved_query.name}</i>: {judged} of {n} judged")
+        elif n:
+            parts.append("grade with 2 / 1 / 0")
+        if outcome.example_left_out:
+            parts.append("the example itself is left out")
+        self.results.summary.setText(" · ".join(parts))
+
+    def _library_switched(self) -> None:
+        self.model.clear()
+        self.outcome = None
+        self.saved_query = None
+        self.results.summary.setText("Search by example or text to see results here.")
+
+    # -- judging -------------------------------------------------------------------------
+    def judge(self, row: int, grade: int | None) -> int | None:
+        """Grade result ``row`` (None clears); saved at once. Returns the writer's token."""
+        item = self.model.item(row)
+        if item is None or self.outcome is None:
+            return None
+        if item.content_hash is None:
+            self.ctx.error(QueryError(f"{item.hit.path} is not indexed any more; index again before judging it"))
+            return None
+        previous = item.grade
+        self.model.set_grade(row, grade)
+        request = JudgeRequest(
+            self.outcome.spec,
+            item.content_hash,
+            str(item.hit.path),
+            grade,
+            self.saved_query.id if self.saved_query is not None else None,
+        )
+        token = self.ctx.judge.submit(self.ctx.settings, request)
+        self._pending_grades[token] = (row, previous)
+        label = GRADE_LABELS[grade][1] if grade is not None else "not judged"
+        self.ctx.say(f"{Path(item.hit.path).name}: {label}", 3000)
+        self._update_summary()
+        return token
+
+    def _judged(self, outcome: JudgeOutcome) -> None:
+        self._pending_grades.pop(outcome.token, None)
+        first = self.saved_query is None or self.saved_query.id != outcome.saved_query.id
+        self.saved_query = outcome.saved_query
+        if first:
+            self.ctx.say(f"Saved the query for evaluation as “{outcome.saved_query.name}”", 6000)
+        self._update_summary()
+        self.ctx.queries_changed.emit()
+        self.judged.emit(outcome)
+
+    def _judge_failed(self, exc: BaseException) -> None:
+        for row, previous in self._pending_grades.values():
+            item = self.model.item(row)
+            if item is not None:
+                self.model.set_grade(row, previous)
+        self._pending_grades.clear()
+        self.ctx.error(exc)
+
+    # -- opening and playing ---------------------------------------------------------------
+    def open_result(self, row: int) -> None:
+        item = self.model.item(row)
+        if item is None:
+            return
+        from ui.models import thumb_spec
+
+        if thumb_spec(item).kind == "sound":
+            self.play_result(row)
+            return
+        self.ctx.say(player.open_at(Path(item.hit.path), item.hit.start_s), 6000)
+
+    def play_result(self, row: int) -> None:
+        item = self.model.item(row)
+        if item is None:
+            return
+        hit = item.hit
+        self.audio.play(Path(hit.path), hit.start_s, hit.end_s)
+        self.model.set_playing(self.audio.current if self.audio.is_playing() else None)
+
+    def _playing_changed(self, playing: bool) -> None:
+        self.model.set_playing(self.audio.current if playing else None)
+
+    def focus_text(self) -> None:
+        self.query.text.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        self.query.text.selectAll()

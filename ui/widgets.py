@@ -1,0 +1,73 @@
+"""Small widgets shared by the pages: a page header, a hint label, a table view."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QSortFilterProxyModel, Qt
+from PySide6.QtGui import QFont, QPalette
+from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QLabel, QTableView, QVBoxLayout, QWidget
+
+from ui.models import TableModel
+
+
+def header(title: str, subtitle: str = "") -> QWidget:
+    """A page title in a larger font with an optional grey subtitle."""
+    box = QWidget()
+    layout = QVBoxLayout(box)
+    layout.setContentsMargins(0, 0, 0, 4)
+    layout.setSpacing(0)
+    label = QLabel(title)
+    font = label.font()
+    font.setPointSizeF(font.pointSizeF() * 1.45)
+    font.setWeight(QFont.Weight.DemiBold)
+    label.setFont(font)
+    layout.addWidget(label)
+    if subtitle:
+        sub = hint(subtitle)
+        sub.setObjectName("pageSubtitle")
+        layout.addWidget(sub)
+    return box
+
+
+def hint(text: str) -> QLabel:
+    """A secondary (greyed, word-wrapped) label."""
+    label = QLabel(text)
+    label.setWordWrap(True)
+    pal = label.palette()
+    pal.setColor(QPalette.ColorRole.WindowText, pal.color(QPalette.ColorGroup.Disabled, QPalette.ColorRole.WindowText))
+    label.setPalette(pal)
+    return label
+
+
+class Table(QTableView):
+    """A sortable, read-only table over a :class:`TableModel`."""
+
+    def __init__(self, parent: QWidget | None = None, *, stretch_column: int | None = None) -> None:
+        super().__init__(parent)
+        self.source = TableModel(parent=self)
+        self.proxy = QSortFilterProxyModel(self)
+        self.proxy.setSourceModel(self.source)
+        self.proxy.setSortRole(TableModel.SORT_ROLE)
+        self.setModel(self.proxy)
+        self.setSortingEnabled(True)
+        self.setAlternatingRowColors(True)
+        self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.setWordWrap(False)
+        self.verticalHeader().setVisible(False)
+        self.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 10)
+        self.horizontalHeader().setHighlightSections(False)
+        self.stretch_column = stretch_column
+        self.sortByColumn(-1, Qt.SortOrder.AscendingOrder)
+
+    def set_table(self, table) -> None:  # table: ui.models.Table
+        self.source.set_table(table)
+        head = self.horizontalHeader()
+        head.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        if self.stretch_column is not None and self.stretch_column < len(table.headers):
+            head.setSectionResizeMode(self.stretch_column, QHeaderView.ResizeMode.Stretch)
+        else:
+            head.setStretchLastSection(True)
+
+    def cell_text(self, row: int, column: int) -> str:
+        """Text of the cell as shown (after sorting)."""
+        return self.proxy.index(row, column).data() or ""
