@@ -1,0 +1,211 @@
+"""PANNs CNN14 (Kong et al. 2020, AudioSet): 2048-d clip embeddings and AudioSet labels.
+
+The architecture is panns-inference's own ``Cnn14`` class, built with the AudioSet
+checkpoint's settings (32 kHz, 1024-point FFT, hop 320, 64 mel bins, 50-14000 Hz, 527
+classes); the weights come from our model store only. Importing the ``panns_inference``
+package would run its ``config.py``, which shells out to wget for the label CSV, so
+``models.py`` is loaded on its own under a private package name, with
+``pytorch_utils.py`` beside it and nothing else of panns-inference executed.
+
+Each window's embedding is the model's ``embedding`` output (the ReLU'd fc1 layer, taken
+in eval mode), L2-normalised; its labels are the top AudioSet classes by the model's
+sigmoid ``clipwise_output``.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import importlib.util
+import logging
+import pickle
+import sys
+import threading
+import types
+from pathlib import Path
+from typing import Mapping, Sequence
+
+import numpy as np
+
+from mediasearch.encoders.base import EncoderSpec, l2_normalise
+from mediasearch.encoders.baseline_audio import WindowedAudioEncoder
+from mediasearch.errors import ModelUnavailableError
+
+logger = logging.getLogger(__name__)
+
+#: the settings of the official CNN14 AudioSet checkpoint (Zenodo record 3987831)
+CNN14_CONFIG = dict(sample_rate=32_000, window_size=1024, hop_size=320, mel_bins=64, fmin=50, fmax=14_000, classes_num=527)
+#: CNN14 pools time by 32; shorter inputs are zero-padded to this many samples (1 s)
+MIN_SAMPLES = 32_000
+TOP_LABELS = 5
+
+_PRIVATE_PACKAGE = "_mediasearch_panns"
+_import_lock = threading.Lock()
+
+
+def panns_models_module() -> types.ModuleType:
+    """panns_inference/models.py, imported without running the panns_inference package."""
+    with _import_lock:
+        name = f"{_PRIVATE_PACKAGE}.models"
+        if name in sys.modules:
+            return sys.modules[name]
+        found = importlib.util.find_spec("panns_inference")  # locates the package, runs nothing
+        if found is None or not found.submodule_search_locations:
+            raise ModelUnavailableError(
+                "panns-inference", "install the ml extra: pip install 'mediasearch[ml]'", encoder="panns-cnn14"
+            )
+        folder = Path(list(found.submodule_search_locations)[0])
+        package = types.ModuleType(_PRIVATE_PACKAGE)
+        package.__path__ = [str(folder)]  # lets models.py's "from .pytorch_utils import" resolve
+        sys.modules[_PRIVATE_PACKAGE] = package
+        stub = _stub_matplotlib_if_missing()
+        try:
+            module_spec = importlib.util.spec_from_file_location(name, folder / "models.py")
+            module = importlib.util.module_from_spec(module_spec)
+            sys.modules[name] = module
+            try:
+                module_spec.loader.exec_module(module)  # type: ignore[union-attr]
+            except BaseException:
+                del sys.modules[name]
+                raise
+        finally:
+            if stub:
+                for key in ("matplotlib.pyplot", "matplotlib"):
+                    sys.modules.pop(key, None)
+        return module
+
+
+def _stub_matplotlib_if_missing() -> bool:
+    """models.py imports matplotlib.pyplot and never uses it; stand in for it only when absent."""
+    if importlib.util.find_spec("matplotlib") is not None:
+        return False
+    sys.modules["matplotlib"] = types.ModuleType("matplotlib")
+    sys.modules["matplotlib.pyplot"] = types.ModuleType("matplotlib.pyplot")
+    return True
+
+
+def build_cnn14():  # -> torch.nn.Module
+    """A randomly initialised CNN14 with the AudioSet checkpoint's configuration."""
+    return panns_models_module().Cnn14(**CNN14_CONFIG)
+
+
+def load_checkpoint_state(path: Path, *, sha256: str | None = None) -> dict:
+    """The ``model`` state dict of a PANNs checkpoint ({'model': state_dict, ...}).
+
+    Loads with ``weights_only=True``; training checkpoints that also pickle NumPy scalars
+    are retried with those NumPy types allow-listed. Only a file whose sha256 equals the
+    manifest's (``sha256``) may fall back to a full unpickle.
+    """
+    import torch
+
+    def _load(**kwargs: object) -> object:
+        return torch.load(str(path), map_location="cpu", **kwargs)
+
+    try:
+        checkpoint = _load(weights_only=True)
+    except pickle.UnpicklingError:
+        try:
+            with torch.serialization.safe_globals(_numpy_safe_globals()):
+                checkpoint = _load(weights_only=True)
+        except pickle.UnpicklingError as exc:
+            if not sha256 or _sha256(path) != sha256.lower():
+                raise ModelUnavailableError(
+                    "panns-cnn14", f"{path} is not a plain weights checkpoint and does not match the manifest's sha256 ({exc})"
+                ) from None
+            logger.info("%s: trusted by its sha256, loading the full pickle", path)
+            checkpoint = _load(weights_only=False)
+    state = checkpoint.get("model", checkpoint) if isinstance(checkpoint, dict) else None
+    if not isinstance(state, dict):
+        raise ModelUnavailableError("panns-cnn14", f"{path} holds no 'model' state dict")
+    return state
+
+
+def _numpy_safe_globals() -> list:
+    multiarray = np._core.multiarray if hasattr(np, "_core") else np.core.multiarray
+    dtypes = [type(np.dtype(t)) for t in ("float32", "float64", "int64", "int32", "bool")]
+    return [
+        (multiarray.scalar, "numpy.core.multiarray.scalar"),
+        (multiarray._reconstruct, "numpy.core.multiarray._reconstruct"),
+        multiarray.scalar,
+        multiarray._reconstruct,
+        np.ndarray,
+        np.dtype,
+        *dtypes,
+    ]
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def read_labels(path: Path) -> list[str]:
+    """AudioSet display names in class-index order from class_labels_indices.csv (index, mid, display_name)."""
+    with open(path, newline="", encoding="utf-8") as fh:
+        rows = list(csv.reader(fh))
+    if not rows or [c.strip() for c in rows[0][:3]] != ["index", "mid", "display_name"]:
+        raise ModelUnavailableError("audioset-labels", f"{path} is not class_labels_indices.csv")
+    labels = {int(r[0]): r[2] for r in rows[1:] if len(r) >= 3}
+    return [labels[i] for i in range(len(labels))]
+
+
+class PannsCnn14Encoder(WindowedAudioEncoder):
+    """CNN14 windows -> (n, 2048) float32 embeddings (L2-normalised) with top AudioSet labels."""
+
+    def __init__(self, spec: EncoderSpec, settings, model_paths: Mapping[str, Path]) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(spec, settings, model_paths)
+        import torch
+
+        self.labels = read_labels(Path(model_paths["audioset-labels"]))
+        if len(self.labels) != CNN14_CONFIG["classes_num"]:
+            raise ModelUnavailableError(
+                "audioset-labels", f"expected {CNN14_CONFIG['classes_num']} labels, found {len(self.labels)}"
+            )
+        weights = Path(model_paths["panns-cnn14"])
+        model = build_cnn14()
+        state = load_checkpoint_state(weights, sha256=_manifest_sha256("panns-cnn14"))
+        try:
+            model.load_state_dict(state, strict=True)
+        except RuntimeError as exc:
+            raise ModelUnavailableError("panns-cnn14", f"{weights} does not fit CNN14: {exc}") from None
+        self.model = model.eval()
+        self.top_labels = int(spec.options.get("top_labels", TOP_LABELS))
+        self._torch = torch
+        self._lock = threading.Lock()
+        logger.debug("loaded CNN14 from %s", weights)
+
+    def forward(self, waveforms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(b, samples) float32 at 32 kHz -> (embeddings (b, 2048), class probabilities (b, 527)), raw."""
+        torch = self._torch
+        batch = np.asarray(waveforms, dtype=np.float32)
+        if batch.shape[1] < MIN_SAMPLES:
+            batch = np.pad(batch, ((0, 0), (0, MIN_SAMPLES - batch.shape[1])))
+        with self._lock, torch.inference_mode():
+            out = self.model(torch.from_numpy(np.ascontiguousarray(batch)))
+        return out["embedding"].float().numpy(), out["clipwise_output"].float().numpy()
+
+    def embed_windows(self, windows: Sequence[np.ndarray]) -> tuple[np.ndarray, list[list[tuple[str, float]]]]:
+        """Equal-length waveforms at 32 kHz -> ((n, 2048) float32 L2-normalised, top labels per window)."""
+        if not windows:
+            return np.zeros((0, self.spec.dim), np.float32), []
+        length = max(w.size for w in windows)
+        batch = np.stack([np.pad(np.asarray(w, np.float32), (0, length - w.size)) for w in windows])
+        embeddings, probabilities = self.forward(batch)
+        labels = []
+        for probs in probabilities:
+            top = np.lexsort((np.arange(probs.size), -probs))[: self.top_labels]
+            labels.append([(self.labels[i], float(probs[i])) for i in top])
+        return l2_normalise(np.nan_to_num(embeddings)), labels
+
+
+def _manifest_sha256(name: str) -> str | None:
+    try:
+        from mediasearch.modelstore.manifest import get_entry
+
+        files = get_entry(name).files
+        return files[0].sha256 if len(files) == 1 else None
+    except Exception:  # not in the manifest (yet): no full-pickle fallback
+        return None

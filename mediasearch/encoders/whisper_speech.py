@@ -1,0 +1,295 @@
+"""Whisper speech: time-coded transcripts, searched by BM25 + dense sentence vectors (RRF).
+
+Indexing (:meth:`WhisperSpeechEncoder.encode_asset`): the soundtrack is decoded at 16 kHz
+and streamed in chunks of up to :data:`CHUNK_S` seconds cut at the quietest moment near
+each boundary, so hours of audio never sit in memory and no word is cut in two. Each
+chunk goes to openai-whisper as an array (no ffmpeg binary) with word timestamps (segment
+times then start at the first word, also after leading silence), without conditioning on
+previous text (no hallucination loops), fp32. Digitally silent chunks are skipped. A
+segment is kept only if it has words, Whisper's no-speech probability is at most
+``no_speech_threshold`` (0.6) and its audio is above :data:`SILENCE_DBFS`; each kept
+segment's vector is the sentence embedding of its text.
+
+Search (:meth:`WhisperSpeechEncoder.search`): BM25 over the library's transcript segments
+and the dense index, fused by reciprocal rank fusion (k = 60, ties by segment id). An
+audio query is transcribed first, then searched the same way.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING, Iterator, Mapping, Sequence
+
+import numpy as np
+
+from mediasearch.decode.audio import NoAudioStreamError, iter_blocks, load_audio, rms_dbfs
+from mediasearch.encoders.base import AssetEncoding, EncodedSegment, Encoder, EncoderSpec
+from mediasearch.encoders.sentence_text import load_sentence_embedder, text_model_name
+from mediasearch.errors import QueryError
+from mediasearch.media import MediaKind, Modality, Stream
+from mediasearch.textindex import BM25Index, HybridTextIndex, RRF_K
+
+if TYPE_CHECKING:  # pragma: no cover
+    from mediasearch.library import Library
+    from mediasearch.progress import CancelToken
+    from mediasearch.search import Query
+
+logger = logging.getLogger(__name__)
+
+SAMPLE_RATE = 16_000
+#: longest stretch handed to one transcribe call, seconds
+CHUNK_S = 240.0
+#: a chunk boundary moves to the quietest 50 ms within this many seconds before it
+CUT_SEARCH_S = 20.0
+#: segments whose audio is quieter than this (dBFS) are silence, whatever Whisper says
+SILENCE_DBFS = -55.0
+#: chunks whose peak is below this are digital silence and are not transcribed
+SILENT_PEAK = 1e-4
+
+
+def split_at_quiet_points(
+    blocks: Iterator[np.ndarray], *, sr: int = SAMPLE_RATE, chunk_s: float = CHUNK_S, search_s: float = CUT_SEARCH_S
+) -> Iterator[tuple[float, np.ndarray]]:
+    """Regroup contiguous sample blocks into (start_s, samples) chunks of at most ``chunk_s``
+    seconds, each cut at the quietest 50 ms frame within ``search_s`` seconds of its limit."""
+    limit = int(chunk_s * sr)
+    frame = int(0.05 * sr)
+    buf = np.zeros(0, np.float32)
+    start = 0
+    for block in blocks:
+        buf = np.concatenate([buf, block]) if buf.size else block
+        while buf.size > limit:
+            lo = max(limit - int(search_s * sr), frame)
+            region = buf[lo:limit]
+            n = region.size // frame
+            energy = np.square(region[: n * frame].reshape(n, frame)).mean(axis=1) if n else np.zeros(1)
+            cut = lo + int(np.argmin(energy)) * frame + frame // 2 if n else limit
+            yield start / sr, buf[:cut]
+            start += cut
+            buf = buf[cut:]
+    if buf.size:
+        yield start / sr, buf
+
+
+class WhisperSpeechEncoder(Encoder):
+    """openai-whisper transcription + sentence embeddings; hybrid text search over transcripts."""
+
+    owns_segments = True
+
+    def __init__(self, spec: EncoderSpec, settings, model_paths: Mapping[str, Path]) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(spec, settings, model_paths)
+        import whisper
+
+        self.size = str(spec.options.get("whisper_model", spec.name.removeprefix("whisper-")))
+        weights = Path(model_paths[f"whisper-{self.size.replace('.', '-')}"])
+        self.model = whisper.load_model(str(weights), device="cpu")
+        heads = getattr(whisper, "_ALIGNMENT_HEADS", {}).get(self.size)
+        if heads is not None:  # loading from a path skips the official word-alignment heads
+            self.model.set_alignment_heads(heads)
+        self.english_only = self.size.endswith(".en")
+        self.language: str | None = "en" if self.english_only else spec.options.get("language")  # type: ignore[assignment]
+        self.no_speech_threshold = float(spec.options.get("no_speech_threshold", 0.6))
+        self.text_model_name = text_model_name(spec.options)
+        self.embedder = load_sentence_embedder(self._text_model_path(), name=self.text_model_name)
+        if self.embedder.dim != spec.dim:
+            logger.warning("%s: text model %s is %d-d, spec says %d", spec.name, self.text_model_name, self.embedder.dim, spec.dim)
+        self._lock = threading.Lock()
+        self._bm25: dict[tuple[str, str], tuple[tuple, BM25Index]] = {}
+        self.last_query_text: str | None = None
+        self._heard: tuple[tuple, str] | None = None
+        logger.debug("loaded whisper %s from %s with text model %s", self.size, weights, self.text_model_name)
+
+    def _text_model_path(self) -> Path:
+        if self.text_model_name in self.model_paths:
+            return Path(self.model_paths[self.text_model_name])
+        from mediasearch.modelstore import ModelStore
+
+        store = ModelStore(self.settings.model_dir)
+        return store.require(self.text_model_name, encoder=self.name, allow_download=self.settings.allow_download)
+
+    # -- transcription -------------------------------------------------------------------
+    def _detect_language(self, audio: np.ndarray) -> str:
+        """The most probable language of the first 30 s of ``audio`` that are not silence."""
+        import whisper
+
+        frame = SAMPLE_RATE // 2
+        n = audio.size // frame
+        loud = np.flatnonzero(np.abs(audio[: n * frame].reshape(n, frame)).max(axis=1) > 0.01) if n else []
+        start = int(loud[0]) * frame if len(loud) else 0
+        piece = whisper.pad_or_trim(audio[start : start + whisper.audio.N_SAMPLES])
+        mel = whisper.log_mel_spectrogram(piece, self.model.dims.n_mels)
+        with self._lock:
+            _, probs = self.model.detect_language(mel)
+        return max(probs, key=probs.get)
+
+    def transcribe(self, audio: np.ndarray, *, offset_s: float = 0.0) -> tuple[str | None, list[tuple[float, float, str]]]:
+        """(samples,) float32 at 16 kHz -> (language, [(start_s, end_s, text)]) of the speech in it.
+
+        Times are seconds plus ``offset_s``. Silence, music and noise give no segments.
+        """
+        audio = np.ascontiguousarray(audio, dtype=np.float32)
+        if audio.size == 0 or float(np.abs(audio).max()) < SILENT_PEAK:
+            return self.language, []
+        language = self.language or self._detect_language(audio)
+        with self._lock:
+            result = self.model.transcribe(
+                audio,
+                language=language,
+                task="transcribe",
+                word_timestamps=True,
+                condition_on_previous_text=False,
+                fp16=False,
+                verbose=None,
+                no_speech_threshold=self.no_speech_threshold,
+            )
+        segments = []
+        for seg in result.get("segments", []):
+            text = str(seg.get("text", "")).strip()
+            start_s, end_s = float(seg["start"]), float(seg["end"])
+            if not any(ch.isalnum() for ch in text):
+                continue
+            if float(seg.get("no_speech_prob", 0.0)) > self.no_speech_threshold:
+                logger.debug("dropped %r: no-speech probability %.2f", text, seg["no_speech_prob"])
+                continue
+            span = audio[int(start_s * SAMPLE_RATE) : max(int(end_s * SAMPLE_RATE), int(start_s * SAMPLE_RATE) + 1)]
+            if rms_dbfs(span) < SILENCE_DBFS:
+                logger.debug("dropped %r: silent audio under it", text)
+                continue
+            segments.append((start_s + offset_s, end_s + offset_s, text))
+        return language, segments
+
+    def encode_asset(self, path: Path, kind: MediaKind, *, cancel: "CancelToken | None" = None) -> AssetEncoding:
+        """Transcript segments of an audio file or a video's soundtrack, with sentence vectors.
+
+        A video without audio gives an empty encoding; bad audio raises DecodeError /
+        UnsupportedMediaError with the reason.
+        """
+        spans: list[tuple[float, float, str]] = []
+        media_s = 0.0
+        language: str | None = self.language
+        languages: dict[str, int] = {}
+        try:
+            blocks = iter_blocks(path, SAMPLE_RATE, block_s=30.0, cancel=cancel)
+            for start_s, chunk in split_at_quiet_points(blocks):
+                if cancel is not None:
+                    cancel.raise_if_cancelled(f"{self.name} transcription")
+                media_s = start_s + chunk.size / SAMPLE_RATE
+                chunk_language, chunk_spans = self.transcribe(chunk, offset_s=start_s)
+                if chunk_spans and chunk_language:
+                    languages[chunk_language] = languages.get(chunk_language, 0) + sum(len(t) for *_, t in chunk_spans)
+                spans.extend(chunk_spans)
+        except NoAudioStreamError:
+            if kind == MediaKind.VIDEO:
+                return AssetEncoding(segments=[], media_s=0.0)
+            raise
+        if languages:
+            language = max(sorted(languages), key=languages.get)  # type: ignore[arg-type]
+        vectors = self.embedder.embed([t for *_, t in spans])
+        segments = [
+            EncodedSegment(start_s=round(a, 3), end_s=round(b, 3), vector=v, text=t) for (a, b, t), v in zip(spans, vectors)
+        ]
+        transcript = (language, " ".join(t for *_, t in spans))
+        return AssetEncoding(segments=segments, media_s=media_s, transcript=transcript)
+
+    # -- queries ----------------------------------------------------------------------------
+    def embed_texts(self, texts: Sequence[str]) -> np.ndarray:
+        """Query strings -> (n, dim) float32 sentence embeddings, L2-normalised."""
+        return self.embedder.embed(list(texts))
+
+    def transcribe_query(self, waveform: np.ndarray) -> str:
+        """The words spoken in a 16 kHz query waveform ("" when none)."""
+        _, spans = self.transcribe(waveform)
+        return " ".join(t for *_, t in spans)
+
+    def embed_audio(self, waveforms: Sequence[np.ndarray]) -> np.ndarray:
+        """16 kHz waveforms -> (n, dim) sentence embeddings of what is said in each.
+
+        Raises QueryError when a waveform holds no recognisable speech.
+        """
+        texts = []
+        for waveform in waveforms:
+            text = self.transcribe_query(waveform)
+            if not text:
+                raise QueryError(f"{self.name}: no speech recognised in the audio query")
+            texts.append(text)
+        self.last_query_text = texts[-1] if texts else None
+        return self.embed_texts(texts)
+
+    def query_text(self, query: "Query") -> str:
+        """The text to search for: the query's text, or the transcript of its audio clip."""
+        if query.modality == Modality.TEXT:
+            text = (query.text or "").strip()
+            if not text:
+                raise QueryError("empty text query")
+            return text
+        if query.path is None:
+            raise QueryError("an audio query needs a file")
+        stat = Path(query.path).stat()
+        key = (str(query.path), stat.st_size, stat.st_mtime_ns, query.start_s, query.end_s)
+        if self._heard is not None and self._heard[0] == key:  # search() may be asked again for more hits
+            return self._heard[1]
+        waveform = load_audio(query.path, SAMPLE_RATE, start_s=query.start_s, end_s=query.end_s)
+        text = self.transcribe_query(waveform)
+        if not text:
+            raise QueryError(f"{self.name}: no speech recognised in {query.path}")
+        self._heard = (key, text)
+        return text
+
+    def search(self, library: "Library", query: "Query", k: int) -> list[tuple[int, float]] | None:
+        """Hybrid BM25 + dense search over this encoder's transcript segments: [(segment_id, RRF score)] best first."""
+        if query.modality not in (Modality.TEXT, Modality.AUDIO):
+            return None
+        text = self.query_text(query)
+        self.last_query_text = text
+        bm25 = self.bm25_index(library)
+        index = library.index(self.name)
+
+        def dense_search(vector: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+            if len(index) == 0:
+                return np.zeros(0, np.float32), np.zeros(0, np.int64)
+            scores, ids = index.search(vector[None, :].astype(np.float32), n)
+            return np.asarray(scores)[0], np.asarray(ids)[0]
+
+        hybrid = HybridTextIndex([], [], bm25=bm25, embed=self.embed_texts, dense_search=dense_search, rrf_k=RRF_K)
+        hits = hybrid.search(text, k) if len(bm25) or len(index) else []
+        return [(h.id, h.score) for h in hits]
+
+    # -- the BM25 side, cached per library ---------------------------------------------------
+    def _signature(self, library: "Library") -> tuple:
+        row = library.catalog.conn.execute(
+            """SELECT COUNT(*), COALESCE(SUM(id), 0), COALESCE(MAX(id), 0), COALESCE(SUM(LENGTH(text)), 0)
+               FROM segments WHERE stream=? AND source=?""",
+            (Stream.SPEECH.value, self.name),
+        ).fetchone()
+        return tuple(int(v) for v in row)
+
+    def _bm25_folder(self, library: "Library") -> Path:
+        settings = getattr(library, "settings", None)
+        index_dir = settings.index_dir if settings is not None else Path(library.catalog.path).parent / "index"
+        return Path(index_dir) / f"{self.name}.bm25"
+
+    def bm25_index(self, library: "Library") -> BM25Index:
+        """The BM25 index over the library's transcript segments, rebuilt only when they changed.
+
+        Kept in memory per catalog and persisted under ``<library>/index/<encoder>.bm25``
+        with a signature (count, id sum, max id, total text length) checked on load.
+        """
+        key = (str(library.catalog.path), self.name)
+        signature = self._signature(library)
+        cached = self._bm25.get(key)
+        if cached is not None and cached[0] == signature:
+            return cached[1]
+        folder = self._bm25_folder(library)
+        index = BM25Index.load(folder, signature=list(signature))
+        if index is None:
+            segments = library.catalog.speech_segments(self.name)
+            index = BM25Index([s.text or "" for s in segments], [s.id for s in segments])
+            try:
+                index.save(folder, signature=list(signature))
+            except OSError as exc:  # a read-only library still searches
+                logger.warning("cannot save %s: %s", folder, exc)
+        self._bm25[key] = (signature, index)
+        return index
+

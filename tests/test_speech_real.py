@@ -1,0 +1,155 @@
+"""Real Whisper tiny.en + all-MiniLM-L6-v2 on espeak-ng speech: time-coded transcripts, no text from silence, hybrid search finds the spoken sentence at its time."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from audio_factory import have_espeak, noise, place, silence, speech, write_audio
+from mediasearch.catalog import Catalog
+from mediasearch.config import Settings
+from mediasearch.index import ExactIndex
+from mediasearch.media import AssetStatus, MediaKind, Modality, Stream
+
+pytestmark = pytest.mark.slow
+
+MODELS = Path(__file__).resolve().parents[2] / "shared" / "models"
+ENCODER = "whisper-tiny.en"
+
+try:
+    from mediasearch.search import Query
+except ImportError:  # the search module is optional for these tests
+
+    @dataclass
+    class Query:  # type: ignore[no-redef]
+        modality: Modality
+        text: str | None = None
+        path: Path | None = None
+        start_s: float | None = None
+        end_s: float | None = None
+
+
+TARGET = "The lighthouse keeper painted the old wooden boat bright yellow."
+FILES = {
+    "target.mp3": (30.0, [(3.0, "Please close the kitchen window before it starts raining."), (20.0, TARGET)]),
+    "meeting.m4a": (25.0, [(3.0, "Our quarterly budget meeting moves to Thursday afternoon."), (14.0, "Bring the projector and the printed reports.")]),
+    "match.wav": (15.0, [(6.0, "The football match was cancelled because of heavy snow.")]),
+}
+
+
+@pytest.fixture(scope="module")
+def whisper_encoder():
+    if not (MODELS / "whisper" / "tiny.en.pt").is_file() or not (MODELS / "sentence-transformers" / "all-MiniLM-L6-v2").is_dir():
+        pytest.skip(f"real Whisper tiny.en / all-MiniLM-L6-v2 not found under {MODELS}")
+    if not have_espeak():
+        pytest.skip("espeak-ng is not installed")
+    pytest.importorskip("whisper")
+    pytest.importorskip("sentence_transformers")
+    from mediasearch.encoders.registry import load_encoder
+
+    return load_encoder(ENCODER, Settings(model_dir=MODELS, library_dir=MODELS / "unused"))
+
+
+@pytest.fixture(scope="module")
+def library(whisper_encoder, tmp_path_factory: pytest.TempPathFactory):
+    """Encoded files stored the way the pipeline stores them: catalog segments (source = encoder) + a vector index."""
+    media = tmp_path_factory.mktemp("media")
+    settings = Settings(model_dir=MODELS, library_dir=tmp_path_factory.mktemp("lib"))
+    catalog = Catalog(settings.catalog_path)
+    index = ExactIndex(whisper_encoder.spec.dim)
+    encodings = {}
+    for name, (total_s, lines) in FILES.items():
+        path = write_audio(media / name, place([(t, speech(text)) for t, text in lines], total_s=total_s))
+        encodings[name] = whisper_encoder.encode_asset(path, MediaKind.AUDIO)
+        _store(catalog, index, whisper_encoder.name, path, encodings[name])
+    lib = SimpleNamespace(catalog=catalog, settings=settings, index=lambda name: index, media=media, encodings=encodings)
+    yield lib
+    catalog.close()
+
+
+def _store(catalog: Catalog, index: ExactIndex, encoder: str, path: Path, encoding) -> list[int]:
+    with catalog.transaction():
+        stat = path.stat()
+        asset_id = catalog.upsert_asset(
+            path, kind=MediaKind.AUDIO, size=stat.st_size, mtime_ns=stat.st_mtime_ns, content_hash=path.name, status=AssetStatus.OK
+        )
+        segs = encoding.segments
+        ids = catalog.add_segments(
+            asset_id, Stream.SPEECH, [(s.start_s, s.end_s) for s in segs], texts=[s.text for s in segs], source=encoder
+        )
+        if encoding.transcript:
+            catalog.set_transcript(asset_id, encoder, *encoding.transcript)
+    if ids:
+        index.add(np.stack([s.vector for s in segs]), np.asarray(ids, dtype=np.int64))
+    return ids
+
+
+def _hit(lib, pairs: list[tuple[int, float]]) -> tuple[str, float, str]:
+    segment, asset = lib.catalog.segments_with_assets([pairs[0][0]])[pairs[0][0]]
+    return asset.path.name, segment.start_s, segment.text
+
+
+def test_transcripts_have_times_and_language(library) -> None:
+    target = library.encodings["target.mp3"]
+    # tiny.en hears espeak's "lighthouse keeper" as "lights keep her": test the words it gets right
+    assert target.transcript[0] == "en" and "wooden boat" in target.transcript[1].lower()
+    assert target.media_s == pytest.approx(30.0, abs=0.1)
+    (late,) = [s for s in target.segments if "wooden boat" in s.text.lower()]
+    assert abs(late.start_s - 20.0) < 2.0 and late.end_s > late.start_s
+    early = [s for s in target.segments if "window" in s.text.lower()]
+    assert early and abs(early[0].start_s - 3.0) < 2.0
+    for seg in target.segments:
+        assert seg.vector.shape == (384,) and abs(np.linalg.norm(seg.vector) - 1) < 1e-4
+
+
+def test_silence_and_noise_give_no_transcript(whisper_encoder, tmp_path: Path) -> None:
+    for name, signal in [("quiet.flac", silence(20.0)), ("hiss.ogg", noise(12.0, amp=0.05))]:
+        encoding = whisper_encoder.encode_asset(write_audio(tmp_path / name, signal), MediaKind.AUDIO)
+        assert encoding.segments == [], name
+        assert encoding.transcript[1] == ""
+
+
+def test_text_query_finds_the_file_and_time(whisper_encoder, library) -> None:
+    pairs = whisper_encoder.search(library, Query(Modality.TEXT, text="lighthouse keeper painting a boat"), 5)
+    name, start_s, text = _hit(library, pairs)
+    assert name == "target.mp3" and abs(start_s - 20.0) < 3.0, (name, start_s, text)
+    assert pairs == whisper_encoder.search(library, Query(Modality.TEXT, text="lighthouse keeper painting a boat"), 5)
+    scores = [s for _, s in pairs]
+    assert scores == sorted(scores, reverse=True)
+
+
+def test_paraphrase_found_by_the_dense_side(whisper_encoder, library) -> None:
+    pairs = whisper_encoder.search(library, Query(Modality.TEXT, text="sports game postponed due to winter weather"), 3)
+    assert _hit(library, pairs)[0] == "match.wav"
+
+
+def test_bm25_alone_finds_exact_keywords(whisper_encoder, library) -> None:
+    bm25 = whisper_encoder.bm25_index(library)
+    hits = bm25.search("projector", 5)
+    assert len(hits) == 1
+    assert _hit(library, hits)[0] == "meeting.m4a"
+
+
+def test_audio_query_is_transcribed_then_searched(whisper_encoder, library, tmp_path: Path) -> None:
+    clip = write_audio(tmp_path / "q.wav", place([(0.5, speech("the budget meeting on Thursday"))], total_s=4.0))
+    pairs = whisper_encoder.search(library, Query(Modality.AUDIO, path=clip), 3)
+    name, start_s, _ = _hit(library, pairs)
+    assert name == "meeting.m4a" and abs(start_s - 3.0) < 3.0
+    assert "budget" in (whisper_encoder.last_query_text or "").lower()
+
+
+def test_bm25_index_is_persisted_and_follows_the_catalog(whisper_encoder, library) -> None:
+    folder = library.settings.index_dir / f"{ENCODER}.bm25"
+    whisper_encoder.bm25_index(library)
+    assert (folder / "meta.json").is_file()
+    extra = library.media / "extra.wav"
+    write_audio(extra, silence(1.0))
+    vec = whisper_encoder.embed_texts(["zebras crossing the savannah"])[0]
+    fake = SimpleNamespace(segments=[SimpleNamespace(start_s=0.0, end_s=1.0, text="zebras crossing the savannah", vector=vec)], transcript=None)
+    _store(library.catalog, library.index(ENCODER), ENCODER, extra, fake)
+    hits = whisper_encoder.bm25_index(library).search("zebras", 3)
+    assert hits and _hit(library, hits)[0] == "extra.wav"
