@@ -41,6 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--demo-encoder", metavar="NAME", help="encoder for the demo search")
     demo.add_argument("--demo-k", type=int, metavar="K", help="results for the demo search")
     demo.add_argument("--demo-grades", metavar="G,G,…", help="grade the first results (e.g. 2,1,1,0)")
+    demo.add_argument("--demo-eval", action="store_true", help="run the evaluation after the demo search and grades")
     demo.add_argument("--screenshot", metavar="PNG", help="save a screenshot of the window when done, then quit")
     demo.add_argument("--timeout", type=float, default=300.0, metavar="S", help="give up scripted steps after S seconds")
     p.add_argument("-v", "--verbose", action="count", default=0, help="more log output")
@@ -276,7 +277,23 @@ class Script:
             for row, grade in enumerate(grades[: len(outcome.items)]):
                 page.judge(row, grade)
             page.results.select_row(min(len(grades), len(outcome.items) - 1) if outcome.items else 0)
+        if self.args.demo_eval:
+            self._evaluate_when_saved()
+            return
         self._settle()
+
+    def _evaluate_when_saved(self) -> None:
+        from PySide6.QtCore import QTimer
+
+        if self.window.search_page._pending_grades:
+            QTimer.singleShot(100, self._evaluate_when_saved)
+            return
+        view = self.window.eval_view
+        self.window.show_page("evaluate")
+        view.evaluation_finished.connect(lambda _outcome: self._settle())
+        view.evaluation_failed.connect(self._failed)
+        if view.run_evaluation() is None:
+            self._failed("evaluation could not start")
 
     def _settle(self) -> None:
         """Wait for thumbnails (and judgements) to land, then finish."""
@@ -291,6 +308,8 @@ class Script:
     def _finish(self) -> None:
         from PySide6.QtWidgets import QApplication
 
+        if self.args.page:
+            self.window.show_page(self.args.page)
         if self.args.screenshot:
             out = Path(self.args.screenshot)
             out.parent.mkdir(parents=True, exist_ok=True)

@@ -1,10 +1,10 @@
-"""Small widgets shared by the pages: a page header, a hint label, a table view."""
+"""Small widgets shared by the pages: a page header, a hint label, a table view, a scaled picture."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import QSortFilterProxyModel, Qt
-from PySide6.QtGui import QFont, QPalette
-from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QLabel, QTableView, QVBoxLayout, QWidget
+from PySide6.QtGui import QFont, QPalette, QPixmap
+from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QLabel, QSizePolicy, QTableView, QVBoxLayout, QWidget
 
 from ui.models import TableModel
 
@@ -71,3 +71,38 @@ class Table(QTableView):
     def cell_text(self, row: int, column: int) -> str:
         """Text of the cell as shown (after sorting)."""
         return self.proxy.index(row, column).data() or ""
+
+
+class ScaledPixmap(QLabel):
+    """Shows a pixmap scaled down (never up) to the label's size, keeping its aspect ratio."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._pixmap: QPixmap | None = None
+        self.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.setMinimumSize(120, 80)
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
+
+    def set_pixmap(self, pixmap: QPixmap | None) -> None:
+        self._pixmap = pixmap if pixmap is not None and not pixmap.isNull() else None
+        self._rescale()
+
+    def clear(self) -> None:
+        self._pixmap = None
+        super().clear()
+
+    def resizeEvent(self, event) -> None:  # noqa: N802, ANN001 - Qt API
+        super().resizeEvent(event)
+        self._rescale()
+
+    def _rescale(self) -> None:
+        if self._pixmap is None:
+            super().clear()
+            return
+        dpr = self.devicePixelRatioF()
+        target = self.size() * dpr
+        pm = self._pixmap
+        if pm.width() > target.width() or pm.height() > target.height():
+            pm = pm.scaled(target, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation)
+            pm.setDevicePixelRatio(dpr)
+        self.setPixmap(pm)

@@ -47,7 +47,7 @@ from ui.context import AppContext
 from ui.models import Cell, Table
 from ui.resources import icon
 from ui.widgets import Table as TableView
-from ui.widgets import header, hint
+from ui.widgets import ScaledPixmap, header, hint
 from ui.workers import CallWorker
 
 log = logging.getLogger(__name__)
@@ -207,9 +207,21 @@ class EvalView(QWidget):
         self.group_box.currentIndexChanged.connect(self._show_group)
         grow.addWidget(self.group_box, 1)
         cl.addLayout(grow)
+        self.winner = QLabel("")
+        self.winner.setObjectName("winnerLabel")
+        self.winner.setTextFormat(Qt.TextFormat.RichText)
+        cl.addWidget(self.winner)
+        csplit = QSplitter(Qt.Orientation.Vertical)
+        csplit.setChildrenCollapsible(False)
         self.comparison = TableView()
         self.comparison.setObjectName("comparisonTable")
-        cl.addWidget(self.comparison, 1)
+        csplit.addWidget(self.comparison)
+        self.group_chart = ScaledPixmap()
+        csplit.addWidget(self.group_chart)
+        csplit.setStretchFactor(0, 1)
+        csplit.setStretchFactor(1, 2)
+        csplit.setSizes([160, 320])
+        cl.addWidget(csplit, 1)
         self.best_label = hint(f"{BEST_MARK}best in column. Unjudged results count as not relevant (see judged@k).")
         cl.addWidget(self.best_label)
         self.tabs.addTab(comp, icon("evaluate"), "Comparison")
@@ -298,6 +310,8 @@ class EvalView(QWidget):
     def _library_switched(self) -> None:
         self.outcome = None
         self.comparison.set_table(Table([]))
+        self.group_chart.clear()
+        self.winner.setText("")
         self.speed.set_table(Table([]))
         self.misses.clear()
         self.group_box.clear()
@@ -427,6 +441,20 @@ class EvalView(QWidget):
                     c = Cell(BEST_MARK + c.text, sort=c.sort, bold=True, align_right=True, tooltip=f"best {mt} in this group")
                 row.append(c)
             rows.append(row)
+        top = best.get("MAP", [])
+        if top:
+            value = g["table"][top[0]].get("MAP")
+            who = " and ".join(top)
+            tie = " (tied)" if len(top) > 1 else ""
+            self.winner.setText(f"Best on {group}: <b>{who}</b>{tie} — MAP {value:.3f} over {len(g['queries'])} queries")
+        else:
+            self.winner.setText("")
+        png = self.outcome.charts.get(f"{group}: metrics")
+        pixmap = QPixmap()
+        if png and pixmap.loadFromData(png, "PNG"):
+            self.group_chart.set_pixmap(pixmap)
+        else:
+            self.group_chart.clear()
         tips = ["The encoder"] + [
             "judged@k: share of the top k that was judged" if mt.startswith("judged@") else f"mean {mt} over the group's queries"
             for mt in metrics
@@ -467,11 +495,11 @@ class EvalView(QWidget):
         for i, (title, png) in enumerate(charts.items()):
             box = QGroupBox(title)
             bl = QVBoxLayout(box)
-            label = QLabel()
+            label = ScaledPixmap()
             pixmap = QPixmap()
             pixmap.loadFromData(png, "PNG")
-            label.setPixmap(pixmap)
-            label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            label.set_pixmap(pixmap)
+            label.setMinimumSize(360, 220)
             bl.addWidget(label)
             self.charts_layout.addWidget(box, i // 2, i % 2)
         if not charts:

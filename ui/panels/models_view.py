@@ -63,7 +63,7 @@ class ModelsView(QWidget):
         self.title = header("Models", "…")
         self.subtitle = self.title.findChild(QLabel, "pageSubtitle")
         outer.addWidget(self.title)
-        self.table = TableView(stretch_column=5)
+        self.table = TableView(stretch_column=4)
         self.table.setObjectName("modelsTable")
         self.table.setSelectionMode(TableView.SelectionMode.SingleSelection)
         self.table.selectionModel().selectionChanged.connect(self._selection_changed)
@@ -93,6 +93,13 @@ class ModelsView(QWidget):
         self.message = hint("")
         self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         outer.addWidget(self.message)
+        self.details = QLabel("")
+        self.details.setObjectName("modelDetails")
+        self.details.setWordWrap(True)
+        self.details.setTextFormat(Qt.TextFormat.RichText)
+        self.details.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        outer.insertWidget(2, self.details)
+        self._details = {}
         ctx.models_changed.connect(self.refresh)
         self.refresh()
 
@@ -109,24 +116,34 @@ class ModelsView(QWidget):
             store = self.store()
             statuses = store.statuses()
             rows = []
+            self._details: dict[str, str] = {}
             for st in statuses:
                 entry = store.entry(st.name)
                 status = st.status.value
                 tip = "; ".join(f"{f.path}: {f.state}" for f in st.files)
+                users = needed_by(st.name)
+                shown = ", ".join(users) if len(users) <= 3 else f"{', '.join(users[:2])} and {len(users) - 2} more"
+                size = Cell(_size(entry.size), sort=entry.size, align_right=True, tooltip=f"{entry.size:,} bytes")
+                if not entry.size:
+                    size = Cell("unknown", sort=0, align_right=True, tooltip="no published size (trusted on first use)")
+                about = entry.description + ("; " + "; ".join(st.notes) if st.notes else "")
                 rows.append(
                     [
-                        Cell(st.name, bold=True, tooltip=entry.description),
+                        Cell(st.name, bold=True, tooltip=about),
                         Cell(status + (" (forced)" if st.forced else ""), colour=STATUS_COLOURS.get(status), tooltip=tip, bold=True),
-                        Cell(_size(entry.size), sort=entry.size, align_right=True, tooltip=f"{entry.size:,} bytes"),
-                        Cell(", ".join(needed_by(st.name)) or "—"),
+                        size,
                         Cell(entry.licence),
-                        Cell(entry.description + ("; " + "; ".join(st.notes) if st.notes else ""), tooltip=entry.description),
+                        Cell(shown or "—", tooltip=", ".join(users)),
                     ]
+                )
+                self._details[st.name] = (
+                    f"<b>{st.name}</b> — {about}<br>licence {entry.licence} · loaded by {entry.library} · "
+                    f"files: {tip}<br>installs to {store.path(st.name)}"
                 )
         except MediaSearchError as exc:
             self.ctx.error(exc)
             return
-        self.table.set_table(Table(["Model", "Status", "Size", "Used by", "Licence", "About"], rows))
+        self.table.set_table(Table(["Model", "Status", "Size", "Licence", "Used by encoders"], rows))
         present = sum(1 for s in statuses if s.status.value == "present")
         self.subtitle.setText(f"Model folder {self.ctx.settings.model_dir} · {present} of {len(statuses)} installed")
         self._selection_changed()
@@ -148,6 +165,9 @@ class ModelsView(QWidget):
         self.import_button.setEnabled(chosen and not busy)
         self.verify_button.setEnabled(not busy)
         self.verify_button.setText("Verify" if chosen else "Verify all")
+        name = self.selected()
+        self.details.setText(self._details.get(name, "Select a model to see its files and where it installs.") if name else
+                             "Select a model to pull, import or verify it.")
 
     # -- jobs ---------------------------------------------------------------------------
     def _start(self, fn, title: str) -> CallWorker:  # noqa: ANN001
