@@ -128,27 +128,10 @@ def find_weights_file(path: Path, preferred: Sequence[str] = ()) -> Path:
 
 
 def load_state_dict_file(path: Path) -> dict[str, torch.Tensor]:
-    """A state dict from ``.safetensors`` or a torch pickle (read with ``weights_only=True``).
+    """A state dict via the model store's safe loader, without a DataParallel ``module.`` prefix."""
+    from mediasearch.modelstore.loading import load_torch_state_dict
 
-    Unwraps ``{"state_dict": ...}`` / ``{"model": ...}`` containers and a DataParallel
-    ``module.`` prefix. Tensors are on the CPU.
-    """
-    path = Path(path)
-    if path.suffix == ".safetensors":
-        from safetensors.torch import load_file
-
-        state = load_file(str(path), device="cpu")
-    else:
-        state = torch.load(str(path), map_location="cpu", weights_only=True)
-    if isinstance(state, Mapping):
-        for key in ("state_dict", "model"):
-            inner = state.get(key)
-            if isinstance(inner, Mapping):
-                state = inner
-                break
-    if not isinstance(state, Mapping):
-        raise TypeError(f"{path}: not a state dict ({type(state).__name__})")
-    state = dict(state)
+    state = load_torch_state_dict(path)
     if state and all(k.startswith("module.") for k in state):
         state = {k[len("module."):]: v for k, v in state.items()}
     return state
