@@ -72,10 +72,11 @@ def place(clips: list[tuple[float, np.ndarray]], *, total_s: float, sr: int = SR
     return out
 
 
-def write_audio(path: Path, samples: np.ndarray, *, sr: int = SR, channels: int = 1) -> Path:
+def write_audio(path: Path, samples: np.ndarray, *, sr: int = SR, channels: int = 1, bit_rate: int | None = None) -> Path:
     """Write ``samples`` in the format the suffix names (.wav .flac .ogg .opus .mp3 .m4a .webm).
 
-    ``channels`` > 1 duplicates the signal (at decreasing gain) into a multichannel file.
+    ``channels`` > 1 duplicates the signal (at decreasing gain) into a multichannel file;
+    ``bit_rate`` (bits/s) applies to the FFmpeg-encoded formats (.mp3 .m4a .webm).
     """
     import soundfile as sf
     import soxr
@@ -92,7 +93,7 @@ def write_audio(path: Path, samples: np.ndarray, *, sr: int = SR, channels: int 
     elif suffix in {".mp3", ".m4a", ".webm"}:
         codec = {".mp3": "libmp3lame", ".m4a": "aac", ".webm": "libopus"}[suffix]
         rate = 48_000 if suffix == ".webm" else sr
-        _write_av(path, soxr.resample(data, sr, rate) if rate != sr else data, rate, codec)
+        _write_av(path, soxr.resample(data, sr, rate) if rate != sr else data, rate, codec, bit_rate)
     else:
         raise ValueError(f"no writer for {suffix}")
     return path
@@ -123,11 +124,13 @@ def _encode_audio(container, stream, data: np.ndarray, rate: int) -> None:
         container.mux(packet)
 
 
-def _write_av(path: Path, data: np.ndarray, rate: int, codec: str) -> None:
+def _write_av(path: Path, data: np.ndarray, rate: int, codec: str, bit_rate: int | None = None) -> None:
     import av
 
     with av.open(str(path), "w") as container:
         stream = container.add_stream(codec, rate=rate, layout=_audio_layout(data.shape[1]))
+        if bit_rate:
+            stream.bit_rate = bit_rate
         _encode_audio(container, stream, data.astype(np.float32), rate)
 
 
@@ -171,3 +174,20 @@ def corrupt(path: Path, dest: Path, *, seed: int = 0, keep_header: int = 64) -> 
     data[keep_header:] = rng.integers(0, 256, len(data) - keep_header, dtype=np.uint8).tobytes()
     Path(dest).write_bytes(bytes(data))
     return Path(dest)
+
+
+def make_audio_samples(folder: Path) -> list[Path]:
+    """The generated clips shipped in samples/audio/ (CC0): speech, a sweep, noise, silence, a blip."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    lines = [(2.0, "Please close the kitchen window before it starts raining."),
+             (20.0, "The lighthouse keeper painted the old wooden boat bright yellow.")]
+    out = [
+        write_audio(folder / "speech_two_sentences.mp3", place([(t, speech(x)) for t, x in lines], total_s=25.0), bit_rate=24_000),
+        write_audio(folder / "speech_meeting.m4a", place([(1.0, speech("Our quarterly budget meeting moves to Thursday afternoon."))], total_s=6.0), bit_rate=24_000),
+        write_audio(folder / "sweep_and_clicks.ogg", place([(0.0, chirp(200, 4000, 4.0)), (4.0, clicks(2.0))], total_s=6.0)),
+        write_audio(folder / "noise_burst.opus", place([(0.5, noise(2.0, amp=0.2))], total_s=3.0)),
+        write_audio(folder / "silence.wav", silence(1.0, sr=8_000), sr=8_000),
+        write_audio(folder / "blip_short.flac", tone(880.0, 0.4)),
+    ]
+    return out

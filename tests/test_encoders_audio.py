@@ -38,6 +38,15 @@ def test_baseline_vectors(baseline) -> None:
     assert sims[2, 3] > 0.9  # loudness barely matters
 
 
+def test_long_query_is_the_mean_of_its_windows(baseline) -> None:
+    sr = baseline.spec.sample_rate
+    clip = np.concatenate([tone(300, 10, sr=sr), noise(10, sr=sr), chirp(200, 2000, 3, sr=sr)])
+    (vector,) = baseline.embed_audio([clip])
+    windows = [clip[a:b] for a, b in window_spans(clip.size, sr, window_s=10, hop_s=5)]
+    mean = baseline.embed_windows(windows)[0].mean(axis=0)
+    assert np.allclose(vector, mean / np.linalg.norm(mean), atol=1e-5)
+
+
 def test_baseline_encode_asset_windows(baseline, tmp_path: Path) -> None:
     sr = baseline.spec.sample_rate
     signal = place([(0.0, chirp(100, 3000, 23.0, sr=sr)), (10.0, clicks(5.0, sr=sr))], total_s=23.0, sr=sr)

@@ -238,10 +238,9 @@ def _soundfile_blocks(path: Path, start_s: float) -> Iterator[tuple[int, np.ndar
                 if block.shape[0] == 0:
                     return
                 yield rate, _to_float(block)
-    except sf.LibsndfileError as exc:
-        raise DecodeError(path, str(exc)) from None
-    except RuntimeError as exc:  # older soundfile raises plain RuntimeError
-        raise DecodeError(path, str(exc)) from None
+    except (sf.LibsndfileError, RuntimeError) as exc:  # older soundfile raises plain RuntimeError
+        message = str(exc).removeprefix("Error : ").strip()
+        raise DecodeError(path, f"corrupt or truncated audio data ({message})") from None
 
 
 def _frame_array(frame) -> np.ndarray:

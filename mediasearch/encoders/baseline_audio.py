@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Iterator, Sequence
 
 import numpy as np
 
-from mediasearch.decode.audio import NoAudioStreamError, iter_windows
+from mediasearch.decode.audio import NoAudioStreamError, iter_windows, window_spans
 from mediasearch.encoders.base import AssetEncoding, EncodedSegment, Encoder, l2_normalise
 from mediasearch.media import MediaKind
 
@@ -56,11 +56,32 @@ class WindowedAudioEncoder(Encoder):
         raise NotImplementedError
 
     def embed_audio(self, waveforms: Sequence[np.ndarray]) -> np.ndarray:
-        """Mono float32 waveforms at ``spec.sample_rate`` -> (n, dim) float32, L2-normalised."""
+        """Mono float32 waveforms at ``spec.sample_rate`` -> (n, dim) float32, L2-normalised.
+
+        A waveform no longer than a window is embedded whole; a longer one is cut into
+        windows as files are, and its vector is the normalised mean of theirs (bounded
+        memory for long query clips).
+        """
         if not waveforms:
             return np.zeros((0, self.spec.dim), np.float32)
-        vectors = [self.embed_windows([np.asarray(w, dtype=np.float32).reshape(-1)])[0] for w in waveforms]
-        return np.concatenate(vectors, axis=0)
+        sr = int(self.spec.sample_rate or 16_000)
+        size = max(int(self.settings.batch_size), 1)
+        out = []
+        for waveform in waveforms:
+            samples = np.asarray(waveform, dtype=np.float32).reshape(-1)
+            spans = window_spans(samples.size, sr, window_s=self.window_s, hop_s=self.hop_s) or [(0, 0)]
+            if len(spans) == 1:
+                out.append(self.embed_windows([samples])[0])
+                continue
+            total = np.zeros(self.spec.dim, np.float64)
+            for i in range(0, len(spans), size):
+                by_len: dict[int, list[np.ndarray]] = {}
+                for a, b in spans[i : i + size]:
+                    by_len.setdefault(b - a, []).append(samples[a:b])
+                for group in by_len.values():
+                    total += self.embed_windows(group)[0].sum(axis=0)
+            out.append(l2_normalise(total[None, :]))
+        return np.concatenate(out, axis=0).astype(np.float32)
 
     def _batches(
         self, path: Path, cancel: "CancelToken | None"

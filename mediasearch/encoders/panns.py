@@ -157,8 +157,6 @@ class PannsCnn14Encoder(WindowedAudioEncoder):
 
     def __init__(self, spec: EncoderSpec, settings, model_paths: Mapping[str, Path]) -> None:  # type: ignore[no-untyped-def]
         super().__init__(spec, settings, model_paths)
-        import torch
-
         self.labels = read_labels(Path(model_paths["audioset-labels"]))
         if len(self.labels) != CNN14_CONFIG["classes_num"]:
             raise ModelUnavailableError(
@@ -171,11 +169,25 @@ class PannsCnn14Encoder(WindowedAudioEncoder):
             model.load_state_dict(state, strict=True)
         except RuntimeError as exc:
             raise ModelUnavailableError("panns-cnn14", f"{weights} does not fit CNN14: {exc}") from None
+        self._setup(model)
+        logger.debug("loaded CNN14 from %s", weights)
+
+    def _setup(self, model) -> None:  # type: ignore[no-untyped-def]
+        import torch
+
         self.model = model.eval()
-        self.top_labels = int(spec.options.get("top_labels", TOP_LABELS))
+        self.top_labels = int(self.spec.options.get("top_labels", TOP_LABELS))
         self._torch = torch
         self._lock = threading.Lock()
-        logger.debug("loaded CNN14 from %s", weights)
+
+    @classmethod
+    def from_model(cls, spec: EncoderSpec, settings, model, labels: Sequence[str]) -> "PannsCnn14Encoder":  # type: ignore[no-untyped-def]
+        """An encoder around an already built CNN14 (benchmarks and tests with random weights)."""
+        enc = cls.__new__(cls)
+        WindowedAudioEncoder.__init__(enc, spec, settings, {})
+        enc.labels = list(labels)
+        enc._setup(model)
+        return enc
 
     def forward(self, waveforms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(b, samples) float32 at 32 kHz -> (embeddings (b, 2048), class probabilities (b, 527)), raw."""

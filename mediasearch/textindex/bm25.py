@@ -32,6 +32,14 @@ _STOPWORDS = frozenset(
 )
 
 
+def _bm25s():  # -> the bm25s module
+    import bm25s
+
+    # bm25s pins its logger at DEBUG; let it follow the application's logging setup instead
+    logging.getLogger("bm25s").setLevel(logging.NOTSET)
+    return bm25s
+
+
 def tokenize(text: str) -> list[str]:
     """Lowercased word tokens of ``text`` without stopwords and one-letter words (digits stay)."""
     text = _APOSTROPHES.sub("", unicodedata.normalize("NFKC", text).lower())
@@ -46,8 +54,7 @@ class BM25Index:
     """
 
     def __init__(self, texts: Sequence[str], ids: Sequence[int], *, k1: float = 1.5, b: float = 0.75) -> None:
-        import bm25s
-
+        bm25s = _bm25s()
         if len(texts) != len(ids):
             raise ValueError(f"{len(texts)} texts but {len(ids)} ids")
         self.ids = np.asarray(ids, dtype=np.int64).reshape(-1)
@@ -98,7 +105,7 @@ class BM25Index:
     @classmethod
     def load(cls, folder: Path, *, signature: object = None) -> "BM25Index | None":
         """The index saved in ``folder``, or None when absent, unreadable, or its signature differs."""
-        import bm25s
+        bm25s = _bm25s()
 
         folder = Path(folder)
         try:
