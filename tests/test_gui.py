@@ -158,6 +158,7 @@ def test_index_search_grade_pool_and_evaluate(qtbot, window, media: Path, query_
     assert results.current_row() == 3
     qtbot.keyClick(results, Qt.Key.Key_Right)
     assert results.current_row() == 4
+    assert page.details.name.text() == page.model.item(4).hit.path.name, "the details pane follows the selection"
     with Catalog(window.ctx.settings.catalog_path) as catalog:
         saved = list_queries(catalog, window.ctx.settings)
         assert len(saved) == 1, "the query is saved once, when first graded"
@@ -375,3 +376,43 @@ def test_dark_palette_and_errors_without_library_content(qtbot, make_window) -> 
     assert "type some text" in last_error_text()
     grab = window.grab()
     assert grab.width() >= 760 and not grab.isNull()
+
+
+def test_watched_folder_reindexes_on_change(qtbot, window, tmp_path: Path) -> None:
+    folder = tmp_path / "watched"
+    mf.make_image(folder / "a.png", seed=1, size=(64, 48))
+    index(qtbot, window, folder, ["baseline-image"])
+    panel = window.library_panel
+    panel._debounce.setInterval(200)
+    panel.watch_box.setChecked(True)
+    assert str(folder.resolve()) in panel.watcher.directories()
+    with qtbot.waitSignal(panel.indexing_finished, timeout=TIMEOUT_MS) as blocker:
+        mf.make_image(folder / "b.png", seed=2, size=(64, 48))
+    assert blocker.args[0].report.new == 1
+    assert "2 images" in panel.summary.text()
+
+
+def test_cli_gui_command_launches_the_app(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import ui.app
+    from mediasearch.cli import main as cli_main
+
+    seen: list = []
+    monkeypatch.setattr(ui.app, "main", lambda argv=None: seen.append(argv) or 0)
+    assert cli_main(["--library", str(tmp_path / "lib"), "gui"]) == 0
+    assert seen == [["--library", str(tmp_path / "lib")]]
+
+
+def test_core_never_imports_qt() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, importlib, pkgutil, mediasearch\n"
+        "for m in pkgutil.walk_packages(mediasearch.__path__, 'mediasearch.'):\n"
+        "    if m.name.endswith('__main__'): continue\n"
+        "    try: importlib.import_module(m.name)\n"
+        "    except ImportError: pass\n"
+        "print(sorted(n for n in sys.modules if n.split('.')[0] in ('PySide6', 'shiboken6', 'ui')))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120)
+    assert out.stdout.strip() == "[]", out.stdout

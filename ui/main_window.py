@@ -328,7 +328,7 @@ class MainWindow(QMainWindow):
         state = prefs.get_bytes("window/state")
         if state is not None:
             self.restoreState(state)
-        for name, splitter in (("library", self.library_panel.splitter), ("eval", self.eval_view.splitter)):
+        for name, splitter in self._splitters():
             saved = prefs.get_bytes(f"window/splitter/{name}")
             if saved is not None:
                 splitter.restoreState(saved)
@@ -344,12 +344,19 @@ class MainWindow(QMainWindow):
             page = "library" if empty else "search"
         self.show_page(page)
 
+    def _splitters(self) -> list:
+        return [
+            ("library", self.library_panel.splitter),
+            ("eval", self.eval_view.splitter),
+            ("search", self.search_page.splitter),
+        ]
+
     def save_state(self) -> None:
         prefs = self.ctx.prefs
         prefs.set("window/geometry", self.saveGeometry())
         prefs.set("window/state", self.saveState())
-        prefs.set("window/splitter/library", self.library_panel.splitter.saveState())
-        prefs.set("window/splitter/eval", self.eval_view.splitter.saveState())
+        for name, splitter in self._splitters():
+            prefs.set(f"window/splitter/{name}", splitter.saveState())
         prefs.set("results/thumb_px", self.search_page.results.size_slider.value())
         prefs.set("window/page", self.current_page())
         prefs.sync()

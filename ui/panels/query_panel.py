@@ -368,8 +368,15 @@ class QueryPanel(QWidget):
             self.mode_label.setText("Text query")
         else:
             what = {MediaKind.IMAGE: "Image", MediaKind.AUDIO: "Audio", MediaKind.VIDEO: "Video"}[self.file_kind]
-            length = f" · {fmt_time(self.duration_s)}" if self.duration_s else ""
-            self.mode_label.setText(f"{what} example{length}")
+            extra = f" · {fmt_time(self.duration_s)}" if self.duration_s else ""
+            if self.file_kind is MediaKind.IMAGE:
+                try:
+                    from mediasearch.decode.image import image_size
+
+                    extra = " · {} × {} px".format(*image_size(self.file))
+                except MediaSearchError:
+                    extra = ""
+            self.mode_label.setText(f"{what} example{extra}")
         self._modality_maybe_changed()
 
     def _modality_maybe_changed(self, *_: object) -> None:

@@ -52,6 +52,7 @@ def _rounded(painter: QPainter, rect: QRectF, radius: float, fill: QColor, pen: 
     painter.fillPath(path, fill)
     if pen is not None:
         painter.setPen(pen)
+        painter.setBrush(Qt.BrushStyle.NoBrush)
         painter.drawPath(path)
 
 

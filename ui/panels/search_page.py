@@ -13,13 +13,14 @@ import logging
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QFrame, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFrame, QSplitter, QVBoxLayout, QWidget
 
 from mediasearch.errors import QueryError
 from ui import player
 from ui.actions import JudgeRequest, SearchOutcome
 from ui.context import AppContext
 from ui.models import GRADE_LABELS, ResultsModel
+from ui.panels.details_pane import DetailsPane
 from ui.panels.query_panel import QueryPanel
 from ui.panels.results_view import ResultsView
 from ui.workers import JudgeOutcome, SearchWorker
@@ -57,12 +58,26 @@ class SearchPage(QWidget):
         layout.addWidget(line)
         self.model = ResultsModel(ctx.thumbnails, self)
         self.results = ResultsView(self.model)
-        layout.addWidget(self.results, 1)
+        self.details = DetailsPane(ctx.thumbnails)
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.addWidget(self.results)
+        self.splitter.addWidget(self.details)
+        self.splitter.setStretchFactor(0, 1)
+        self.splitter.setStretchFactor(1, 0)
+        self.splitter.setCollapsible(0, False)
+        self.splitter.setSizes([1000, 280])
+        layout.addWidget(self.splitter, 1)
 
         self.query.search_requested.connect(self.run_search)
         self.results.judge_requested.connect(self.judge)
         self.results.open_requested.connect(self.open_result)
         self.results.play_requested.connect(self.play_result)
+        self.results.list.selectionModel().currentChanged.connect(self._current_changed)
+        self.model.dataChanged.connect(self._data_changed)
+        self.model.modelReset.connect(lambda: self.details.show_item(None))
+        self.details.open_at.connect(self._open_at)
+        self.details.play.connect(lambda: self.play_result(self.results.list.current_row()))
+        self.details.search_with.connect(self._search_with)
         ctx.judge.judged.connect(self._judged)
         ctx.judge.failed.connect(self._judge_failed)
         ctx.library_opened.connect(self._library_switched)
@@ -190,6 +205,34 @@ class SearchPage(QWidget):
 
     def _playing_changed(self, playing: bool) -> None:
         self.model.set_playing(self.audio.current if playing else None)
+
+    def _current_changed(self, current, _previous) -> None:  # noqa: ANN001
+        self.details.show_item(self.model.item(current.row()) if current.isValid() else None)
+
+    def _data_changed(self, top, bottom, roles=()) -> None:  # noqa: ANN001
+        from ui.models import ResultRole
+
+        row = self.results.list.current_row()
+        if top.row() <= row <= bottom.row() and (not roles or ResultRole.GRADE in roles):
+            self.details.show_item(self.model.item(row))
+
+    def _open_at(self, path: Path, start_s: float | None) -> None:
+        self.ctx.say(player.open_at(Path(path), start_s), 6000)
+
+    def _search_with(self, path: Path, start_s: float | None) -> None:
+        """Use a result as the next query (a video at the hit's time; a sound's stretch)."""
+        from mediasearch.media import Modality
+        from ui.actions import hit_is_sound
+
+        item = self.model.item(self.results.list.current_row())
+        end_s = item.hit.end_s if item is not None and hit_is_sound(item.hit) else None
+        if not self.query.set_file(Path(path), start_s=start_s, end_s=end_s):
+            return
+        if item is not None and hit_is_sound(item.hit):
+            index = self.query.use_box.findData(Modality.AUDIO)
+            if index >= 0:
+                self.query.use_box.setCurrentIndex(index)
+        self.query.request_search()
 
     def focus_text(self) -> None:
         self.query.text.setFocus(Qt.FocusReason.ShortcutFocusReason)
