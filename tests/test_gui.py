@@ -164,7 +164,7 @@ def test_index_search_grade_pool_and_evaluate(qtbot, window, media: Path, query_
         assert len(saved) == 1, "the query is saved once, when first graded"
         grades = {Path(j.path).name: j.grade for j in judgements(catalog, saved[0].id)}
     names = [page.model.item(r).hit.path.name for r in range(3)]
-    assert grades == dict(zip(names, [2, 1, 0]))
+    assert grades == dict(zip(names, [2, 1, 0], strict=True))
     assert page.saved_query.name == saved[0].name
 
     # the same query again shows the grades already given
@@ -290,6 +290,23 @@ def test_sound_rows_play_and_video_opens_at_time(qtbot, window, media: Path) -> 
     qtbot.keyClick(page.results.list, Qt.Key.Key_Space)
     assert window.opened and window.opened[-1][1].name == result.items[0].hit.path.name
     assert window.opened[-1][2] == result.items[0].hit.start_s
+
+    # a video example: its frame at the start time, or its soundtrack over a time range
+    from mediasearch.media import Modality
+
+    query = page.query
+    assert query.set_file(media / "clips" / "clip.mp4")
+    assert query.modality() is Modality.IMAGE
+    assert query.start.isVisibleTo(query) and not query.end.isVisibleTo(query)
+    query.start.setValue(2.5)
+    result = search(qtbot, window)
+    assert result.spec.modality is Modality.IMAGE and result.spec.start_s == 2.5
+    assert all(not i.data(ResultRole.IS_SOUND) for i in map(page.model.index, range(page.model.rowCount())))
+    query.use_box.setCurrentIndex(query.use_box.findData(Modality.AUDIO.value))
+    assert query.modality() is Modality.AUDIO and query.end.isVisibleTo(query)
+    result = search(qtbot, window)
+    assert result.spec.modality is Modality.AUDIO
+    assert {i.hit.path.name for i in result.items} == {"tone.wav", "beep.flac"}
 
     # a video hit in the grid: double-click opens it at the frame's time
     page.query.set_file(media / "photo01.jpg")

@@ -220,8 +220,9 @@ class QueryPanel(QWidget):
         grid.addWidget(self.mode_label, 0, 0)
 
         self.use_box = QComboBox()
-        self.use_box.addItem(icon("file"), "the picture at the start time", Modality.IMAGE)
-        self.use_box.addItem(icon("play"), "the soundtrack", Modality.AUDIO)
+        # item data are plain strings: Qt hands a str-based enum back as a bare str
+        self.use_box.addItem(icon("file"), "the picture at the start time", Modality.IMAGE.value)
+        self.use_box.addItem(icon("play"), "the soundtrack", Modality.AUDIO.value)
         self.use_box.setToolTip("For a video example: search with one of its frames, or with its sound")
         self.use_box.currentIndexChanged.connect(self._modality_maybe_changed)
         self.use_label = QLabel("Use")
@@ -350,7 +351,7 @@ class QueryPanel(QWidget):
         if self.file_kind is MediaKind.AUDIO:
             return Modality.AUDIO
         if self.file_kind is MediaKind.VIDEO:
-            return self.use_box.currentData()
+            return Modality(self.use_box.currentData() or Modality.IMAGE.value)
         return Modality.IMAGE
 
     def _update_controls(self) -> None:
@@ -453,7 +454,7 @@ class QueryPanel(QWidget):
             if not self.set_file(q.file, start_s=q.start_s, end_s=q.end_s):
                 return
             if self.file_kind is MediaKind.VIDEO:
-                self.use_box.setCurrentIndex(self.use_box.findData(q.modality))
+                self.use_box.setCurrentIndex(self.use_box.findData(q.modality.value))
         self.request_search()
 
     # -- searching -------------------------------------------------------------------------------

@@ -229,7 +229,7 @@ class SearchPage(QWidget):
         if not self.query.set_file(Path(path), start_s=start_s, end_s=end_s):
             return
         if item is not None and hit_is_sound(item.hit):
-            index = self.query.use_box.findData(Modality.AUDIO)
+            index = self.query.use_box.findData(Modality.AUDIO.value)
             if index >= 0:
                 self.query.use_box.setCurrentIndex(index)
         self.query.request_search()
