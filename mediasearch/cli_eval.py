@@ -222,6 +222,7 @@ def cmd_pool(args: argparse.Namespace) -> int:
 
 def _print_eval_summary(data: dict) -> None:
     from mediasearch.cli import _table
+    from mediasearch.evaluation.report import ALPHA
 
     ks = data["options"]["ks"]
     k_max = max(ks)
@@ -239,7 +240,7 @@ def _print_eval_summary(data: dict) -> None:
         print(_table(rows, ["encoder", *shown]))
         for pair in g["comparisons"].get("MAP", []):
             p = pair["p_holm"]
-            verdict = "significant" if p is not None and p < 0.05 else "not significant"
+            verdict = "significant" if p is not None and p < ALPHA else "not significant"
             print(f"  MAP {pair['a']} - {pair['b']} = {pair['diff']:+.3f} (p = {p if p is None else f'{p:.4f}'}, {verdict})")
         print()
     rows = [

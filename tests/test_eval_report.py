@@ -54,7 +54,6 @@ def _result(tmp_path: Path) -> EvalResult:
             if info.evaluable
         }
         result.latency_ms[enc] = rng.gamma(5.0, 2.0, size=60)
-        result.latency_wall_s[enc] = float(result.latency_ms[enc].sum() / 1000)
     result.throughput = {
         "good": {"runs": 1, "items": 40, "wall_s": 8.0, "items_per_s": 5.0, "media_s": 0.0, "media_s_per_s": None,
                  "last_run": {"items": 40, "wall_s": 8.0, "items_per_s": 5.0, "threads": 2, "machine": "x86_64, 2 cores"}}
@@ -83,6 +82,7 @@ def test_json_has_every_figure(tmp_path: Path) -> None:
     assert not q99["evaluable"] and q99["misses"] == {}
     assert data["latency"]["good"]["p50_ms"] == pytest.approx(float(np.percentile(result.latency_ms["good"], 50)))
     assert data["latency"]["good"]["samples"] == 60
+    assert data["latency"]["good"]["qps"] == pytest.approx(1000 / result.latency_ms["good"].mean())
     assert any("not relevant" in n for n in data["notes"])
     # misses: relevant docs not in the top 10
     q0 = next(q for q in data["queries"] if q["name"] == "q0")

@@ -13,11 +13,9 @@ catalog knows (resolved by :mod:`mediasearch.evaluation.groundtruth`).
 from __future__ import annotations
 
 import csv
-import io
 import logging
 import math
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Iterable, Mapping, Sequence, TextIO
 
 from mediasearch.errors import MediaSearchError
@@ -203,18 +201,3 @@ def write_metric_table_csv(
             cells.append("" if value is None or math.isnan(value) else f"{value:.6f}")
         writer.writerow([row["group"], row["encoder"], row["queries"], *cells])
     return len(table)
-
-
-def read_path(path: Path, reader, **kwargs):  # type: ignore[no-untyped-def]
-    """Call a ``read_*`` function on a file, naming it in errors."""
-    with open(path, encoding="utf-8", newline="") as fh:
-        return reader(fh, source=str(path), **kwargs)
-
-
-def write_path(path: Path, writer, rows, *args) -> int:  # type: ignore[no-untyped-def]
-    """Call a ``write_*`` function into a file (UTF-8); returns its count."""
-    buf = io.StringIO()
-    n = writer(rows, *args, buf) if args else writer(rows, buf)
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    Path(path).write_text(buf.getvalue(), encoding="utf-8")
-    return n

@@ -25,7 +25,7 @@ import sys
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Iterator, Sequence
 
 import numpy as np
 
@@ -123,7 +123,6 @@ class EvalResult:
     rankings: dict[str, dict[str, Ranking]] = field(default_factory=dict)
     per_query: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
     latency_ms: dict[str, np.ndarray] = field(default_factory=dict)
-    latency_wall_s: dict[str, float] = field(default_factory=dict)
     throughput: dict[str, dict] = field(default_factory=dict)
     failures: dict[str, str] = field(default_factory=dict)
     machine: dict = field(default_factory=dict)
@@ -202,7 +201,8 @@ class EvalResult:
             "p95_ms": float(p95),
             "p99_ms": float(p99),
             "mean_ms": float(samples.mean()),
-            "qps": float(len(samples) / self.latency_wall_s[encoder]) if self.latency_wall_s.get(encoder) else math.nan,
+            # sequential searches: queries per second = 1 / mean latency
+            "qps": float(1000.0 / samples.mean()) if samples.mean() > 0 else math.nan,
             "samples": int(len(samples)),
         }
 
@@ -292,6 +292,22 @@ def _to_ranking(hits, assets: dict[int, tuple[str, str, str | None]], exclude: s
     return Ranking(docs, scores)
 
 
+def _timed_pass(
+    library: Library, encoder: str, infos: Sequence[QueryInfo], depth: int, samples: list[float], cancel: CancelToken
+) -> Iterator[tuple[QueryInfo, list]]:
+    """Search every query once with ``encoder``, appending each call's wall time (ms) to
+    ``samples``; yields (query, hits)."""
+    from mediasearch.search import search
+
+    for info in infos:
+        cancel.raise_if_cancelled("evaluation")
+        query = _search_query(info.query)
+        t0 = time.perf_counter()
+        hits = search(library, query, encoder=encoder, k=depth)
+        samples.append((time.perf_counter() - t0) * 1000.0)
+        yield info, hits
+
+
 def evaluate(
     library: Library,
     options: EvalOptions | None = None,
@@ -336,6 +352,7 @@ def evaluate(
     planned = {enc: [info for info in result.queries if enc in info.encoders] for enc in encoders}
     total = sum(len(v) for v in planned.values())
     done = 0
+    samples: dict[str, list[float]] = {}
     for encoder in encoders:
         infos = planned[encoder]
         try:
@@ -346,30 +363,33 @@ def evaluate(
             result.failures[encoder] = str(exc)
             done += len(infos)
             continue
+        # the first pass gives the rankings (and is timed like the others)
         rankings: dict[str, Ranking] = {}
-        samples: list[float] = []
-        timed_s = 0.0
-        passes = 0
-        while passes < options.latency_max_repeats and (
-            passes < options.latency_min_repeats or timed_s < options.latency_min_s
-        ):
-            for info in infos:
-                cancel.raise_if_cancelled("evaluation")
-                q = _search_query(info.query)
-                t0 = time.perf_counter()
-                hits = search(library, q, encoder=encoder, k=options.depth)
-                elapsed = time.perf_counter() - t0
-                samples.append(elapsed * 1000.0)
-                timed_s += elapsed
-                if passes == 0:
-                    rankings[info.query.name] = _to_ranking(hits, assets, info.query.file_hash)
-                    done += 1
-                    report(Progress("evaluate", done, total, f"{encoder}: {info.query.name}", "search", time.monotonic() - t_start))
-            passes += 1
+        samples[encoder] = []
+        for info, hits in _timed_pass(library, encoder, infos, options.depth, samples[encoder], cancel):
+            rankings[info.query.name] = _to_ranking(hits, assets, info.query.file_hash)
+            done += 1
+            report(Progress("evaluate", done, total, f"{encoder}: {info.query.name}", "search", time.monotonic() - t_start))
         result.rankings[encoder] = rankings
-        result.latency_ms[encoder] = np.asarray(samples)
-        result.latency_wall_s[encoder] = timed_s
-        logger.info("%s: %d queries, %d timed searches", encoder, len(infos), len(samples))
+
+    # More timed passes, encoder after encoder in each pass, so that a burst of load from
+    # elsewhere on the machine spreads over every encoder instead of hitting one.
+    passes = 1
+    while passes < options.latency_max_repeats:
+        wanted_more = [
+            enc for enc in samples
+            if passes < options.latency_min_repeats or sum(samples[enc]) / 1000.0 < options.latency_min_s
+        ]
+        if not wanted_more:
+            break
+        for encoder in wanted_more:
+            for _ in _timed_pass(library, encoder, planned[encoder], options.depth, samples[encoder], cancel):
+                pass
+        passes += 1
+        report(Progress("time searches", passes, options.latency_max_repeats, "", "pass", time.monotonic() - t_start))
+    for encoder, times in samples.items():
+        result.latency_ms[encoder] = np.asarray(times)
+        logger.info("%s: %d queries, %d timed searches", encoder, len(planned[encoder]), len(times))
 
     for encoder, per in result.rankings.items():
         scored: dict[str, dict[str, float]] = {}
