@@ -223,3 +223,20 @@ def test_wrong_checkpoint_is_refused(tmp_path: Path) -> None:
     settings = Settings(library_dir=tmp_path, model_dir=tmp_path)
     with pytest.raises(ModelUnavailableError, match="does not fit CNN14"):
         PannsCnn14Encoder(get_spec("panns-cnn14"), settings, {"panns-cnn14": tmp_path / "wrong.pth", "audioset-labels": LABELS_CSV})
+
+
+def test_speech_chunks_are_cut_at_quiet_points() -> None:
+    from mediasearch.encoders.whisper_speech import split_at_quiet_points
+
+    sr = 100
+    rng = np.random.default_rng(0)
+    signal = rng.uniform(0.2, 1.0, 1000).astype(np.float32)  # 10 s of "speech"
+    signal[530:540] = 0.0  # a pause at 5.3-5.4 s, inside the search region before the 6 s limit
+    signal[880:890] = 0.0
+    blocks = [signal[i : i + 70] for i in range(0, signal.size, 70)]
+    chunks = list(split_at_quiet_points(iter(blocks), sr=sr, chunk_s=6.0, search_s=2.0))
+    assert np.array_equal(np.concatenate([c for _, c in chunks]), signal)
+    assert all(c.size <= 600 for _, c in chunks)
+    starts = [s for s, _ in chunks]
+    assert starts[0] == 0.0 and 5.3 <= starts[1] <= 5.4
+    assert starts == [0.0, *np.cumsum([c.size / sr for _, c in chunks])[:-1].tolist()]

@@ -9,7 +9,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from audio_factory import have_espeak, noise, place, silence, speech, write_audio
+from audio_factory import have_espeak, noise, place, silence, speech, tone, write_audio
 from mediasearch.catalog import Catalog
 from mediasearch.config import Settings
 from mediasearch.index import ExactIndex
@@ -106,8 +106,20 @@ def test_transcripts_have_times_and_language(library) -> None:
         assert seg.vector.shape == (384,) and abs(np.linalg.norm(seg.vector) - 1) < 1e-4
 
 
-def test_silence_and_noise_give_no_transcript(whisper_encoder, tmp_path: Path) -> None:
-    for name, signal in [("quiet.flac", silence(20.0)), ("hiss.ogg", noise(12.0, amp=0.05))]:
+def test_long_audio_is_transcribed_in_chunks_with_true_times(whisper_encoder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(whisper_encoder, "chunk_s", 15.0)  # 40 s -> three chunks
+    lines = [(4.0, "Please close the kitchen window before it starts raining."), (24.0, FILES["match.wav"][1][0][1])]
+    path = write_audio(tmp_path / "long.flac", place([(t, speech(x)) for t, x in lines], total_s=40.0))
+    encoding = whisper_encoder.encode_asset(path, MediaKind.AUDIO)
+    assert encoding.media_s == pytest.approx(40.0)
+    (snow,) = [s for s in encoding.segments if "snow" in s.text.lower()]
+    assert abs(snow.start_s - 24.0) < 2.0
+    assert any("window" in s.text.lower() and abs(s.start_s - 4.0) < 2.0 for s in encoding.segments)
+
+
+def test_silence_noise_and_tones_give_no_transcript(whisper_encoder, tmp_path: Path) -> None:
+    chords = np.concatenate([tone(f, 1.0) + tone(f * 1.25, 1.0) + tone(f * 1.5, 1.0) for f in (220, 262, 196, 247) * 3]) / 3
+    for name, signal in [("quiet.flac", silence(20.0)), ("hiss.ogg", noise(12.0, amp=0.05)), ("chords.mp3", chords)]:
         encoding = whisper_encoder.encode_asset(write_audio(tmp_path / name, signal), MediaKind.AUDIO)
         assert encoding.segments == [], name
         assert encoding.transcript[1] == ""

@@ -35,13 +35,6 @@ def text_model_name(options: Mapping[str, object] | None = None) -> str:
     return str(value).lower() if value else DEFAULT_TEXT_MODEL
 
 
-def _offline() -> None:
-    # Set before transformers / huggingface_hub are imported: they read these once.
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
-
-
 def _quiet_transformers() -> None:
     # transformers draws a "Loading weights" bar on stderr; the core never prints
     try:
@@ -59,14 +52,16 @@ class SentenceEmbedder:
     """
 
     def __init__(self, folder: Path, *, name: str = DEFAULT_TEXT_MODEL, batch_size: int = 64) -> None:
-        _offline()
-        from sentence_transformers import SentenceTransformer
+        from mediasearch.encoders.torch_utils import offline_hub
 
-        _quiet_transformers()
         self.name = name
         self.folder = Path(folder)
         self.batch_size = batch_size
-        self._model = SentenceTransformer(str(self.folder), device="cpu", local_files_only=True)
+        with offline_hub():  # the hub is never asked, whatever the environment says
+            from sentence_transformers import SentenceTransformer
+
+            _quiet_transformers()
+            self._model = SentenceTransformer(str(self.folder), device="cpu", local_files_only=True)
         self._model.eval()
         get_dim = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
         self.dim = int(get_dim())

@@ -91,6 +91,7 @@ class WhisperSpeechEncoder(Encoder):
         self.english_only = self.size.endswith(".en")
         self.language: str | None = "en" if self.english_only else spec.options.get("language")  # type: ignore[assignment]
         self.no_speech_threshold = float(spec.options.get("no_speech_threshold", 0.6))
+        self.chunk_s = float(spec.options.get("chunk_s", CHUNK_S))
         self.text_model_name = text_model_name(spec.options)
         self.embedder = load_sentence_embedder(self._text_model_path(), name=self.text_model_name)
         if self.embedder.dim != spec.dim:
@@ -172,7 +173,7 @@ class WhisperSpeechEncoder(Encoder):
         languages: dict[str, int] = {}
         try:
             blocks = iter_blocks(path, SAMPLE_RATE, block_s=30.0, cancel=cancel)
-            for start_s, chunk in split_at_quiet_points(blocks):
+            for start_s, chunk in split_at_quiet_points(blocks, chunk_s=self.chunk_s, search_s=min(CUT_SEARCH_S, self.chunk_s / 4)):
                 if cancel is not None:
                     cancel.raise_if_cancelled(f"{self.name} transcription")
                 media_s = start_s + chunk.size / SAMPLE_RATE
