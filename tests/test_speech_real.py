@@ -165,3 +165,34 @@ def test_bm25_index_is_persisted_and_follows_the_catalog(whisper_encoder, librar
     _store(library.catalog, library.index(ENCODER), ENCODER, extra, fake)
     hits = whisper_encoder.bm25_index(library).search("zebras", 3)
     assert hits and _hit(library, hits)[0] == "extra.wav"
+
+
+def test_multilingual_sizes_detect_the_language(tmp_path: Path) -> None:
+    """Mechanics only (random-init tiny weights): the language is detected on speech, not on the leading silence."""
+    torch = pytest.importorskip("torch")
+    whisper = pytest.importorskip("whisper")
+    if not have_espeak() or not (MODELS / "sentence-transformers" / "all-MiniLM-L6-v2").is_dir():
+        pytest.skip("needs espeak-ng and all-MiniLM-L6-v2")
+    from whisper.model import ModelDimensions, Whisper
+
+    from mediasearch.encoders.registry import get_spec
+    from mediasearch.encoders.whisper_speech import WhisperSpeechEncoder
+
+    dims = ModelDimensions(80, 1500, 384, 6, 4, 51865, 448, 384, 6, 4)
+    torch.manual_seed(0)
+    torch.save({"dims": dims.__dict__, "model_state_dict": Whisper(dims).half().state_dict()}, tmp_path / "tiny.pt")
+    settings = Settings(model_dir=MODELS, library_dir=tmp_path / "lib")
+    paths = {"whisper-tiny": tmp_path / "tiny.pt", "all-minilm-l6-v2": MODELS / "sentence-transformers" / "all-MiniLM-L6-v2"}
+    enc = WhisperSpeechEncoder(get_spec("whisper-tiny"), settings, paths)
+    assert enc.language is None and not enc.english_only and enc.model.is_multilingual
+    seen: list[float] = []
+    real = enc.model.detect_language
+
+    def spy(mel):
+        seen.append(float(mel.std()))  # 0 for a window of pure silence
+        return real(mel)
+
+    enc.model.detect_language = spy
+    language = enc._detect_language(place([(40.0, speech("good morning everyone"))], total_s=50.0))
+    assert language in whisper.tokenizer.LANGUAGES and len(seen) == 1 and seen[0] > 0.1
+    assert enc.transcribe(silence(5.0)) == (None, [])  # digital silence: no decoding at all
