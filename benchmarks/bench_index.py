@@ -31,20 +31,22 @@ from mediasearch.search import Query, search_one
 
 
 def make_photos(folder: Path, n: int, size=(4000, 3000)) -> list[Path]:
-    """n distinct 12 MP JPEGs (smooth gradients + noise, quality 90)."""
+    """n distinct 12 MP JPEGs (smooth patterns upscaled, plus grain; quality 90)."""
     folder.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(0)
-    yy, xx = np.mgrid[0 : size[1], 0 : size[0]].astype(np.float32)
+    small = (size[0] // 4, size[1] // 4)
+    yy, xx = np.mgrid[0 : small[1], 0 : small[0]].astype(np.float32)
     out = []
     for i in range(n):
         a, b, c = rng.uniform(0.2, 2.0, 3)
         base = np.stack(
-            [np.sin(xx / (400 * a) + i), np.cos(yy / (300 * b) - i), np.sin((xx + yy) / (500 * c))], axis=-1
+            [np.sin(xx / (100 * a) + i), np.cos(yy / (75 * b) - i), np.sin((xx + yy) / (125 * c))], axis=-1
         )
-        noise = rng.normal(0, 0.08, (size[1] // 8, size[0] // 8, 3)).repeat(8, 0).repeat(8, 1)
-        pixels = np.clip((base + noise + 1) * 127.5, 0, 255).astype(np.uint8)
+        pixels = np.clip((base + 1) * 127.5, 0, 255).astype(np.uint8)
+        big = np.asarray(Image.fromarray(pixels).resize(size, Image.BILINEAR), dtype=np.int16)
+        big += rng.integers(-12, 13, (size[1], size[0], 1), dtype=np.int16)  # grain, so JPEGs are photo-sized
         path = folder / f"photo{i:03d}.jpg"
-        Image.fromarray(pixels).save(path, quality=90)
+        Image.fromarray(np.clip(big, 0, 255).astype(np.uint8)).save(path, quality=90)
         out.append(path)
     return out
 
