@@ -149,3 +149,22 @@ def test_comparisons_only_within_group(tmp_path: Path) -> None:
     result = _result(tmp_path)
     pairs = comparisons(result, "image queries → image")["MAP"]
     assert all(p["n"] == 2 for p in pairs)
+
+
+def test_thumbnails_of_images_and_videos_only(tmp_path: Path) -> None:
+    import base64
+    import io
+
+    from PIL import Image
+
+    import media_factory as mf
+
+    video = mf.make_video(tmp_path / "clip.mp4", duration_s=1.0, fps=5, seed=1)
+    image = mf.make_image(tmp_path / "p.png", seed=2)
+    for path, kind in ((video, "video"), (image, "image")):
+        b64 = rp.thumbnail(path, kind)
+        assert b64 is not None
+        with Image.open(io.BytesIO(base64.b64decode(b64))) as thumb:
+            assert thumb.format == "JPEG" and max(thumb.size) <= rp.THUMB_PX
+    assert rp.thumbnail(image, "audio") is None
+    assert rp.thumbnail(tmp_path / "missing.jpg", "image") is None
