@@ -219,10 +219,22 @@ def test_wrong_checkpoint_is_refused(tmp_path: Path) -> None:
         pytest.skip("no AudioSet labels")
     from mediasearch.encoders.panns import PannsCnn14Encoder
 
-    torch.save({"model": {"fc1.weight": torch.zeros(3)}}, tmp_path / "wrong.pth")
+    from mediasearch.encoders.panns import build_cnn14
+
     settings = Settings(library_dir=tmp_path, model_dir=tmp_path)
+    paths = {"panns-cnn14": tmp_path / "wrong.pth", "audioset-labels": LABELS_CSV}
+    torch.save({"model": {"fc1.weight": torch.zeros(3)}}, tmp_path / "wrong.pth")
     with pytest.raises(ModelUnavailableError, match="does not fit CNN14"):
-        PannsCnn14Encoder(get_spec("panns-cnn14"), settings, {"panns-cnn14": tmp_path / "wrong.pth", "audioset-labels": LABELS_CSV})
+        PannsCnn14Encoder(get_spec("panns-cnn14"), settings, paths)
+    state = build_cnn14().state_dict()
+    state["fc1.weight"] = torch.zeros(10, 10)  # right names, wrong shape
+    torch.save({"model": state}, tmp_path / "wrong.pth")
+    with pytest.raises(ModelUnavailableError, match="does not fit CNN14"):
+        PannsCnn14Encoder(get_spec("panns-cnn14"), settings, paths)
+    # a checkpoint without the fixed STFT/mel matrices still loads: they follow from the config
+    state = {k: v for k, v in build_cnn14().state_dict().items() if not k.startswith(("spectrogram_", "logmel_"))}
+    torch.save({"model": state}, tmp_path / "wrong.pth")
+    assert PannsCnn14Encoder(get_spec("panns-cnn14"), settings, paths).embed_audio([tone(440, 1.0, sr=32_000)]).shape == (1, 2048)
 
 
 def test_speech_chunks_are_cut_at_quiet_points() -> None:

@@ -38,6 +38,8 @@ CNN14_CONFIG = dict(sample_rate=32_000, window_size=1024, hop_size=320, mel_bins
 #: CNN14 pools time by 32; shorter inputs are zero-padded to this many samples (1 s)
 MIN_SAMPLES = 32_000
 TOP_LABELS = 5
+#: state-dict prefixes of the fixed (non-learned) spectrogram front end
+_FRONT_END = ("spectrogram_extractor.", "logmel_extractor.")
 
 _PRIVATE_PACKAGE = "_mediasearch_panns"
 _import_lock = threading.Lock()
@@ -165,9 +167,19 @@ class PannsCnn14Encoder(WindowedAudioEncoder):
         weights = Path(model_paths["panns-cnn14"])
         model = build_cnn14()
         state = load_checkpoint_state(weights, sha256=_manifest_sha256("panns-cnn14"))
+        expected = set(model.state_dict())
+        missing, unexpected = expected - set(state), set(state) - expected
+        # the STFT and mel matrices are fixed functions of the config: a checkpoint saved
+        # by another torchlibrosa version may leave them out without losing anything
+        if unexpected or any(not k.startswith(_FRONT_END) for k in missing):
+            shown = sorted(missing)[:3] + sorted(unexpected)[:3]
+            raise ModelUnavailableError(
+                "panns-cnn14",
+                f"{weights} does not fit CNN14 ({len(missing)} missing, {len(unexpected)} unexpected keys, e.g. {shown})",
+            )
         try:
-            model.load_state_dict(state, strict=True)
-        except RuntimeError as exc:
+            model.load_state_dict(state, strict=not missing)
+        except RuntimeError as exc:  # right names, wrong shapes
             raise ModelUnavailableError("panns-cnn14", f"{weights} does not fit CNN14: {exc}") from None
         self._setup(model)
         logger.debug("loaded CNN14 from %s", weights)
