@@ -433,3 +433,34 @@ def test_core_never_imports_qt() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120)
     assert out.stdout.strip() == "[]", out.stdout
+
+
+def test_models_view_pulls_from_a_mirror_with_progress(qtbot, make_window, settings, tmp_path: Path, monkeypatch) -> None:
+    """Pull through the model store's mirror option, served from ../shared/models on localhost."""
+    import functools
+    import http.server
+    import threading
+
+    shared = Path(__file__).resolve().parents[2] / "shared" / "models"
+    if not (shared / "timm" / "tf_efficientnet_lite0.imagenet.safetensors").is_file():
+        pytest.skip("real EfficientNet-Lite0 weights not present")
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(shared))
+    handler.log_message = lambda *a, **k: None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setenv("MEDIASEARCH_MODEL_MIRROR", f"http://127.0.0.1:{server.server_address[1]}")
+    try:
+        window = make_window(settings.with_(model_dir=tmp_path / "store"))
+        view = window.models_view
+        view.select("tf-efficientnet-lite0")
+        assert view.selected() == "tf-efficientnet-lite0" and view.pull_button.isEnabled()
+        seen: list = []
+        with qtbot.waitSignal(view.job_finished, timeout=TIMEOUT_MS):
+            worker = view.pull(view.selected())
+            worker.progress.connect(seen.append)  # runs on the worker thread: only records
+        assert any(p.unit == "B" and p.total for p in seen), "byte progress was reported"
+        status = {view.table.cell_text(r, 0): view.table.cell_text(r, 1) for r in range(view.table.proxy.rowCount())}
+        assert status["tf-efficientnet-lite0"] == "present"
+        assert view.progress.format() == "done"
+    finally:
+        server.shutdown()
