@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import logging
+
 from PySide6.QtCore import QSortFilterProxyModel, Qt
 from PySide6.QtGui import QFont, QPalette, QPixmap
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QLabel, QSizePolicy, QTableView, QVBoxLayout, QWidget
 
 from ui.models import TableModel
+
+log = logging.getLogger(__name__)
 
 
 def header(title: str, subtitle: str = "") -> QWidget:
