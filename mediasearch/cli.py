@@ -295,7 +295,12 @@ def cmd_gui(args: argparse.Namespace) -> int:
         from ui.app import main as gui_main
     except ImportError as exc:
         raise MediaSearchError(f"the desktop app is not installed ({exc}); install with the [gui] extra") from exc
-    return gui_main([] if not args.library else ["--library", str(args.library)])
+    argv: list[str] = []
+    if args.library:
+        argv += ["--library", str(args.library)]
+    if args.model_dir:
+        argv += ["--model-dir", str(args.model_dir)]
+    return gui_main(argv)
 
 
 # -- parser --------------------------------------------------------------------------
