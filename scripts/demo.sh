@@ -23,8 +23,8 @@ echo
 query=$(ls samples/images/* | head -n 1)
 echo "== search by example image: $query"
 $MS search --image "$query" -k 5
-if ls samples/audio/*.wav >/dev/null 2>&1; then
-  clip=$(ls samples/audio/*.wav | head -n 1)
+clip=samples/audio/sweep_and_clicks.ogg
+if [ -f "$clip" ]; then
   echo
   echo "== search by example sound: $clip"
   $MS search --audio "$clip" -k 5
@@ -32,6 +32,6 @@ fi
 if $MS encoders --json | .venv/bin/python -c '
 import json, sys; sys.exit(0 if any(e["weights_present"] and "text" in e["modalities"] for e in json.load(sys.stdin)) else 1)'; then
   echo
-  echo "== search by text: \"hello\""
-  $MS search --text "hello" -k 5 || true
+  echo "== search by text: \"close the kitchen window\""
+  $MS search --text "close the kitchen window" -k 5 || true
 fi
