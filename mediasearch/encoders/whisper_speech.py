@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterator, Mapping, Sequence
 
@@ -47,6 +48,38 @@ CUT_SEARCH_S = 20.0
 SILENCE_DBFS = -55.0
 #: chunks whose peak is below this are digital silence and are not transcribed
 SILENT_PEAK = 1e-4
+
+
+@contextmanager
+def _keep_torch_threads() -> Iterator[None]:
+    """Restore torch's intra-op thread count afterwards.
+
+    Whisper's word alignment runs a numba-compiled DTW; numba starting its runtime resets
+    OpenMP's thread count to every core, which silently overrides ``settings.threads``
+    (measured: 5x slower decoding on a 2-core machine with one core busy).
+    """
+    import torch
+
+    threads = torch.get_num_threads()
+    try:
+        yield
+    finally:
+        if torch.get_num_threads() != threads:
+            torch.set_num_threads(threads)
+
+
+_aligned = threading.Event()
+
+
+def _compile_word_alignment() -> None:
+    """Compile whisper's numba DTW once per process at load time (about 3 s), not mid-transcription."""
+    if _aligned.is_set():
+        return
+    from whisper.timing import dtw_cpu
+
+    with _keep_torch_threads():
+        dtw_cpu(np.ones((2, 3), dtype=np.float32))
+    _aligned.set()
 
 
 def split_at_quiet_points(
@@ -85,6 +118,8 @@ class WhisperSpeechEncoder(Encoder):
         self.size = str(spec.options.get("whisper_model", spec.name.removeprefix("whisper-")))
         weights = Path(model_paths[f"whisper-{self.size.replace('.', '-')}"])
         self.model = whisper.load_model(str(weights), device="cpu")
+        if spec.options.get("word_timestamps", True):
+            _compile_word_alignment()
         heads = getattr(whisper, "_ALIGNMENT_HEADS", {}).get(self.size)
         if heads is not None:  # loading from a path skips the official word-alignment heads
             self.model.set_alignment_heads(heads)
@@ -92,6 +127,8 @@ class WhisperSpeechEncoder(Encoder):
         self.language: str | None = "en" if self.english_only else spec.options.get("language")  # type: ignore[assignment]
         self.no_speech_threshold = float(spec.options.get("no_speech_threshold", 0.6))
         self.chunk_s = float(spec.options.get("chunk_s", CHUNK_S))
+        #: word-level alignment: true start times after silence, at about twice the decoding cost
+        self.word_timestamps = bool(spec.options.get("word_timestamps", True))
         self.text_model_name = text_model_name(spec.options)
         self.embedder = load_sentence_embedder(self._text_model_path(), name=self.text_model_name)
         if self.embedder.dim != spec.dim:
@@ -121,7 +158,7 @@ class WhisperSpeechEncoder(Encoder):
         start = int(loud[0]) * frame if len(loud) else 0
         piece = whisper.pad_or_trim(audio[start : start + whisper.audio.N_SAMPLES])
         mel = whisper.log_mel_spectrogram(piece, self.model.dims.n_mels)
-        with self._lock:
+        with self._lock, _keep_torch_threads():
             _, probs = self.model.detect_language(mel)
         return max(probs, key=probs.get)
 
@@ -134,12 +171,12 @@ class WhisperSpeechEncoder(Encoder):
         if audio.size == 0 or float(np.abs(audio).max()) < SILENT_PEAK:
             return self.language, []
         language = self.language or self._detect_language(audio)
-        with self._lock:
+        with self._lock, _keep_torch_threads():
             result = self.model.transcribe(
                 audio,
                 language=language,
                 task="transcribe",
-                word_timestamps=True,
+                word_timestamps=self.word_timestamps,
                 condition_on_previous_text=False,
                 fp16=False,
                 verbose=None,
