@@ -7,6 +7,7 @@ times in seconds, sample rates in Hz.
 
 from __future__ import annotations
 
+import io
 import math
 import os
 import struct
@@ -22,6 +23,8 @@ from PIL import Image, ImageDraw, ImageFilter
 __all__ = [
     "make_image",
     "make_photo_like",
+    "synthetic_scene",
+    "jpeg_roundtrip",
     "make_video",
     "make_audio",
     "make_bad_files",
@@ -248,6 +251,39 @@ def make_photo_like(
     kwargs = {"quality": quality} if fmt in ("JPEG", "WEBP") else {}
     photo_like_picture(seed, size).save(path, fmt, **kwargs)
     return path
+
+
+def jpeg_roundtrip(image: Image.Image, quality: int = 85) -> Image.Image:
+    """``image`` after a JPEG encode and decode at ``quality`` (RGB)."""
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=quality)
+    buffer.seek(0)
+    return Image.open(buffer).convert("RGB")
+
+
+def synthetic_scene(seed: int, size: tuple[int, int] = (640, 480)) -> Image.Image:
+    """A structured synthetic picture: sky gradient, ridges, blurred shapes, sensor noise."""
+    rng = np.random.default_rng(seed)
+    w, h = size
+    y = np.linspace(0, 1, h)[:, None, None]
+    img = (rng.uniform(0, 255, 3) * (1 - y) + rng.uniform(0, 255, 3) * y) * np.ones((1, w, 1))
+    x = np.linspace(0, 1, w)
+    for _ in range(int(rng.integers(1, 4))):
+        ridge = sum(rng.normal(0, 0.08 / k) * np.sin(2 * np.pi * k * x + rng.uniform(0, 6.3)) for k in range(1, 6))
+        mask = np.arange(h)[:, None] > ((rng.uniform(0.3, 0.8) + ridge) * h)[None, :]
+        img[mask] = rng.uniform(0, 255, 3)
+    pil = Image.fromarray(np.clip(img, 0, 255).astype(np.uint8))
+    draw = ImageDraw.Draw(pil)
+    for _ in range(int(rng.integers(3, 9))):
+        cx, cy, r = rng.uniform(0, w), rng.uniform(0, h), rng.uniform(10, 90)
+        colour = tuple(int(c) for c in rng.uniform(0, 255, 3))
+        if rng.random() < 0.5:
+            draw.ellipse([cx - r, cy - r, cx + r, cy + r * rng.uniform(0.5, 1.5)], fill=colour)
+        else:
+            draw.rectangle([cx - r, cy - r * 0.6, cx + r * 1.3, cy + r], fill=colour)
+    pil = pil.filter(ImageFilter.GaussianBlur(1.2))
+    noisy = np.asarray(pil, dtype=np.float64) + rng.normal(0, 6, (h, w, 3))
+    return Image.fromarray(np.clip(noisy, 0, 255).astype(np.uint8))
 
 
 # ----------------------------------------------------------------------------- video

@@ -6,13 +6,13 @@ skipped with the reason when that folder or the weights are absent.
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image, ImageDraw, ImageFilter
+from PIL import Image
 
+from media_factory import jpeg_roundtrip, synthetic_scene
 from mediasearch.config import Settings
 from mediasearch.encoders import registry
 
@@ -23,38 +23,6 @@ pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(not WEIGHTS.is_file(), reason=f"real EfficientNet-Lite0 weights not found at {WEIGHTS}"),
 ]
-
-
-def _jpeg(image: Image.Image, quality: int) -> Image.Image:
-    buffer = io.BytesIO()
-    image.save(buffer, "JPEG", quality=quality)
-    buffer.seek(0)
-    return Image.open(buffer).convert("RGB")
-
-
-def scene(seed: int, size: tuple[int, int] = (640, 480)) -> Image.Image:
-    """A structured synthetic picture: sky gradient, ridges, blurred shapes, sensor noise."""
-    rng = np.random.default_rng(seed)
-    w, h = size
-    y = np.linspace(0, 1, h)[:, None, None]
-    img = (rng.uniform(0, 255, 3) * (1 - y) + rng.uniform(0, 255, 3) * y) * np.ones((1, w, 1))
-    x = np.linspace(0, 1, w)
-    for _ in range(int(rng.integers(1, 4))):
-        ridge = sum(rng.normal(0, 0.08 / k) * np.sin(2 * np.pi * k * x + rng.uniform(0, 6.3)) for k in range(1, 6))
-        mask = np.arange(h)[:, None] > ((rng.uniform(0.3, 0.8) + ridge) * h)[None, :]
-        img[mask] = rng.uniform(0, 255, 3)
-    pil = Image.fromarray(np.clip(img, 0, 255).astype(np.uint8))
-    draw = ImageDraw.Draw(pil)
-    for _ in range(int(rng.integers(3, 9))):
-        cx, cy, r = rng.uniform(0, w), rng.uniform(0, h), rng.uniform(10, 90)
-        colour = tuple(int(c) for c in rng.uniform(0, 255, 3))
-        if rng.random() < 0.5:
-            draw.ellipse([cx - r, cy - r, cx + r, cy + r * rng.uniform(0.5, 1.5)], fill=colour)
-        else:
-            draw.rectangle([cx - r, cy - r * 0.6, cx + r * 1.3, cy + r], fill=colour)
-    pil = pil.filter(ImageFilter.GaussianBlur(1.2))
-    noisy = np.asarray(pil, dtype=np.float64) + rng.normal(0, 6, (h, w, 3))
-    return Image.fromarray(np.clip(noisy, 0, 255).astype(np.uint8))
 
 
 def real_photos() -> dict[str, Image.Image]:
@@ -89,7 +57,7 @@ def edit(image: Image.Image, kind: str) -> Image.Image:
     if kind == "resize":
         return image.resize((w // 3, h // 3), Image.Resampling.BICUBIC)
     if kind == "jpeg":
-        return _jpeg(image, 30)
+        return jpeg_roundtrip(image, 30)
     if kind == "rotate":
         rotated = image.rotate(4, resample=Image.Resampling.BICUBIC)
         return rotated.crop((int(0.05 * w), int(0.05 * h), int(0.95 * w), int(0.95 * h)))
@@ -97,7 +65,7 @@ def edit(image: Image.Image, kind: str) -> Image.Image:
         image = image.crop((int(0.05 * w), int(0.07 * h), int(0.97 * w), int(0.96 * h)))
         image = image.rotate(3, resample=Image.Resampling.BICUBIC)
         image = image.resize((image.width * 2 // 5, image.height * 2 // 5), Image.Resampling.BILINEAR)
-        return _jpeg(image, 50)
+        return jpeg_roundtrip(image, 50)
     raise ValueError(kind)
 
 
@@ -115,7 +83,7 @@ def encoder(tmp_path_factory: pytest.TempPathFactory):
 def collection() -> list[Image.Image]:
     """~10 distinct pictures: the real photos available offline, topped up with scenes."""
     photos = list(real_photos().values())
-    return photos + [scene(seed) for seed in range(10 - len(photos))]
+    return photos + [synthetic_scene(seed) for seed in range(10 - len(photos))]
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import io
 import shutil
 import socket
 from collections.abc import Iterator
@@ -17,8 +16,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image, ImageDraw, ImageFilter
+from PIL import Image
 
+from media_factory import jpeg_roundtrip, synthetic_scene
 from mediasearch.config import Settings
 from mediasearch.encoders import registry
 
@@ -27,34 +27,6 @@ MINILM = SHARED_MODELS / "sentence-transformers" / "all-MiniLM-L6-v2"
 
 
 # -- helpers ---------------------------------------------------------------------------
-
-
-def _jpeg(image: Image.Image, quality: int = 85) -> Image.Image:
-    buffer = io.BytesIO()
-    image.save(buffer, "JPEG", quality=quality)
-    buffer.seek(0)
-    return Image.open(buffer).convert("RGB")
-
-
-def scene(seed: int, size: tuple[int, int] = (480, 360)) -> Image.Image:
-    """A structured synthetic picture: sky gradient, ridges, blurred shapes, sensor noise."""
-    rng = np.random.default_rng(seed)
-    w, h = size
-    y = np.linspace(0, 1, h)[:, None, None]
-    img = (rng.uniform(0, 255, 3) * (1 - y) + rng.uniform(0, 255, 3) * y) * np.ones((1, w, 1))
-    x = np.linspace(0, 1, w)
-    for _ in range(int(rng.integers(1, 4))):
-        ridge = sum(rng.normal(0, 0.08 / k) * np.sin(2 * np.pi * k * x + rng.uniform(0, 6.3)) for k in range(1, 6))
-        mask = np.arange(h)[:, None] > ((rng.uniform(0.3, 0.8) + ridge) * h)[None, :]
-        img[mask] = rng.uniform(0, 255, 3)
-    pil = Image.fromarray(np.clip(img, 0, 255).astype(np.uint8))
-    draw = ImageDraw.Draw(pil)
-    for _ in range(int(rng.integers(3, 9))):
-        cx, cy, r = rng.uniform(0, w), rng.uniform(0, h), rng.uniform(10, 80)
-        draw.ellipse([cx - r, cy - r, cx + r, cy + r], fill=tuple(int(c) for c in rng.uniform(0, 255, 3)))
-    pil = pil.filter(ImageFilter.GaussianBlur(1.2))
-    noisy = np.asarray(pil, dtype=np.float64) + rng.normal(0, 6, (h, w, 3))
-    return Image.fromarray(np.clip(noisy, 0, 255).astype(np.uint8))
 
 
 def photo() -> Image.Image:
@@ -68,7 +40,7 @@ def photo() -> Image.Image:
                 return im.convert("RGB")
     except ImportError:
         pass
-    return _jpeg(scene(1234, (640, 480)))
+    return jpeg_roundtrip(synthetic_scene(1234, (640, 480)))
 
 
 @contextlib.contextmanager
@@ -110,7 +82,7 @@ def baseline(tmp_path_factory: pytest.TempPathFactory):
 
 
 def test_baseline_shape_dtype_norm_and_determinism(baseline, image: Image.Image) -> None:
-    images = [image, scene(1), scene(2)]
+    images = [image, synthetic_scene(1), synthetic_scene(2)]
     first = baseline.embed_images(images)
     assert_unit_rows(first, 3, registry.get_spec("baseline-image").dim)
     np.testing.assert_array_equal(first, baseline.embed_images(images))
@@ -122,23 +94,23 @@ def test_baseline_odd_inputs(baseline) -> None:
         Image.new("RGB", (1, 1), (10, 200, 30)),
         Image.new("RGB", (300, 2), (0, 0, 0)),
         Image.new("L", (50, 80), 128),
-        scene(5).convert("RGBA"),
-        scene(6).convert("P"),
+        synthetic_scene(5).convert("RGBA"),
+        synthetic_scene(6).convert("P"),
     ]
     assert_unit_rows(baseline.embed_images(odd), len(odd), 256)
 
 
 @pytest.mark.parametrize("edit", ["crop", "resize", "jpeg", "rotate", "combo"])
 def test_baseline_near_duplicate_ranks_first(baseline, image: Image.Image, edit: str) -> None:
-    originals = [image] + [scene(seed) for seed in range(9)]
+    originals = [image] + [synthetic_scene(seed) for seed in range(9)]
     database = baseline.embed_images(originals)
     w, h = image.size
     edited = {
         "crop": image.crop((int(0.06 * w), int(0.04 * h), int(0.95 * w), int(0.94 * h))),
         "resize": image.resize((w // 3, h // 3), Image.Resampling.BICUBIC),
-        "jpeg": _jpeg(image, 30),
+        "jpeg": jpeg_roundtrip(image, 30),
         "rotate": image.rotate(3, resample=Image.Resampling.BICUBIC),
-        "combo": _jpeg(image.crop((int(0.05 * w), 0, w, int(0.95 * h))).resize((w // 2, h // 2)), 50),
+        "combo": jpeg_roundtrip(image.crop((int(0.05 * w), 0, w, int(0.95 * h))).resize((w // 2, h // 2)), 50),
     }[edit]
     scores = database @ baseline.embed_images([edited])[0]
     assert int(np.argmax(scores)) == 0, scores
@@ -181,7 +153,7 @@ def test_resnet50_output_matches_upstream_pooled_features(resnet, image: Image.I
     import torchvision
 
     encoder, upstream, _ = resnet
-    images = [image, scene(1), scene(2)]  # batch_size 2: crosses a batch boundary
+    images = [image, synthetic_scene(1), synthetic_scene(2)]  # batch_size 2: crosses a batch boundary
     vectors = encoder.embed_images(images)
     assert_unit_rows(vectors, 3, 2048)
     transform = torchvision.models.ResNet50_Weights.IMAGENET1K_V2.transforms()
@@ -276,7 +248,7 @@ def test_efficientnet_output_and_checkpoint_layout(efficientnet, image: Image.Im
     official_keys = set(timm.create_model("tf_efficientnet_lite0").state_dict())
     assert set(load_file(str(path))) == official_keys
     assert set(encoder.model.state_dict()) == {k for k in official_keys if not k.startswith("classifier.")}
-    images = [image, scene(3), scene(4)]
+    images = [image, synthetic_scene(3), synthetic_scene(4)]
     vectors = encoder.embed_images(images)
     assert_unit_rows(vectors, 3, 1280)
     with torch.inference_mode():
@@ -376,7 +348,7 @@ def test_siglip_preprocess_weights_and_image_tower(siglip, image: Image.Image) -
     assert torch.equal(actual, by_hand)
     # checkpoint layout = open_clip's ViT-B-16-SigLIP, loaded strictly
     assert set(encoder.model.state_dict()) == keys
-    vectors = encoder.embed_images([image, scene(7), scene(8)])
+    vectors = encoder.embed_images([image, synthetic_scene(7), synthetic_scene(8)])
     assert_unit_rows(vectors, 3, 768)
     np.testing.assert_allclose(vectors[0], reference, atol=2e-4)
 
