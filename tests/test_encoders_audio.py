@@ -213,29 +213,32 @@ def test_checkpoint_loading_is_weights_only(tmp_path: Path) -> None:
         load_checkpoint_state(tmp_path / "list.pth")
 
 
-def test_wrong_checkpoint_is_refused(tmp_path: Path) -> None:
+def test_wrong_checkpoint_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     torch = pytest.importorskip("torch")
     if not LABELS_CSV.is_file():
         pytest.skip("no AudioSet labels")
-    from mediasearch.encoders.panns import PannsCnn14Encoder
-
-    from mediasearch.encoders.panns import build_cnn14
+    from mediasearch.encoders import panns as panns_module
 
     settings = Settings(library_dir=tmp_path, model_dir=tmp_path)
-    paths = {"panns-cnn14": tmp_path / "wrong.pth", "audioset-labels": LABELS_CSV}
-    torch.save({"model": {"fc1.weight": torch.zeros(3)}}, tmp_path / "wrong.pth")
-    with pytest.raises(ModelUnavailableError, match="does not fit CNN14"):
-        PannsCnn14Encoder(get_spec("panns-cnn14"), settings, paths)
-    state = build_cnn14().state_dict()
-    state["fc1.weight"] = torch.zeros(10, 10)  # right names, wrong shape
-    torch.save({"model": state}, tmp_path / "wrong.pth")
-    with pytest.raises(ModelUnavailableError, match="does not fit CNN14"):
-        PannsCnn14Encoder(get_spec("panns-cnn14"), settings, paths)
-    # a checkpoint without the fixed STFT/mel matrices still loads: they follow from the config
-    state = {k: v for k, v in build_cnn14().state_dict().items() if not k.startswith(("spectrogram_", "logmel_"))}
-    torch.save({"model": state}, tmp_path / "wrong.pth")
-    assert PannsCnn14Encoder(get_spec("panns-cnn14"), settings, paths).embed_audio([tone(440, 1.0, sr=32_000)]).shape == (1, 2048)
+    paths = {"panns-cnn14": tmp_path / "any.pth", "audioset-labels": LABELS_CSV}
+    good = panns_module.build_cnn14().state_dict()
+    checkpoint: dict = {}
+    monkeypatch.setattr(panns_module, "load_checkpoint_state", lambda path, sha256=None: checkpoint)
 
+    def load():
+        return panns_module.PannsCnn14Encoder(get_spec("panns-cnn14"), settings, paths)
+
+    checkpoint.update({"fc1.weight": torch.zeros(3)})
+    with pytest.raises(ModelUnavailableError, match="does not fit CNN14"):
+        load()
+    checkpoint.clear()
+    checkpoint.update(good, **{"fc1.weight": torch.zeros(10, 10)})  # right names, wrong shape
+    with pytest.raises(ModelUnavailableError, match="does not fit CNN14"):
+        load()
+    # a checkpoint without the fixed STFT/mel matrices still loads: they follow from the config
+    checkpoint.clear()
+    checkpoint.update({k: v for k, v in good.items() if not k.startswith(("spectrogram_", "logmel_"))})
+    assert load().embed_audio([tone(440, 1.0, sr=32_000)]).shape == (1, 2048)
 
 def test_speech_chunks_are_cut_at_quiet_points() -> None:
     from mediasearch.encoders.whisper_speech import split_at_quiet_points
