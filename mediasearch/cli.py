@@ -193,6 +193,9 @@ def cmd_search(args: argparse.Namespace) -> int:
     group = not (args.frames or args.segments)
     with Library(args.settings) as library:
         hits = search(library, query, encoder=args.encoder, k=args.k, kind=kind, group=group)
+    heard = _heard(args)
+    if heard is not None and not args.json:
+        print(f'heard: "{heard}"', file=sys.stderr)
     if args.json:
         print(json.dumps([h.to_json() for h in hits], indent=2))
         return 0
@@ -201,6 +204,15 @@ def cmd_search(args: argparse.Namespace) -> int:
         return 0
     print(_hits_table(hits))
     return 0
+
+
+def _heard(args: argparse.Namespace) -> str | None:
+    """What a speech encoder understood of a spoken query, if one was used."""
+    if not (args.audio and args.encoder):
+        return None
+    from mediasearch.encoders.registry import load_encoder
+
+    return getattr(load_encoder(args.encoder, args.settings), "last_query_text", None)  # cached: no reload
 
 
 def _hits_table(hits: Sequence[Hit]) -> str:

@@ -69,6 +69,8 @@ class IndexReport:
     failures: list[tuple[str, str, str]] = field(default_factory=list)
     cancelled: bool = False
     wall_s: float = 0.0
+    #: assets found unreadable in this run (later encoders leave them alone)
+    skipped_ids: set[int] = field(default_factory=set)
 
     def to_json(self) -> dict:
         return {
@@ -289,6 +291,7 @@ def _mark_asset_skipped(library: Library, asset: Asset, reason: str, report: Ind
             skip_reason=reason,
         )
     report.skipped += 1
+    report.skipped_ids.add(asset.id)
     report.failures.append((str(asset.path), "", reason))
 
 
@@ -528,7 +531,9 @@ def _run_asset_encoder(
 ) -> None:
     cat = library.catalog
     done_by = cat.assets_done_by(enc.name)
-    todo = [a for a in assets if a.kind in _AUDIO_KINDS and a.id not in done_by]
+    _check_index_config(library, enc)
+    done_by = cat.assets_done_by(enc.name)
+    todo = [a for a in assets if a.kind in _AUDIO_KINDS and a.id not in done_by and a.id not in report.skipped_ids]
     stats = report.encoders[enc.name]
     index = library.index(enc.name)
     stage = f"{enc.name}"
@@ -594,6 +599,25 @@ def _run_asset_encoder(
             library.save_indexes()
             last_checkpoint = time.monotonic()
     rep.report(stage, len(todo), len(todo))
+
+
+def _check_index_config(library: Library, enc: Encoder) -> None:
+    """Start an encoder's index afresh when what shapes its vectors changed since it was built
+    (e.g. the sentence model behind a Whisper index: same dimension, different space)."""
+    config = index_config(enc)
+    stored = library.index_config(enc.name)
+    if stored is not None and stored != config:
+        log.warning("%s: index was built with %s, now %s: re-embedding everything", enc.name, stored, config)
+        library.forget_embeddings(enc.name, library.catalog.embedded_ids(enc.name))
+        library.index(enc.name).remove(library.index(enc.name).ids())
+        library.mark_dirty(enc.name)
+    library.set_index_config(enc.name, config)
+
+
+def index_config(enc: Encoder) -> dict:
+    """What, besides the encoder's name, decides its vector space."""
+    text_model = getattr(enc, "text_model_name", None)
+    return {"text_model": text_model} if text_model else {}
 
 
 def _record_runs(library: Library, report: IndexReport, *, started_at: float) -> None:

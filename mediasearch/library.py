@@ -12,6 +12,7 @@ checkpoints, and on the next open
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 
@@ -20,7 +21,7 @@ import numpy as np
 from mediasearch.catalog import Catalog
 from mediasearch.config import Settings
 from mediasearch.encoders.registry import get_spec
-from mediasearch.index.base import VectorIndex
+from mediasearch.index.base import VectorIndex, atomic_write_bytes
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +96,18 @@ class Library:
             self.catalog.unmark_embedded(encoder, ids)
             self.catalog.delete_segments(self.catalog.segments_owned_by(encoder, ids))
             self.catalog.forget_encoder_states(encoder, sorted(assets))
+
+    def index_config(self, encoder: str) -> dict | None:
+        """The settings an index was built with (its ``.json`` sidecar), None if unrecorded."""
+        path = self.settings.index_dir / f"{encoder}.json"
+        try:
+            return json.loads(path.read_text(encoding="utf-8"))
+        except (FileNotFoundError, ValueError):
+            return None
+
+    def set_index_config(self, encoder: str, config: dict) -> None:
+        if self.index_config(encoder) != config:
+            atomic_write_bytes(self.settings.index_dir / f"{encoder}.json", json.dumps(config, sort_keys=True).encode())
 
     def mark_dirty(self, encoder: str) -> None:
         self._dirty.add(encoder)

@@ -44,6 +44,8 @@ PREFERENCE = [
 OVERFETCH = 4
 #: other matching segments kept per grouped hit
 MAX_FRAMES_PER_HIT = 5
+#: seconds of an audio example used when no range is given (a long file would take gigabytes)
+MAX_QUERY_AUDIO_S = 600.0
 
 
 @dataclass(frozen=True)
@@ -114,7 +116,9 @@ def embed_query(encoder: Encoder, query: Query) -> np.ndarray:
         return encoder.embed_images([load_query_image(query, target_size=encoder.spec.image_size)])
     from mediasearch.decode.audio import load_audio
 
-    waveform = load_audio(query.path, encoder.spec.sample_rate or 16_000, start_s=query.start_s, end_s=query.end_s)
+    start_s = query.start_s or 0.0
+    end_s = query.end_s if query.end_s is not None else start_s + MAX_QUERY_AUDIO_S
+    waveform = load_audio(query.path, encoder.spec.sample_rate or 16_000, start_s=start_s, end_s=end_s)
     return encoder.embed_audio([waveform])
 
 
@@ -171,6 +175,7 @@ def search_one(
     if query.modality not in spec.query_modalities:
         raise EncoderCapabilityError(encoder_name, query.modality.value, [m.value for m in spec.query_modalities])
     encoder = load_encoder(encoder_name, library.settings)
+    _check_same_space(library, encoder)
     index = library.index(encoder_name)
     total = len(index)
     if total == 0:
@@ -192,6 +197,17 @@ def search_one(
     for rank, hit in enumerate(hits, 1):
         hit.rank = rank
     return hits
+
+
+def _check_same_space(library: Library, encoder: Encoder) -> None:
+    from mediasearch.indexing import index_config
+
+    stored = library.index_config(encoder.name)
+    if stored is not None and stored != index_config(encoder):
+        raise QueryError(
+            f"the {encoder.name} index was built with {stored}, not {index_config(encoder)}; "
+            f"run `mediasearch index` again with --encoders {encoder.name} to rebuild it"
+        )
 
 
 def _hydrate(

@@ -204,3 +204,40 @@ def test_missing_weights_fail_before_any_work(library: Library, tmp_path: Path) 
         index_paths(library, [folder], encoders=["resnet50"])
     assert "resnet50" in str(err.value) and "models pull" in str(err.value)
     assert library.catalog.assets() == []
+
+
+def test_speech_index_follows_its_text_model(settings, tmp_path: Path, shared_models: Path) -> None:
+    """A Whisper index built with one sentence model is rebuilt (not mixed) under another."""
+    import audio_factory as af
+
+    from mediasearch.errors import QueryError
+
+    if not af.have_espeak():
+        pytest.skip("espeak-ng not installed")
+    folder = tmp_path / "speech"
+    folder.mkdir()
+    af.write_audio(folder / "s.wav", af.place([(0.5, af.speech("the red kettle is boiling"))], total_s=4.0))
+    enc = ["whisper-tiny.en"]
+    with Library(settings.with_(model_dir=shared_models)) as lib:
+        index_paths(lib, [folder], encoders=enc)
+        assert lib.index_config("whisper-tiny.en") == {"text_model": "all-minilm-l6-v2"}
+        assert len(lib.index("whisper-tiny.en")) >= 1
+        lib.set_index_config("whisper-tiny.en", {"text_model": "some-other-model"})
+        with pytest.raises(QueryError, match="rebuild"):
+            search(lib, Query(Modality.TEXT, text="kettle"), encoder="whisper-tiny.en")
+        report = index_paths(lib, [folder], encoders=enc)
+        assert report.encoders["whisper-tiny.en"].items == 1  # re-embedded in the current space
+        hits = search(lib, Query(Modality.TEXT, text="is boiling"), encoder="whisper-tiny.en")
+        assert hits and hits[0].path == folder / "s.wav" and "boiling" in (hits[0].text or "").lower()
+
+
+def test_bad_audio_is_reported_once(library: Library, tmp_path: Path) -> None:
+    import audio_factory as af
+
+    folder = tmp_path / "a"
+    folder.mkdir()
+    good = af.write_audio(folder / "tone.flac", af.tone(440, 3.0))
+    af.truncate(good, 0.3, folder / "cut.flac")
+    report = index_paths(library, [folder], encoders=["baseline-audio", "baseline-image"])
+    cut = [f for f in report.failures if f[0].endswith("cut.flac")]
+    assert len(cut) == 1 and cut[0][2]
