@@ -75,7 +75,7 @@ def main() -> None:
 
     work = Path(tempfile.mkdtemp(prefix="ms-bench-"))
     base = Settings(library_dir=work / "lib", model_dir=args.model_dir or Settings().model_dir)
-    print(f"machine: {os.cpu_count()} cores; torch threads = all cores; batch {base.batch_size}")
+    print(f"machine: {os.cpu_count()} cores; torch threads = all but one (decoding has one); batch {base.batch_size}; load {os.getloadavg()[0]:.1f}")
     try:
         photos = work / "photos"
         t = time.perf_counter()

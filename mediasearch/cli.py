@@ -333,7 +333,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--encoders", metavar="A,B", help="encoders to use (default: baseline-image,baseline-audio); see `mediasearch encoders`")
     p.add_argument("--frame-interval", type=float, metavar="S", help="seconds between sampled video frames (default 2)")
     p.add_argument("--batch-size", type=int, metavar="N", help="inference batch size (default 8)")
-    p.add_argument("--threads", type=int, metavar="N", help="CPU threads for inference (default: all cores)")
+    p.add_argument("--threads", type=int, metavar="N", help="CPU threads for inference (default: all cores but one, which decodes)")
     p.add_argument("--hidden", action="store_true", help="include hidden files and folders")
     p.add_argument("--download", action="store_true", help="download missing weights (with a progress bar)")
     p.add_argument("--json", action="store_true", help="print the report as JSON")

@@ -621,7 +621,7 @@ def index_config(enc: Encoder) -> dict:
 
 
 def _record_runs(library: Library, report: IndexReport, *, started_at: float) -> None:
-    threads = library.settings.threads or os.cpu_count() or 1
+    threads = library.settings.inference_threads
     machine = f"{platform.machine()} {platform.processor() or ''}".strip() + f", {os.cpu_count()} cores"
     with library.catalog.transaction():
         for name, stats in report.encoders.items():

@@ -3,7 +3,7 @@
 Imported only by torch-based encoder modules (themselves imported on first use), so
 importing torch here costs nothing at start-up.
 
-- :func:`configure_threads` applies ``settings.threads`` (None = every core).
+- :func:`configure_threads` applies ``settings.inference_threads`` (all cores but one by default).
 - :func:`load_state_dict_file` reads a ``.safetensors`` or ``.pth``/``.bin`` state dict
   without executing pickled code (``weights_only=True``).
 - :func:`embed_image_batches` runs preprocess -> model in ``settings.batch_size`` chunks
@@ -52,8 +52,8 @@ _WEIGHT_SUFFIXES = (".safetensors", ".pth", ".pt", ".bin")
 
 
 def configure_threads(settings: Settings) -> int:
-    """Set torch's intra-op thread count from ``settings.threads`` (None = all cores); returns it."""
-    threads = int(settings.threads or os.cpu_count() or 1)
+    """Set torch's intra-op thread count to ``settings.inference_threads``; returns it."""
+    threads = settings.inference_threads
     if torch.get_num_threads() != threads:
         torch.set_num_threads(threads)
     return threads
