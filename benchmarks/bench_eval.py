@@ -111,11 +111,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fresh", action="store_true", help="rebuild the library even if one is there")
     parser.add_argument("--latency-seconds", type=float, default=2.0)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--threads", type=int, help="inference threads (default: all cores)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
 
     register_small_effnet()
-    settings = Settings(library_dir=args.work / "library", model_dir=args.model_dir, batch_size=8)
+    settings = Settings(library_dir=args.work / "library", model_dir=args.model_dir, batch_size=8, threads=args.threads)
     stamp = args.work / "built.json"
     wanted = {"items": args.items, "queries": args.queries}
     if args.fresh or not stamp.is_file() or json.loads(stamp.read_text()) != wanted:
@@ -140,16 +141,18 @@ def main(argv: list[str] | None = None) -> int:
         group = next(iter(data["groups"].values()))
         print(f"\nrun {run}: evaluate {t_eval:.1f} s (+ report {t_report:.1f} s, {out.stat().st_size / 1e6:.1f} MB HTML)")
         print(f"  {len(data['queries'])} queries x {len(data['encoders'])} encoders; machine: {data['machine']}")
+        for warning in data["warnings"]:
+            print(f"  warning: {warning}")
         for enc in data["encoders"]:
             lat, means = data["latency"][enc], group["table"][enc]
             print(
                 f"  {enc:24s} MAP {means['MAP']:.3f}  NDCG@10 {means['NDCG@10']:.3f}  P@1 {means['P@1']:.3f} | "
                 f"p50 {lat['p50_ms']:.1f} ms  p95 {lat['p95_ms']:.1f}  p99 {lat['p99_ms']:.1f}  "
-                f"{lat['qps']:.1f} q/s  ({lat['samples']} searches)"
+                f"{lat['qps']:.1f} q/s  ({lat['samples']} searches; raw p99 {lat['raw_p99_ms']:.1f}, max {lat['raw_max_ms']:.0f})"
             )
         for pair in group["comparisons"]["MAP"]:
             print(f"  MAP {pair['a']} - {pair['b']}: {pair['diff']:+.3f}, p (Holm) {pair['p_holm']:.4f}")
-    print("\nlatency change from run 1 to run 2 (stability target: within ±20%):")
+    print("\nlatency change from run 1 to run 2 (per-query medians; stability target: within ±20%):")
     worst = 0.0
     for enc in summaries[0]:
         moves = {k: summaries[1][enc][k] / summaries[0][enc][k] - 1 for k in ("p50_ms", "p95_ms", "p99_ms")}

@@ -255,6 +255,8 @@ def _print_eval_summary(data: dict) -> None:
         print(f"not scored (no relevant judgement): {', '.join(skipped)}")
     for name, reason in data["failures"].items():
         print(f"left out {name}: {reason}")
+    for warning in data["warnings"]:
+        print(f"warning: {warning}")
     print("* best in column. Unjudged results count as not relevant; see judged@k.")
 
 

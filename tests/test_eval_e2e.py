@@ -100,7 +100,7 @@ def test_learned_encoder_wins_near_duplicates_and_report_names_both(task, tmp_pa
     assert learned > baseline + 0.2, (learned, baseline)
     assert learned > 0.7
     assert 0.5 <= table["efficientnet-lite0"]["judged@1"] <= 1.0  # most top hits are judged here
-    assert all(len(result.latency_ms[e]) == 2 * ORIGINALS for e in result.encoders)
+    assert all(result.latency_ms[e].shape == (2, ORIGINALS) for e in result.encoders)
     assert result.throughput["efficientnet-lite0"]["items"] == ORIGINALS * 2 + DISTRACTORS
 
     data = write_reports(result, html_path=tmp_path / "r.html", json_path=tmp_path / "r.json", csv_path=tmp_path / "r.csv")

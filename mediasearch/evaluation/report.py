@@ -112,6 +112,7 @@ def result_to_json(result: EvalResult) -> dict:
         "metrics": result.metric_names,
         "encoders": result.encoders,
         "failures": result.failures,
+        "warnings": result.warnings,
         "queries": queries,
         "groups": groups,
         "per_query": result.per_query,
@@ -337,6 +338,8 @@ def render_html(data: Mapping) -> str:
         )
     for name, reason in data["failures"].items():
         parts.append(f'<div class="note">Encoder <b>{_e(name)}</b> left out: {_e(reason)}</div>')
+    for warning in data["warnings"]:
+        parts.append(f'<div class="note">{_e(warning)}</div>')
 
     parts.append("<h2>Quality by media type</h2>")
     if not data["groups"]:
@@ -368,18 +371,31 @@ def _speed_section(data: Mapping) -> str:
         f'{_e(machine.get("cpu_count"))} CPUs; threads: setting {_e(machine.get("threads_setting") or "all")}, '
         f'FAISS {_e(machine.get("faiss_threads"))}'
         + (f', torch {_e(machine["torch_threads"])}' if "torch_threads" in machine else "")
-        + f'; {_e(machine.get("platform", ""))}</p>'
+        + f'; {_e(machine.get("platform", ""))}'
+        + (
+            f'; other programs used {machine["other_work_cpus"]:.2f} CPUs while searches were timed'
+            if machine.get("other_work_cpus") is not None
+            else ""
+        )
+        + "</p>"
     )
     rows = []
     for enc, s in data["latency"].items():
         if s:
             rows.append(
                 f'<tr><td class="l">{_e(enc)}</td><td>{_fmt(s["p50_ms"], 1)}</td><td>{_fmt(s["p95_ms"], 1)}</td>'
-                f'<td>{_fmt(s["p99_ms"], 1)}</td><td>{_fmt(s["mean_ms"], 1)}</td><td>{_fmt(s["qps"], 1)}</td><td>{s["samples"]}</td></tr>'
+                f'<td>{_fmt(s["p99_ms"], 1)}</td><td>{_fmt(s["mean_ms"], 1)}</td><td>{_fmt(s["qps"], 1)}</td>'
+                f'<td>{_fmt(s["raw_p99_ms"], 1)}</td><td>{_fmt(s["raw_max_ms"], 1)}</td>'
+                f'<td>{s["samples"]} ({s["passes"]} per query)</td></tr>'
             )
     out.append(
         "<table><tr><th class=l>encoder</th><th>p50 ms</th><th>p95 ms</th><th>p99 ms</th><th>mean ms</th>"
-        f'<th>queries/s</th><th>searches timed</th></tr>{"".join(rows)}</table>'
+        f'<th>queries/s</th><th>p99 of every search</th><th>slowest</th><th>searches timed</th></tr>{"".join(rows)}</table>'
+    )
+    out.append(
+        '<p class="muted">p50/p95/p99 are across queries of each query\'s median time over the repeated passes '
+        "(one pass slowed by other work on the machine does not move them); queries/s = 1000 / mean, one search "
+        "at a time. The last columns count every timed search.</p>"
     )
     if rows:
         out.append(_img(plot_latency(data["latency"]), "latency", mime="image/png", cls="plot"))

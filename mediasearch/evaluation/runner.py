@@ -114,7 +114,9 @@ class EvalResult:
     """Everything an evaluation measured; :meth:`to_json` is the report's data.
 
     ``rankings[encoder][query]``; ``per_query[encoder][query][metric]`` (evaluable
-    queries only); ``latency_ms[encoder]``: (n,) search times in milliseconds.
+    queries only); ``latency_ms[encoder]``: (passes, queries) search times in
+    milliseconds, queries in the order of ``queries``; ``warnings``: conditions that make
+    figures less trustworthy (a busy machine).
     """
 
     options: EvalOptions
@@ -125,6 +127,7 @@ class EvalResult:
     latency_ms: dict[str, np.ndarray] = field(default_factory=dict)
     throughput: dict[str, dict] = field(default_factory=dict)
     failures: dict[str, str] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
     machine: dict = field(default_factory=dict)
     library: str = ""
     started_at: float = 0.0
@@ -191,19 +194,32 @@ class EvalResult:
         return np.mean(curves, axis=0) if curves else np.full(len(m.RECALL_LEVELS), np.nan)
 
     def latency_summary(self, encoder: str) -> dict:
-        """p50/p95/p99/mean in milliseconds, queries per second, sample count."""
+        """Search latency of ``encoder`` in milliseconds.
+
+        ``p50_ms``/``p95_ms``/``p99_ms``/``mean_ms`` are taken across queries of each
+        query's *median* time over the timed passes, so one pass slowed by other work on
+        the machine does not move them; ``qps`` = 1000 / ``mean_ms`` (sequential
+        searches); ``raw_*`` are percentiles over every timed search.
+        """
         samples = self.latency_ms.get(encoder)
-        if samples is None or len(samples) == 0:
+        if samples is None or samples.size == 0:
             return {}
-        p50, p95, p99 = np.percentile(samples, [50, 95, 99])
+        per_query = np.median(samples, axis=0)
+        p50, p95, p99 = np.percentile(per_query, [50, 95, 99])
+        raw50, raw95, raw99 = np.percentile(samples, [50, 95, 99])
+        mean = float(per_query.mean())
         return {
             "p50_ms": float(p50),
             "p95_ms": float(p95),
             "p99_ms": float(p99),
-            "mean_ms": float(samples.mean()),
-            # sequential searches: queries per second = 1 / mean latency
-            "qps": float(1000.0 / samples.mean()) if samples.mean() > 0 else math.nan,
-            "samples": int(len(samples)),
+            "mean_ms": mean,
+            "qps": 1000.0 / mean if mean > 0 else math.nan,
+            "samples": int(samples.size),
+            "passes": int(samples.shape[0]),
+            "raw_p50_ms": float(raw50),
+            "raw_p95_ms": float(raw95),
+            "raw_p99_ms": float(raw99),
+            "raw_max_ms": float(samples.max()),
         }
 
     def run_rows(self) -> list[RunRow]:
@@ -238,6 +254,38 @@ def _machine(library: Library) -> dict:
     if torch is not None:
         info["torch_threads"] = torch.get_num_threads()
     return info
+
+
+def _machine_busy_s() -> float | None:
+    """CPU seconds every process on the machine has used since boot (Linux /proc/stat:
+    user, nice, system, irq, softirq, steal); None elsewhere."""
+    try:
+        with open("/proc/stat", encoding="ascii") as fh:
+            fields = [int(v) for v in fh.readline().split()[1:9]]
+    except (OSError, ValueError):
+        return None
+    user, nice, system, _idle, _iowait, irq, softirq, steal = fields
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
+class _OtherWork:
+    """How many CPUs *other* processes kept busy while we timed searches: machine CPU
+    time minus our own, over wall time (None where the OS does not say)."""
+
+    def __init__(self) -> None:
+        self.wall0 = time.monotonic()
+        self.busy0 = _machine_busy_s()
+        times = os.times()
+        self.own0 = times.user + times.system
+
+    def cpus(self) -> float | None:
+        busy = _machine_busy_s()
+        wall = time.monotonic() - self.wall0
+        if busy is None or self.busy0 is None or wall <= 0:
+            return None
+        times = os.times()
+        own = times.user + times.system - self.own0
+        return max(0.0, (busy - self.busy0 - own) / wall)
 
 
 def _cpu_model() -> str:
@@ -350,6 +398,7 @@ def evaluate(
         raise QueryError("no indexed encoder can answer the saved queries (index with an encoder first)")
 
     planned = {enc: [info for info in result.queries if enc in info.encoders] for enc in encoders}
+    other_work = _OtherWork()
     total = sum(len(v) for v in planned.values())
     done = 0
     samples: dict[str, list[float]] = {}
@@ -387,8 +436,9 @@ def evaluate(
                 pass
         passes += 1
         report(Progress("time searches", passes, options.latency_max_repeats, "", "pass", time.monotonic() - t_start))
+    other_cpus = other_work.cpus()
     for encoder, times in samples.items():
-        result.latency_ms[encoder] = np.asarray(times)
+        result.latency_ms[encoder] = np.asarray(times).reshape(-1, len(planned[encoder]))
         logger.info("%s: %d queries, %d timed searches", encoder, len(planned[encoder]), len(times))
 
     for encoder, per in result.rankings.items():
@@ -400,6 +450,12 @@ def evaluate(
         result.per_query[encoder] = scored
     result.throughput = index_throughput(library, list(result.rankings))
     result.machine = _machine(library)
+    result.machine["other_work_cpus"] = other_cpus
+    if other_cpus is not None and other_cpus > 0.25 * (os.cpu_count() or 1):
+        result.warnings.append(
+            f"Other programs kept {other_cpus:.1f} of the {os.cpu_count()} CPUs busy on average while searches "
+            "were timed: latency figures are higher and noisier than on an idle machine."
+        )
     result.wall_s = time.monotonic() - t_start
     return result
 
