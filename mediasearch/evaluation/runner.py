@@ -54,8 +54,9 @@ NOTES = [
     "decides its grade, else its best judged moment does.",
     "Queries without any relevant judgement are left out of the means.",
     "A query's own example file is left out of its results; files with identical bytes count once.",
-    "Latency is wall time of one search call (embedding the query, vector search, catalog look-ups), "
-    "sequential, after one warm-up call per encoder.",
+    "Latency is wall time of one search call asking for the evaluation depth of results (embedding the "
+    "query, vector search, catalog look-ups), one at a time, after one warm-up call per encoder; each query "
+    "is timed in several passes and its median time counts.",
 ]
 
 
