@@ -183,12 +183,8 @@ def cmd_search(args: argparse.Namespace) -> int:
     from mediasearch.library import Library
     from mediasearch.search import Query, search
 
-    if args.image:
-        query = Query(Modality.IMAGE, path=Path(args.image), start_s=args.start, end_s=args.end)
-    elif args.audio:
-        query = Query(Modality.AUDIO, path=Path(args.audio), start_s=args.start, end_s=args.end)
-    else:
-        query = Query(Modality.TEXT, text=args.text)
+    modality, path, text = query_input(args)
+    query = Query(modality, text=text, path=path, start_s=args.start, end_s=args.end)
     kind = MediaKind(args.kind) if args.kind else None
     group = not (args.frames or args.segments)
     with Library(args.settings) as library:
@@ -318,6 +314,25 @@ def cmd_gui(args: argparse.Namespace) -> int:
 # -- parser --------------------------------------------------------------------------
 
 
+def add_query_input_args(parser: argparse.ArgumentParser) -> None:
+    """--image | --audio | --text, with --start/--end: a query's input (search, query add)."""
+    what = parser.add_mutually_exclusive_group(required=True)
+    what.add_argument("--image", metavar="FILE", help="example image (or a video: the frame at --start)")
+    what.add_argument("--audio", metavar="FILE", help="example audio clip (or a video's soundtrack)")
+    what.add_argument("--text", metavar="TEXT", help="text describing images, or words spoken")
+    parser.add_argument("--start", type=float, metavar="S", help="start of the part of the example to use (seconds)")
+    parser.add_argument("--end", type=float, metavar="S", help="end of the part of the example to use (seconds)")
+
+
+def query_input(args: argparse.Namespace) -> tuple[Modality, Path | None, str | None]:
+    """(modality, example file, text) from the arguments add_query_input_args added."""
+    if args.image:
+        return Modality.IMAGE, Path(args.image), None
+    if args.audio:
+        return Modality.AUDIO, Path(args.audio), None
+    return Modality.TEXT, None, args.text
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="mediasearch", description="Search your own images, videos and audio, and find out which encoder works best on them."
@@ -341,17 +356,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_index)
 
     p = sub.add_parser("search", help="search by example image, example audio clip, or text")
-    what = p.add_mutually_exclusive_group(required=True)
-    what.add_argument("--image", metavar="FILE", help="example image (or a video: the frame at --start)")
-    what.add_argument("--audio", metavar="FILE", help="example audio clip (or a video's soundtrack)")
-    what.add_argument("--text", metavar="TEXT", help="text describing images, or words spoken")
+    add_query_input_args(p)
     p.add_argument("--encoder", metavar="NAME", help="encoder to search with (default: the best indexed one per media family)")
     p.add_argument("-k", type=int, default=20, help="number of results (default 20)")
     p.add_argument("--kind", choices=[k.value for k in MediaKind], help="only this kind of file")
     p.add_argument("--frames", action="store_true", help="list every matching video frame instead of the best per video")
     p.add_argument("--segments", action="store_true", help="list every matching audio window instead of the best per file")
-    p.add_argument("--start", type=float, metavar="S", help="start of the part of the example to use (seconds)")
-    p.add_argument("--end", type=float, metavar="S", help="end of the part of the example to use (seconds)")
     p.add_argument("--download", action="store_true", help="download missing weights")
     p.add_argument("--json", action="store_true", help="print results as JSON")
     p.set_defaults(func=cmd_search)

@@ -14,7 +14,6 @@ import sys
 from pathlib import Path
 
 from mediasearch.errors import QueryError
-from mediasearch.media import Modality
 
 logger = logging.getLogger(__name__)
 
@@ -48,12 +47,9 @@ def cmd_query_add(args: argparse.Namespace) -> int:
     from mediasearch.evaluation.groundtruth import add_query
     from mediasearch.library import Library
 
-    if args.image:
-        modality, path, text = Modality.IMAGE, Path(args.image), None
-    elif args.audio:
-        modality, path, text = Modality.AUDIO, Path(args.audio), None
-    else:
-        modality, path, text = Modality.TEXT, None, args.text
+    from mediasearch.cli import query_input
+
+    modality, path, text = query_input(args)
     with Library(args.settings) as library:
         query = add_query(
             library.catalog, args.settings, modality=modality, text=text, path=path, name=args.name,
@@ -310,13 +306,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     qsub = p.add_subparsers(dest="query_command", metavar="ACTION")
     qsub.required = True
     a = qsub.add_parser("add", help="save a query: an example image or audio clip (copied into the library), or text")
-    what = a.add_mutually_exclusive_group(required=True)
-    what.add_argument("--image", metavar="FILE", help="example image (or a video: its frame at --start)")
-    what.add_argument("--audio", metavar="FILE", help="example audio clip (or a video's soundtrack)")
-    what.add_argument("--text", metavar="TEXT", help="text query")
+    from mediasearch.cli import add_query_input_args
+
+    add_query_input_args(a)
     a.add_argument("--name", metavar="NAME", help="a unique name without spaces (default: from the file name or text)")
-    a.add_argument("--start", type=float, metavar="S", help="start of the part of the example to use (seconds)")
-    a.add_argument("--end", type=float, metavar="S", help="end of the part of the example to use (seconds)")
     a.add_argument("--json", action="store_true")
     a.set_defaults(func=cmd_query_add)
     a = qsub.add_parser("list", help="list saved queries with their judgement counts")
