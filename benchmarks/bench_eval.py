@@ -24,8 +24,7 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-from PIL import Image, ImageOps
+from PIL import Image
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
@@ -66,15 +65,6 @@ def register_small_effnet() -> None:
     )
 
 
-def edit(image: Image.Image) -> Image.Image:
-    image = ImageOps.mirror(image)
-    w, h = image.size
-    image = image.crop((int(0.12 * w), int(0.10 * h), int(0.90 * w), int(0.92 * h)))
-    hsv = np.asarray(image.convert("HSV")).copy()
-    hsv[..., 0] = (hsv[..., 0].astype(np.int32) + 40) % 256
-    return Image.fromarray(hsv, "HSV").convert("RGB")
-
-
 def build(work: Path, settings: Settings, n_items: int, n_queries: int) -> None:
     media, queries = work / "media", work / "queries"
     t0 = time.perf_counter()
@@ -87,7 +77,7 @@ def build(work: Path, settings: Settings, n_items: int, n_queries: int) -> None:
         original = Image.open(media / f"d{i // 1000:02d}" / f"p{i:05d}.jpg").convert("RGB")
         (media / "copies").mkdir(exist_ok=True)
         original.resize((SIZE[0] * 3 // 4, SIZE[1] * 3 // 4)).save(media / "copies" / f"c{i:05d}.jpg", quality=70)
-        edit(original).save(queries / f"q{i:05d}.jpg", quality=85)
+        mf.near_duplicate(original).save(queries / f"q{i:05d}.jpg", quality=85)
     print(f"generated {n_items} pictures and {n_queries} queries in {time.perf_counter() - t0:.1f} s")
 
     with Library(settings) as library:

@@ -530,7 +530,6 @@ def _run_asset_encoder(
     library: Library, enc: Encoder, assets: list[Asset], report: IndexReport, rep: _Reporter, cancel: CancelToken
 ) -> None:
     cat = library.catalog
-    done_by = cat.assets_done_by(enc.name)
     _check_index_config(library, enc)
     done_by = cat.assets_done_by(enc.name)
     todo = [a for a in assets if a.kind in _AUDIO_KINDS and a.id not in done_by and a.id not in report.skipped_ids]

@@ -18,13 +18,14 @@ from typing import Sequence
 
 import av
 import numpy as np
-from PIL import Image, ImageDraw, ImageFilter
+from PIL import Image, ImageDraw, ImageFilter, ImageOps
 
 __all__ = [
     "make_image",
     "make_photo_like",
     "synthetic_scene",
     "jpeg_roundtrip",
+    "near_duplicate",
     "make_video",
     "make_audio",
     "make_bad_files",
@@ -284,6 +285,17 @@ def synthetic_scene(seed: int, size: tuple[int, int] = (640, 480)) -> Image.Imag
     pil = pil.filter(ImageFilter.GaussianBlur(1.2))
     noisy = np.asarray(pil, dtype=np.float64) + rng.normal(0, 6, (h, w, 3))
     return Image.fromarray(np.clip(noisy, 0, 255).astype(np.uint8))
+
+
+def near_duplicate(image: Image.Image) -> Image.Image:
+    """Mirrored, cropped and hue-shifted: the same scene to a person, not to a colour
+    histogram or a perceptual hash."""
+    image = ImageOps.mirror(image)
+    w, h = image.size
+    image = image.crop((int(0.12 * w), int(0.10 * h), int(0.90 * w), int(0.92 * h)))
+    hsv = np.asarray(image.convert("HSV")).copy()
+    hsv[..., 0] = (hsv[..., 0].astype(np.int32) + 40) % 256
+    return Image.fromarray(hsv, "HSV").convert("RGB")
 
 
 # ----------------------------------------------------------------------------- video

@@ -12,9 +12,8 @@ import sys
 from html.parser import HTMLParser
 from pathlib import Path
 
-import numpy as np
 import pytest
-from PIL import Image, ImageOps
+from PIL import Image
 
 import media_factory as mf
 from mediasearch.config import Settings
@@ -34,17 +33,6 @@ DISTRACTORS = 16
 FAST = dict(latency_min_s=0.0, latency_min_repeats=1, latency_max_repeats=1)
 
 
-def near_duplicate(image: Image.Image) -> Image.Image:
-    """Mirrored, cropped and hue-shifted: the same scene to a person, not to a colour
-    histogram or a perceptual hash."""
-    image = ImageOps.mirror(image)
-    w, h = image.size
-    image = image.crop((int(0.12 * w), int(0.10 * h), int(0.90 * w), int(0.92 * h)))
-    hsv = np.asarray(image.convert("HSV")).copy()
-    hsv[..., 0] = (hsv[..., 0].astype(np.int32) + 40) % 256
-    return Image.fromarray(hsv, "HSV").convert("RGB")
-
-
 def make_task(root: Path) -> tuple[Path, list[Path], list[Path]]:
     """A media folder (originals, a resized copy of each, distractors) and one edited query
     per original, outside the folder. Returns (folder, originals, queries)."""
@@ -58,7 +46,7 @@ def make_task(root: Path) -> tuple[Path, list[Path], list[Path]]:
     for i, path in enumerate(originals):
         query = root / "queries" / f"edit{i:02d}.jpg"
         query.parent.mkdir(parents=True, exist_ok=True)
-        near_duplicate(Image.open(path).convert("RGB")).save(query, quality=85)
+        mf.near_duplicate(Image.open(path).convert("RGB")).save(query, quality=85)
         queries.append(query)
     return media, originals, queries
 
