@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator, Sequence
 
+from mediasearch import cli_args, cli_errors
 from mediasearch.config import Settings, default_library_dir, default_model_dir
 from mediasearch.errors import CancelledError, MediaSearchError
 from mediasearch.media import Hit, MediaKind, Modality
@@ -147,6 +148,11 @@ def cmd_index(args: argparse.Namespace) -> int:
     from mediasearch.library import Library
 
     settings = args.settings
+    missing = cli_args.missing_paths(args.paths)
+    if missing:  # before the library is opened: a typo must not look like an empty folder
+        from mediasearch.errors import InputPathError
+
+        raise InputPathError(missing)
     encoders = _encoder_list(args.encoders) or ["baseline-image", "baseline-audio"]
     bars = _Bars(enabled=not args.quiet)
     with Library(settings) as library, _cancel_on_sigint() as cancel:
@@ -320,8 +326,8 @@ def add_query_input_args(parser: argparse.ArgumentParser) -> None:
     what.add_argument("--image", metavar="FILE", help="example image (or a video: the frame at --start)")
     what.add_argument("--audio", metavar="FILE", help="example audio clip (or a video's soundtrack)")
     what.add_argument("--text", metavar="TEXT", help="text describing images, or words spoken")
-    parser.add_argument("--start", type=float, metavar="S", help="start of the part of the example to use (seconds)")
-    parser.add_argument("--end", type=float, metavar="S", help="end of the part of the example to use (seconds)")
+    parser.add_argument("--start", type=cli_args.float_range(*cli_args.LIMITS["seconds"]), metavar="S", help="start of the part of the example to use (seconds, 0 or more)")
+    parser.add_argument("--end", type=cli_args.float_range(*cli_args.LIMITS["seconds"], low_open=True), metavar="S", help="end of the part of the example to use (seconds, after --start)")
 
 
 def query_input(args: argparse.Namespace) -> tuple[Modality, Path | None, str | None]:
@@ -334,7 +340,7 @@ def query_input(args: argparse.Namespace) -> tuple[Modality, Path | None, str | 
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = cli_args.OneLineParser(
         prog="mediasearch", description="Search your own images, videos and audio, and find out which encoder works best on them."
     )
     parser.add_argument("--library", metavar="DIR", help=f"library folder (default: $MEDIASEARCH_HOME or {default_library_dir()})")
@@ -345,10 +351,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("index", help="index folders (only new and changed files are processed)")
     p.add_argument("paths", nargs="+", metavar="PATH")
-    p.add_argument("--encoders", metavar="A,B", help="encoders to use (default: baseline-image,baseline-audio); see `mediasearch encoders`")
-    p.add_argument("--frame-interval", type=float, metavar="S", help="seconds between sampled video frames (default 2)")
-    p.add_argument("--batch-size", type=int, metavar="N", help="inference batch size (default 8)")
-    p.add_argument("--threads", type=int, metavar="N", help="CPU threads for inference (default: all cores but one, which decodes)")
+    p.add_argument("--encoders", type=cli_args.name_list("encoder"), metavar="A,B", help="encoders to use (default: baseline-image,baseline-audio); see `mediasearch encoders`")
+    p.add_argument("--frame-interval", type=cli_args.float_range(*cli_args.LIMITS["frame_interval"]), metavar="S", help="seconds between sampled video frames, 0.01 to 3600 (default 2)")
+    p.add_argument("--batch-size", type=cli_args.int_range(*cli_args.LIMITS["batch_size"]), metavar="N", help="inference batch size, 1 to 1024 (default 8)")
+    p.add_argument("--threads", type=cli_args.int_range(*cli_args.LIMITS["threads"]), metavar="N", help="CPU threads for inference, 1 to 512 (default: all cores but one, which decodes)")
     p.add_argument("--hidden", action="store_true", help="include hidden files and folders")
     p.add_argument("--download", action="store_true", help="download missing weights (with a progress bar)")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
@@ -358,7 +364,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("search", help="search by example image, example audio clip, or text")
     add_query_input_args(p)
     p.add_argument("--encoder", metavar="NAME", help="encoder to search with (default: the best indexed one per media family)")
-    p.add_argument("-k", type=int, default=20, help="number of results (default 20)")
+    p.add_argument("-k", type=cli_args.int_range(*cli_args.LIMITS["k"]), default=20, help="number of results, 1 to 100000 (default 20)")
     p.add_argument("--kind", choices=[k.value for k in MediaKind], help="only this kind of file")
     p.add_argument("--frames", action="store_true", help="list every matching video frame instead of the best per video")
     p.add_argument("--segments", action="store_true", help="list every matching audio window instead of the best per file")
@@ -388,24 +394,40 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    cli_errors.safe_text_streams()
     parser = build_parser()
-    args = parser.parse_args(argv)
-    level = logging.WARNING - 10 * min(args.verbose, 2)
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     try:
-        args.settings = _settings(args)
-        return int(args.func(args) or 0)
-    except CancelledError as exc:
-        print(f"mediasearch: {exc}", file=sys.stderr)
-        return EXIT_CANCELLED
+        args = parser.parse_args(argv)
     except KeyboardInterrupt:
         print("mediasearch: interrupted", file=sys.stderr)
         return EXIT_CANCELLED
-    except MediaSearchError as exc:
-        print(f"mediasearch: error: {exc}", file=sys.stderr)
-        return EXIT_ERROR
+    cli_args.check_time_span(parser, args)
+    level = logging.WARNING - 10 * min(args.verbose, 2)
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    settings: Settings | None = None
+    try:
+        settings = args.settings = _settings(args)
+        problem = cli_args.folder_problem(settings.library_dir, "library") or cli_args.folder_problem(
+            settings.model_dir, "model store"
+        )
+        if problem:
+            print(f"mediasearch: error: {problem}", file=sys.stderr)
+            return EXIT_USAGE
+        return int(args.func(args) or 0)
     except BrokenPipeError:
         return 0
+    except (Exception, KeyboardInterrupt) as exc:
+        explained = cli_errors.explain(
+            exc,
+            library_dir=settings.library_dir if settings else None,
+            catalog_path=settings.catalog_path if settings else None,
+        )
+        if args.verbose:
+            import traceback
+
+            traceback.print_exception(exc, file=sys.stderr)
+        print(f"mediasearch: {explained.message}", file=sys.stderr)
+        return explained.exit_code
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -13,6 +13,7 @@ import logging
 import sys
 from pathlib import Path
 
+from mediasearch import cli_args
 from mediasearch.errors import QueryError
 
 logger = logging.getLogger(__name__)
@@ -323,7 +324,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("query", metavar="QUERY", help="saved query name or id")
     p.add_argument("paths", nargs="+", metavar="PATH", help="indexed files")
     p.add_argument("--grade", type=_grade, metavar="G", help="0, 1 or 2")
-    p.add_argument("--at", type=float, metavar="S", help="judge the moment at S seconds of a video or audio file")
+    p.add_argument("--at", type=cli_args.float_range(*cli_args.LIMITS["seconds"]), metavar="S", help="judge the moment at S seconds of a video or audio file")
     p.add_argument("--clear", action="store_true", help="remove the judgement instead")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_judge)
@@ -344,18 +345,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     p = subparsers.add_parser("pool", help="what to judge next: the union of every encoder's top results, unjudged first")
     p.add_argument("query", metavar="QUERY", help="saved query name or id")
-    p.add_argument("--depth", type=int, default=10, metavar="N", help="top N of each encoder (default 10)")
-    p.add_argument("--encoders", metavar="A,B", help="only these encoders (default: every indexed one that can answer)")
+    p.add_argument("--depth", type=cli_args.int_range(*cli_args.LIMITS["depth"]), default=10, metavar="N", help="top N of each encoder, 1 to 100000 (default 10)")
+    p.add_argument("--encoders", type=cli_args.name_list("encoder"), metavar="A,B", help="only these encoders (default: every indexed one that can answer)")
     p.add_argument("--unjudged", action="store_true", help="list only unjudged files")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_pool)
 
     p = subparsers.add_parser("eval", help="score every encoder on the saved queries and judgements; compare them")
-    p.add_argument("--encoders", metavar="A,B", help="only these encoders (default: every indexed one)")
-    p.add_argument("--k", type=_ks, default=(1, 5, 10), metavar="K,K", help="cut-offs (default 1,5,10)")
-    p.add_argument("--depth", type=int, default=100, metavar="N", help="results per search for MAP and recall (default 100)")
-    p.add_argument("--repeats", type=int, default=3, metavar="N", help="timed passes over the queries, at least (default 3)")
-    p.add_argument("--latency-seconds", type=float, default=2.0, metavar="S", help="keep repeating until each encoder's searches took S seconds (default 2)")
+    p.add_argument("--encoders", type=cli_args.name_list("encoder"), metavar="A,B", help="only these encoders (default: every indexed one)")
+    p.add_argument("--k", type=cli_args.int_list(*cli_args.LIMITS["k"]), default=(1, 5, 10), metavar="K,K", help="cut-offs, each 1 to 100000 (default 1,5,10)")
+    p.add_argument("--depth", type=cli_args.int_range(*cli_args.LIMITS["depth"]), default=100, metavar="N", help="results per search for MAP and recall, 1 to 100000 (default 100)")
+    p.add_argument("--repeats", type=cli_args.int_range(*cli_args.LIMITS["repeats"]), default=3, metavar="N", help="timed passes over the queries, at least (default 3)")
+    p.add_argument("--latency-seconds", type=cli_args.float_range(*cli_args.LIMITS["latency"]), default=2.0, metavar="S", help="keep repeating until each encoder's searches took S seconds (default 2)")
     p.add_argument("--report", metavar="FILE.html", help="write the HTML report, and FILE.json and FILE.csv beside it")
     p.add_argument("--csv", metavar="FILE", help="write the metric table as CSV")
     p.add_argument("--run", metavar="FILE", help="write every encoder's rankings as a TREC run file")

@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any, Sequence, TextIO
 
+from mediasearch import cli_args
 from mediasearch.modelstore import ModelStore, needed_by
 from mediasearch.modelstore.store import FileCheck, ModelStatus
 from mediasearch.progress import Progress
@@ -35,7 +36,7 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     p = sub.add_parser("pull", help="download models (resumable, checksum-verified)")
     p.add_argument("names", nargs="+", metavar="NAME", help="model names (see `models list`)")
     p.add_argument("--mirror", metavar="URL", help="fetch from a server laid out like a model folder")
-    p.add_argument("--timeout", type=float, default=30.0, metavar="S", help="network timeout in seconds")
+    p.add_argument("--timeout", type=cli_args.float_range(*cli_args.LIMITS["timeout"]), default=30.0, metavar="S", help="network timeout in seconds, 0.1 to 86400")
     p.set_defaults(func=cmd_pull)
 
     p = sub.add_parser("import", help="install a model from a local file or folder (no network)")
