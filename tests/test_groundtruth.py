@@ -157,8 +157,21 @@ def test_import_by_path_unknown_queries_and_bad_grades(catalog: Catalog, setting
     assert report.unresolved == [str(tmp_path / "unknown.jpg")] and report.unknown_queries == ["birds"]
     assert gt.asset_qrels(catalog, 1) == {"h-a": 1}
     with pytest.raises(QueryError, match="grade"):
-        gt.import_judgements(catalog, settings, [f.QrelRow("cats", "h-a", 2), f.QrelRow("cats", "h-z", -1)])
+        gt.import_judgements(catalog, settings, [f.QrelRow("cats", "h-a", 2), f.QrelRow("cats", "h-z", 1.5)])  # type: ignore[arg-type]
     assert gt.asset_qrels(catalog, 1) == {"h-a": 1}  # nothing of the failed import stored
+
+
+def test_import_keeps_any_grade_and_minus_one_as_unjudged(catalog: Catalog, settings: Settings) -> None:
+    gt.add_query(catalog, settings, modality=Modality.TEXT, text="cats")
+    rows = [f.QrelRow("cats", "h-a", 4), f.QrelRow("cats", "h-b", 3), f.QrelRow("cats", "h-c", -1), f.QrelRow("cats", "h-d", 0)]
+    report = gt.import_judgements(catalog, settings, rows)
+    assert report.imported == 4
+    # -1 is trec_eval's "unjudged": stored (it exports again), but no judgement for evaluation
+    assert gt.asset_qrels(catalog, 1) == {"h-a": 4, "h-b": 3, "h-d": 0}
+    assert sorted((r.doc, r.grade) for r in gt.export_judgements(catalog)) == [("h-a", 4), ("h-b", 3), ("h-c", -1), ("h-d", 0)]
+    # an unjudged whole-file row does not hide a judged moment of the file
+    gt.import_judgements(catalog, settings, [f.QrelRow("cats", "h-c", 2, at_s=3.0)])
+    assert gt.asset_qrels(catalog, 1)["h-c"] == 2
 
 
 def test_removing_a_query_removes_its_judgements(catalog: Catalog, settings: Settings) -> None:

@@ -5,7 +5,10 @@ its input: the text, or a copy of the example file kept under ``settings.queries
 (in a folder named by the file's sha256, so the query survives the original being moved or deleted).
 
 A judgement grades a (query, asset) pair, or a (query, moment of an asset) pair:
-0 = not relevant, 1 = relevant, 2 = highly relevant. It is keyed by the asset's
+0 = not relevant, 1 = relevant, 2 = highly relevant when judged here; imported qrels may
+carry any integer grade (higher = more relevant, a gain for NDCG), and a negative grade
+is trec_eval's "unjudged": it is stored as given (so it exports again) but counts as no
+judgement at all. It is keyed by the asset's
 *content hash* (``at_s`` = -1 for the whole asset, else the judged moment in seconds)
 and remembers the path only for display, so judgements survive re-indexing, renames,
 moves and rebuilding the index.
@@ -13,7 +16,11 @@ moves and rebuilding the index.
 For evaluation, which works per asset, :func:`asset_qrels` folds moment judgements into
 the asset: a whole-asset judgement, when there is one, decides the asset's grade (it is
 the user's explicit verdict on the file); otherwise the asset gets the highest grade of
-its judged moments (one relevant moment makes a video relevant to the query).
+its judged moments (one relevant moment makes a video relevant to the query). Negative
+(unjudged) grades take no part in the folding.
+
+All SQL is in :class:`mediasearch.catalog.evaluation.EvaluationSQL`; writes take the
+library's writer lock through ``Catalog.transaction``.
 """
 
 from __future__ import annotations
@@ -36,7 +43,7 @@ from mediasearch.media import AssetStatus, Modality
 
 logger = logging.getLogger(__name__)
 
-#: valid relevance grades
+#: grades a user gives when judging here (imports take any integer)
 GRADES = (0, 1, 2)
 WHOLE_ASSET = -1.0
 
@@ -141,7 +148,7 @@ def _stored_name(file: Path, settings: Settings) -> str:
 
 
 def _unique_name(catalog: Catalog, base: str) -> str:
-    taken = {r[0] for r in catalog.conn.execute("SELECT name FROM queries")}
+    taken = catalog.query_names()
     if base not in taken:
         return base
     n = 2
@@ -194,35 +201,35 @@ def add_query(
             shutil.copyfile(src, tmp)
             tmp.replace(dest)
         base = _slug(src.stem)
-    with catalog.transaction() as conn:
+    with catalog.transaction():
+        explicit = name is not None
         if name is None:
             name = _unique_name(catalog, base)
-        elif conn.execute("SELECT 1 FROM queries WHERE name=?", (name,)).fetchone():
-            raise QueryError(f"a query named {name!r} already exists")
-        cur = conn.execute(
-            """INSERT INTO queries(name, modality, text, file_path, file_hash, start_s, end_s, created_at)
-               VALUES(?,?,?,?,?,?,?,?)""",
-            (name, modality.value, text, file_name, file_hash, start_s, end_s, time.time()),
+        query_id = catalog.insert_query(
+            name=name, modality=modality.value, text=text, file_path=file_name, file_hash=file_hash,
+            start_s=start_s, end_s=end_s,
         )
-        query_id = int(cur.lastrowid)
+    if query_id is None:
+        assert explicit  # a generated name was free inside the same transaction
+        raise QueryError(f"a query named {name!r} already exists")
     logger.info("saved query %s (%s)", name, modality.value)
     return get_query(catalog, settings, query_id)
 
 
 def list_queries(catalog: Catalog, settings: Settings) -> list[SavedQuery]:
     """Every saved query, oldest first."""
-    return [_row_to_query(r, settings) for r in catalog.conn.execute("SELECT * FROM queries ORDER BY id")]
+    return [_row_to_query(r, settings) for r in catalog.query_rows()]
 
 
 def get_query(catalog: Catalog, settings: Settings, key: str | int) -> SavedQuery:
     """A saved query by name, or by id (an int, or a string of digits no query is named)."""
     row = None
     if isinstance(key, str):
-        row = catalog.conn.execute("SELECT * FROM queries WHERE name=?", (key,)).fetchone()
+        row = catalog.query_row(name=key)
         if row is None and key.isdigit():
             key = int(key)
     if row is None and isinstance(key, int):
-        row = catalog.conn.execute("SELECT * FROM queries WHERE id=?", (key,)).fetchone()
+        row = catalog.query_row(query_id=key)
     if row is None:
         raise NotFoundError("saved query", key)
     return _row_to_query(row, settings)
@@ -232,12 +239,7 @@ def remove_query(catalog: Catalog, settings: Settings, key: str | int) -> SavedQ
     """Delete a saved query and its judgements; its kept file goes too unless another
     query uses the same file."""
     query = get_query(catalog, settings, key)
-    with catalog.transaction() as conn:
-        conn.execute("DELETE FROM judgements WHERE query_id=?", (query.id,))
-        conn.execute("DELETE FROM queries WHERE id=?", (query.id,))
-        still_used = query.file is not None and conn.execute(
-            "SELECT 1 FROM queries WHERE file_path=?", (_stored_name(query.file, settings),)
-        ).fetchone()
+    still_used = catalog.delete_query(query.id, None if query.file is None else _stored_name(query.file, settings))
     if query.file is not None and not still_used:
         query.file.unlink(missing_ok=True)
         try:
@@ -251,8 +253,11 @@ def remove_query(catalog: Catalog, settings: Settings, key: str | int) -> SavedQ
 # -- judgements ---------------------------------------------------------------------
 
 
-def _check_grade(grade: int) -> int:
-    if int(grade) != grade or int(grade) not in GRADES:
+def _check_grade(grade: int, *, any_integer: bool = False) -> int:
+    """``grade`` as an int: one of :data:`GRADES`, or any integer for imports."""
+    if isinstance(grade, bool) or int(grade) != grade:
+        raise QueryError(f"grade must be an integer, got {grade!r}")
+    if not any_integer and int(grade) not in GRADES:
         raise QueryError(f"grade must be one of {', '.join(map(str, GRADES))}, got {grade!r}")
     return int(grade)
 
@@ -260,17 +265,10 @@ def _check_grade(grade: int) -> int:
 def set_judgement(
     catalog: Catalog, query: SavedQuery, *, content_hash: str, grade: int, path: str = "", at_s: float = WHOLE_ASSET
 ) -> None:
-    """Record (or replace) the grade of an asset, or of a moment of it, for ``query``."""
+    """Record (or replace) the grade (0, 1 or 2) of an asset, or of a moment of it, for ``query``."""
     grade = _check_grade(grade)
     at_s = WHOLE_ASSET if at_s is None or at_s < 0 else float(at_s)
-    with catalog.transaction() as conn:
-        conn.execute(
-            """INSERT INTO judgements(query_id, content_hash, at_s, path, grade, updated_at) VALUES(?,?,?,?,?,?)
-               ON CONFLICT(query_id, content_hash, at_s) DO UPDATE SET grade=excluded.grade,
-               path=CASE WHEN excluded.path != '' THEN excluded.path ELSE judgements.path END,
-               updated_at=excluded.updated_at""",
-            (query.id, content_hash, at_s, path, grade, time.time()),
-        )
+    catalog.upsert_judgements([(query.id, content_hash, at_s, path, grade)])
 
 
 def resolve_asset(catalog: Catalog, path: Path | str) -> tuple[str, str]:
@@ -297,22 +295,12 @@ def judge_path(
 
 def remove_judgement(catalog: Catalog, query: SavedQuery, content_hash: str, *, at_s: float = WHOLE_ASSET) -> bool:
     """Forget one judgement; returns whether it existed."""
-    with catalog.transaction() as conn:
-        cur = conn.execute(
-            "DELETE FROM judgements WHERE query_id=? AND content_hash=? AND at_s=?",
-            (query.id, content_hash, WHOLE_ASSET if at_s < 0 else float(at_s)),
-        )
-    return cur.rowcount > 0
+    return catalog.delete_judgement(query.id, content_hash, WHOLE_ASSET if at_s < 0 else float(at_s))
 
 
 def judgements(catalog: Catalog, query_id: int | None = None) -> list[Judgement]:
     """Stored judgements (of one query, or all), by query then hash then time."""
-    sql = """SELECT j.*, q.name AS qname FROM judgements j JOIN queries q ON q.id = j.query_id"""
-    args: list[object] = []
-    if query_id is not None:
-        sql += " WHERE j.query_id=?"
-        args.append(query_id)
-    rows = catalog.conn.execute(sql + " ORDER BY q.id, j.content_hash, j.at_s", args)
+    rows = catalog.judgement_rows(query_id)
     return [
         Judgement(r["query_id"], r["qname"], r["content_hash"], r["at_s"], r["path"], r["grade"], r["updated_at"])
         for r in rows
@@ -321,14 +309,16 @@ def judgements(catalog: Catalog, query_id: int | None = None) -> list[Judgement]
 
 def asset_qrels(catalog: Catalog, query_id: int) -> dict[str, int]:
     """content hash -> grade of each judged asset for the query (moment judgements folded
-    in as the module docstring says)."""
+    in as the module docstring says; negative grades are unjudged and left out)."""
     whole: dict[str, int] = {}
     moments: dict[str, int] = {}
-    for r in catalog.conn.execute("SELECT content_hash, at_s, grade FROM judgements WHERE query_id=?", (query_id,)):
-        if r["at_s"] < 0:
-            whole[r["content_hash"]] = r["grade"]
+    for content_hash, at_s, grade in catalog.judgement_grades(query_id):
+        if grade < 0:
+            continue
+        if at_s < 0:
+            whole[content_hash] = grade
         else:
-            moments[r["content_hash"]] = max(moments.get(r["content_hash"], 0), r["grade"])
+            moments[content_hash] = max(moments.get(content_hash, 0), grade)
     return {**moments, **whole}
 
 
@@ -364,32 +354,35 @@ def _looks_like_path(doc: str) -> bool:
 
 
 def import_judgements(catalog: Catalog, settings: Settings, rows: Sequence[QrelRow]) -> ImportReport:
-    """Store judgements read from qrels or CSV. A row's doc is a content hash (kept as is,
-    even when no indexed file has it yet) or a path (resolved through the catalog). Rows
-    naming an unknown query, or a path the catalog does not know, are reported, not
-    stored. All stored rows go in one transaction; a bad grade fails the whole import."""
+    """Store judgements read from qrels or CSV, with their grades as given (any integer;
+    negative = unjudged, stored as such). A row's doc is a content hash (kept as is, even
+    when no indexed file has it yet) or a path (resolved through the catalog). Rows naming
+    an unknown query, or a path the catalog does not know, are reported, not stored. All
+    stored rows go in one write transaction."""
     report = ImportReport()
     queries = {q.name: q for q in list_queries(catalog, settings)}
-    for row in rows:
-        _check_grade(row.grade)
-    with catalog.transaction():
-        for row in rows:
-            query = queries.get(row.query)
-            if query is None:
-                if row.query not in report.unknown_queries:
-                    report.unknown_queries.append(row.query)
+    grades = [_check_grade(row.grade, any_integer=True) for row in rows]
+    known = current_paths(catalog, {row.doc for row in rows if not _looks_like_path(row.doc)})
+    batch: list[tuple[int, str, float, str, int]] = []
+    for row, grade in zip(rows, grades):
+        query = queries.get(row.query)
+        if query is None:
+            if row.query not in report.unknown_queries:
+                report.unknown_queries.append(row.query)
+            continue
+        if _looks_like_path(row.doc):
+            try:
+                content_hash, path = resolve_asset(catalog, row.doc)
+            except NotFoundError:
+                report.unresolved.append(row.doc)
                 continue
-            if _looks_like_path(row.doc):
-                try:
-                    content_hash, path = resolve_asset(catalog, row.doc)
-                except NotFoundError:
-                    report.unresolved.append(row.doc)
-                    continue
-            else:
-                content_hash = row.doc
-                path = current_paths(catalog, [content_hash]).get(content_hash, row.path)
-            set_judgement(catalog, query, content_hash=content_hash, grade=row.grade, path=path, at_s=row.at_s)
-            report.imported += 1
+        else:
+            content_hash = row.doc
+            path = known.get(content_hash, row.path)
+        at_s = WHOLE_ASSET if row.at_s is None or row.at_s < 0 else float(row.at_s)
+        batch.append((query.id, content_hash, at_s, path, grade))
+    catalog.upsert_judgements(batch)
+    report.imported = len(batch)
     return report
 
 

@@ -302,8 +302,7 @@ def _cpu_model() -> str:
 
 def _asset_table(library: Library) -> dict[int, tuple[str, str, str | None]]:
     """asset id -> (content hash, path, kind) of every asset with a hash."""
-    rows = library.catalog.conn.execute("SELECT id, content_hash, path, kind FROM assets WHERE content_hash IS NOT NULL")
-    return {r[0]: (r[1], r[2], r[3]) for r in rows}
+    return library.catalog.hashed_assets()
 
 
 def _group_of(modality: Modality, qrels: dict[str, int], kinds: dict[str, str | None]) -> str:
