@@ -47,6 +47,10 @@ def _settings(args: argparse.Namespace) -> Settings:
         changes["batch_size"] = int(args.batch_size)
     if getattr(args, "threads", None):
         changes["threads"] = int(args.threads)
+    if getattr(args, "precision", None):
+        changes["precision"] = args.precision
+    if getattr(args, "device", None):
+        changes["device"] = args.device
     return Settings().with_(**changes)
 
 
@@ -155,9 +159,16 @@ def cmd_index(args: argparse.Namespace) -> int:
         raise InputPathError(missing)
     encoders = _encoder_list(args.encoders) or ["baseline-image", "baseline-audio"]
     bars = _Bars(enabled=not args.quiet)
-    with Library(settings) as library, _cancel_on_sigint() as cancel:
+    if getattr(args, "index_type", None):
+        settings = settings.with_(index_type=args.index_type)
+    command = "mediasearch index " + " ".join(args.paths)
+    with Library(settings, command=command, wait=args.wait) as library, _cancel_on_sigint() as cancel:
         try:
-            report = index_paths(library, [Path(p) for p in args.paths], encoders=encoders, progress=bars, cancel=cancel)
+            with library.writing(command):  # one writer: refused (or queued with --wait) while another runs
+                report = index_paths(
+                    library, [Path(p) for p in args.paths], encoders=encoders, progress=bars, cancel=cancel,
+                    retry_failed=args.retry_failed,
+                )
         finally:
             bars.close()
     if args.json:
@@ -176,6 +187,12 @@ def cmd_index(args: argparse.Namespace) -> int:
                 print(f"  {path}: {reason}" + (f" [{enc}]" if enc else ""))
             if len(report.failures) > 20:
                 print(f"  … and {len(report.failures) - 20} more")
+        for name, fixed in report.repaired.items():
+            print(f"repaired before indexing ({name}): " + ", ".join(f"{enc} {n}" for enc, n in fixed.items()))
+    if report.missing and not report.cancelled:
+        for name, n in report.missing.items():
+            print(f"incomplete: {name} still has no vectors for {n} files; run the same command again", file=sys.stderr)
+        return EXIT_ERROR
     if report.cancelled:
         print("cancelled: what was indexed is kept; run the same command again to resume", file=sys.stderr)
         return EXIT_CANCELLED
@@ -245,12 +262,20 @@ def cmd_status(args: argparse.Namespace) -> int:
         counts = library.catalog.counts()
         skipped = library.catalog.skipped()
         failures = library.catalog.encoder_failures()
+        store = library.store_status()
+        events = library.catalog.store_events(10)
+        problems = library.catalog.scan_problems()
+        writer = _writer_info(settings)
     data = {
         "library": str(settings.library_dir),
         "model_dir": str(settings.model_dir),
         **counts,
         "skipped": [{"path": p, "reason": r} for p, r in skipped],
+        "scan_problems": [{"path": p, "reason": r} for p, r in problems],
         "encoder_failures": [{"path": p, "encoder": e, "reason": r} for p, e, r in failures],
+        "store": store,
+        "store_events": events,
+        "writer": writer,
     }
     if args.json:
         print(json.dumps(data, indent=2))
@@ -272,10 +297,50 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(f"\nencoder failures ({len(failures)}):")
         for path, enc, reason in failures:
             print(f"  {path} [{enc}]: {reason}")
-    return 0
+    if problems:
+        print(f"\nscan problems ({len(problems)}):")
+        for path, reason in problems:
+            print(f"  {path}: {reason}")
+    _print_store(store, events, writer)
+    return 1 if any(e["problem"] for e in store.values()) else 0
+
+
+def _writer_info(settings: Settings) -> dict | None:
+    """Who is writing to the library now (None when nobody)."""
+    from mediasearch.store.lock import probe
+
+    return probe(settings.library_dir)
+
+
+def _print_store(store: dict, events: list[dict], writer: dict | None) -> None:
+    from mediasearch.errors import describe_holder
+
+    if store:
+        print()
+        rows = []
+        for name, e in sorted(store.items()):
+            graph = e["graph"]
+            how = e["index_type"]
+            if graph:
+                how += f" (recall@10 {graph['recall_at_10']}, ef_search {graph['ef_search']}; {e['exact_tail']} searched exactly)"
+            rows.append([name, how, str(e["live"]), str(e["dead"]), f"{e['log_bytes'] / 1e6:.1f} MB"])
+        print(_table(rows, ["encoder", "index", "vectors", "dead", "stored"]))
+        for name, e in sorted(store.items()):
+            if e["problem"]:
+                print(f"  {name}: {e['problem']}")
+    if writer is not None:
+        print(f"\nbeing written by {describe_holder(writer)}: vectors appear as its checkpoints commit (every few seconds)")
+    if events:
+        import time as _time
+
+        print("\nrecent store events:")
+        for ev in events[:5]:
+            when = _time.strftime("%Y-%m-%d %H:%M", _time.localtime(ev["at"]))
+            print(f"  {when} {ev['encoder'] or ''} {ev['event']}: {ev['detail']}")
 
 
 def cmd_encoders(args: argparse.Namespace) -> int:
+    from mediasearch.encoders.precision import report as precision_report
     from mediasearch.encoders.registry import REGISTRY, weights_present
 
     settings = args.settings
@@ -283,6 +348,7 @@ def cmd_encoders(args: argparse.Namespace) -> int:
     for spec in REGISTRY.values():
         data = spec.to_json()
         data["weights_present"] = weights_present(spec, settings)
+        data["numeric_path"] = precision_report(spec, settings)
         items.append(data)
     if args.json:
         print(json.dumps(items, indent=2))
@@ -330,6 +396,12 @@ def add_query_input_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--end", type=cli_args.float_range(*cli_args.LIMITS["seconds"], low_open=True), metavar="S", help="end of the part of the example to use (seconds, after --start)")
 
 
+def add_engine_args(parser: argparse.ArgumentParser) -> None:
+    """--precision and --device for the torch encoders (index, search)."""
+    parser.add_argument("--precision", choices=["auto", "fp32", "bf16", "fp16"], help="numeric path of the torch encoders (default auto: bf16/fp16 where measured faster and within tolerance of fp32; $MEDIASEARCH_PRECISION)")
+    parser.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], help="where the torch encoders run (default auto: CUDA, then MPS, then CPU; $MEDIASEARCH_DEVICE)")
+
+
 def query_input(args: argparse.Namespace) -> tuple[Modality, Path | None, str | None]:
     """(modality, example file, text) from the arguments add_query_input_args added."""
     if args.image:
@@ -357,8 +429,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=cli_args.int_range(*cli_args.LIMITS["threads"]), metavar="N", help="CPU threads for inference, 1 to 512 (default: all cores but one, which decodes)")
     p.add_argument("--hidden", action="store_true", help="include hidden files and folders")
     p.add_argument("--download", action="store_true", help="download missing weights (with a progress bar)")
+    add_engine_args(p)
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    p.add_argument("--wait", action="store_true", help="if another process is writing to the library, wait for it instead of failing")
+    p.add_argument("--index-type", choices=["auto", "flat", "hnsw"], help="vector index: exact (flat), approximate (hnsw), or by size (auto, the default)")
+    p.add_argument("--retry-failed", action="store_true", help="try again every file an encoder failed on before")
     p.set_defaults(func=cmd_index)
 
     p = sub.add_parser("search", help="search by example image, example audio clip, or text")
@@ -369,6 +445,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--frames", action="store_true", help="list every matching video frame instead of the best per video")
     p.add_argument("--segments", action="store_true", help="list every matching audio window instead of the best per file")
     p.add_argument("--download", action="store_true", help="download missing weights")
+    add_engine_args(p)
     p.add_argument("--json", action="store_true", help="print results as JSON")
     p.set_defaults(func=cmd_search)
 
@@ -383,7 +460,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("gui", help="open the desktop application")
     p.set_defaults(func=cmd_gui)
 
-    for module in ("mediasearch.cli_models", "mediasearch.cli_eval"):
+    for module in ("mediasearch.cli_models", "mediasearch.cli_eval", "mediasearch.cli_store"):
         try:
             mod = __import__(module, fromlist=["register"])
         except ImportError as exc:  # an area not built into this install

@@ -39,6 +39,22 @@ def allow_download_default() -> bool:
     return os.environ.get("MEDIASEARCH_ALLOW_DOWNLOAD", "").lower() in {"1", "true", "yes"}
 
 
+def default_precision() -> str:
+    """The numeric path setting: ``$MEDIASEARCH_PRECISION`` (auto|fp32|bf16|fp16), else
+    ``bf16`` when the older ``MEDIASEARCH_BF16=1`` is set, else ``auto`` (measured per machine)."""
+    env = os.environ.get("MEDIASEARCH_PRECISION", "").strip().lower()
+    if env:
+        return env
+    if os.environ.get("MEDIASEARCH_BF16", "").strip().lower() in {"1", "true", "yes", "on"}:
+        return "bf16"
+    return "auto"
+
+
+def default_device() -> str:
+    """The inference device setting: ``$MEDIASEARCH_DEVICE`` (auto|cpu|cuda|mps), else ``auto``."""
+    return os.environ.get("MEDIASEARCH_DEVICE", "").strip().lower() or "auto"
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything a job needs to know that is not in the catalog.
@@ -60,6 +76,16 @@ class Settings:
     allow_download: bool = field(default_factory=allow_download_default)
     #: Pillow's decompression-bomb limit, in pixels: bigger images are skipped with a reason
     max_image_pixels: int = 120_000_000
+    #: torch encoders' numeric path: auto (measured once per machine and encoder), fp32, bf16, fp16
+    precision: str = field(default_factory=default_precision)
+    #: torch encoders' device: auto (CUDA, then MPS, then CPU), cpu, cuda, mps
+    device: str = field(default_factory=default_device)
+    #: inference batch size on a GPU (``batch_size`` still applies on the CPU)
+    gpu_batch_size: int = 64
+    #: vector index per encoder: "auto" (flat below a measured size, HNSW above), "flat" or "hnsw"
+    index_type: str = "auto"
+    #: seconds between checkpoints of an index run (each commits the vectors since the last)
+    checkpoint_s: float = field(default_factory=lambda: float(os.environ.get("MEDIASEARCH_CHECKPOINT_S", "2.0")))
 
     def with_(self, **changes: object) -> "Settings":
         """A copy with some fields changed."""

@@ -104,6 +104,47 @@ class DownloadError(MediaSearchError):
 class CatalogError(MediaSearchError):
     """The catalog database is unusable (newer schema, corrupt file...)."""
 
+    def __init__(self, message: str, *, path: Path | str | None = None, cause: str | None = None) -> None:
+        self.path = Path(path) if path is not None else None
+        self.cause = cause
+        super().__init__(message)
+
+
+class LibraryLockedError(MediaSearchError):
+    """Another process (or another task in this one) is writing to the library.
+
+    ``holder``: what the lock file says of the writer (pid, command, since, host), or {}.
+    """
+
+    def __init__(self, library_dir: Path | str, holder: dict) -> None:
+        self.library_dir = Path(library_dir)
+        self.holder = dict(holder)
+        who = describe_holder(self.holder)
+        super().__init__(
+            f"{self.library_dir} is being written by {who}; wait for it to finish, "
+            "or run again with --wait to queue behind it"
+        )
+
+
+def describe_holder(holder: dict) -> str:
+    """'pid 123 (mediasearch index ~/Pictures) since 14:02:11' from a lock file's record."""
+    import time as _time
+
+    if not holder:
+        return "another process"
+    parts = [f"pid {holder.get('pid', '?')}"]
+    if holder.get("command"):
+        parts.append(f"({holder['command']})")
+    if holder.get("host"):
+        parts.append(f"on {holder['host']}")
+    if holder.get("since"):
+        parts.append("since " + _time.strftime("%Y-%m-%d %H:%M:%S", _time.localtime(float(holder["since"]))))
+    return " ".join(parts)
+
+
+class ReadOnlyLibraryError(MediaSearchError):
+    """A write was attempted through a library opened for reading only."""
+
 
 class IndexCorruptError(MediaSearchError):
     """A vector index file could not be read."""

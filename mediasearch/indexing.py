@@ -5,10 +5,16 @@ until the scan sees it; a file whose (size, mtime) is unchanged is not decoded a
 new file whose content hash matches a vanished asset is a rename and keeps its vectors;
 what is still stale at the end leaves the index.
 
-Crash safety: catalog writes commit as work goes; vector indexes are saved atomically
-every ``CHECKPOINT_S`` seconds and at the end (also on cancel); :class:`Library`
-reconciles the two on the next open, so an interrupted run loses at most the vectors
-since the last checkpoint, and the next run redoes exactly those.
+Crash safety: the run is a writing session of the library (one writer at a time).
+Vectors are appended to each encoder's log as batches finish and committed, with their
+embeddings and asset states, at a checkpoint right after the first batch and then every
+``CHECKPOINT_S`` seconds (each checkpoint costs O(new vectors)). A crash loses at most
+the work since the last checkpoint; the next run's writer cuts the uncommitted tail off
+the logs *before* deciding what is done, and redoes exactly that.
+
+Failures are per item: a batch that fails is retried one item at a time, so only the
+item that fails is marked FAILED (with its reason). FAILED items are retried once per
+run after a code or settings change (the attempt key), or always with ``retry_failed``.
 """
 
 from __future__ import annotations
@@ -37,9 +43,13 @@ from mediasearch.scan import FileEntry, normalise_root, scan
 
 log = logging.getLogger(__name__)
 
-CHECKPOINT_S = 60.0
+#: default seconds between checkpoints (Settings.checkpoint_s, MEDIASEARCH_CHECKPOINT_S)
+CHECKPOINT_S = 2.0
 #: decoded video frames are handed to encoders in chunks of this many (bounded memory)
 FRAME_CHUNK = 32
+#: seconds to pause per batch (MEDIASEARCH_TEST_SLOW_EMBED_S): lets tests of concurrent
+#: use stretch a run of small files over several checkpoints
+_THROTTLE_S = float(os.environ.get("MEDIASEARCH_TEST_SLOW_EMBED_S", "0") or 0)
 #: catalog writes of the mark phase are committed every this many files
 COMMIT_EVERY = 500
 
@@ -67,6 +77,12 @@ class IndexReport:
     encoders: dict[str, EncoderRunStats] = field(default_factory=dict)
     #: (path, encoder or "", reason) for files skipped or failed in this run
     failures: list[tuple[str, str, str]] = field(default_factory=list)
+    #: files under the roots that are not media at all (documents, data): counted, not failures
+    not_media: int = 0
+    #: encoder -> assets it was asked to cover that it still has no vectors for (not failed)
+    missing: dict[str, int] = field(default_factory=dict)
+    #: what the writer repaired before the run (see Library.repair)
+    repaired: dict[str, dict] = field(default_factory=dict)
     cancelled: bool = False
     wall_s: float = 0.0
     #: assets found unreadable in this run (later encoders leave them alone)
@@ -81,6 +97,9 @@ class IndexReport:
             "removed": self.removed,
             "unchanged": self.unchanged,
             "skipped": self.skipped,
+            "not_media": self.not_media,
+            "missing": self.missing,
+            "repaired": self.repaired,
             "cancelled": self.cancelled,
             "wall_s": round(self.wall_s, 3),
             "encoders": {name: vars(stats) for name, stats in self.encoders.items()},
@@ -113,12 +132,16 @@ def index_paths(
     encoders: Sequence[str],
     progress: ProgressCallback | None = None,
     cancel: CancelToken | None = None,
+    retry_failed: bool = False,
 ) -> IndexReport:
     """Bring the library up to date with ``roots`` for ``encoders``.
 
-    Loads every encoder first (so missing weights fail before any work), then scans,
-    marks and sweeps, and embeds what is new. Bad files are recorded as skipped with a
-    reason; cancellation saves what was done and returns a report with ``cancelled``.
+    Runs as a writing session of the library (joining one the caller opened, e.g. to
+    pass ``--wait``). Loads every encoder first (so missing weights fail before any
+    work), reconciles the stored vectors with the catalog, then scans, marks and
+    sweeps, and embeds what is not done. Bad files are recorded as skipped with a
+    reason; cancellation keeps what was committed and returns a report with
+    ``cancelled``; ``report.missing`` says what is still not embedded.
     """
     t0 = time.monotonic()
     cancel = cancel or CancelToken()
@@ -127,23 +150,51 @@ def index_paths(
     loaded = {spec.name: load_encoder(spec.name, library.settings) for spec in specs}
     report = IndexReport(encoders={name: EncoderRunStats() for name in loaded})
     root_paths = [normalise_root(r) for r in roots]
-    try:
-        _mark_and_sweep(library, root_paths, report, rep, cancel)
-        assets = _assets_under(library, root_paths)
-        visual = [enc for enc in loaded.values() if not enc.owns_segments]
-        owners = [enc for enc in loaded.values() if enc.owns_segments]
-        if visual:
-            _VisualStage(library, visual, report, rep, cancel).run(assets)
-        for enc in owners:
-            _run_asset_encoder(library, enc, assets, report, rep, cancel)
-    except (CancelledError, KeyboardInterrupt):
-        report.cancelled = True
-        log.info("indexing cancelled; what was done is kept, run again to resume")
-    finally:
-        library.save_indexes()
-        report.wall_s = time.monotonic() - t0
-        _record_runs(library, report, started_at=time.time() - report.wall_s)
+    with library.writing("mediasearch index " + " ".join(str(r) for r in root_paths)):
+        repair = library.last_repair
+        report.repaired = {k: v for k, v in vars(repair).items() if v}
+        try:
+            for enc in loaded.values():
+                _check_index_config(library, enc)
+            _mark_and_sweep(library, root_paths, report, rep, cancel)
+            assets = _assets_under(library, root_paths)
+            visual = [enc for enc in loaded.values() if not enc.owns_segments]
+            owners = [enc for enc in loaded.values() if enc.owns_segments]
+            if visual:
+                _VisualStage(library, visual, report, rep, cancel, retry_failed=retry_failed).run(assets)
+            for enc in owners:
+                _run_asset_encoder(library, enc, assets, report, rep, cancel, retry_failed=retry_failed)
+        except (CancelledError, KeyboardInterrupt):
+            report.cancelled = True
+            log.info("indexing cancelled; what was done is kept, run again to resume")
+        finally:
+            report.wall_s = time.monotonic() - t0
+            _record_runs(library, report, started_at=time.time() - report.wall_s)
+            report.missing = _missing(library, root_paths, list(loaded))
     return report
+
+
+def attempt_key(enc: Encoder) -> str:
+    """What a FAILED state was recorded under: a new mediasearch version or a change of the
+    encoder's settings makes failed items eligible for one more try."""
+    from mediasearch import __version__
+
+    config = index_config(enc)
+    return f"{__version__}|{sorted(config.items())}"
+
+
+def _missing(library: Library, roots: list[Path], encoders: list[str]) -> dict[str, int]:
+    """Encoder -> ok assets under ``roots`` of kinds it covers that it has neither done nor failed."""
+    assets = _assets_under(library, roots)
+    out: dict[str, int] = {}
+    for name in encoders:
+        spec = get_spec(name)
+        kinds = _AUDIO_KINDS if (Stream.AUDIO in spec.streams or Stream.SPEECH in spec.streams) else _VISUAL_KINDS
+        settled = library.catalog.assets_settled_by(name)
+        n = sum(1 for a in assets if a.kind in kinds and a.id not in settled)
+        if n:
+            out[name] = n
+    return out
 
 
 # -- mark and sweep ----------------------------------------------------------------
@@ -164,6 +215,10 @@ def _mark_and_sweep(library: Library, roots: list[Path], report: IndexReport, re
     for path, reason in found.errors:
         report.failures.append((path, "", reason))
     report.scanned = len(found.files)
+    with cat.transaction():
+        for root in roots:
+            cat.add_root(root)
+            cat.record_scan_problems(root, [(p, r) for p, r in found.errors if _is_under(p, root)])
 
     known: dict[str, Asset] = {}
     for root in roots:
@@ -191,11 +246,18 @@ def _mark_and_sweep(library: Library, roots: list[Path], report: IndexReport, re
 
     gone = [a for p, a in stale.items() if p not in moved_from]
     if gone:
-        ids = [a.id for a in gone]
-        library.remove_vectors(library.catalog.segment_ids_of_assets(ids))
+        # Their vectors stay in the logs as tombstones (the catalog no longer knows the
+        # ids), filtered at search time and dropped when the log is compacted.
         with cat.transaction():
-            cat.delete_assets(ids)
+            cat.delete_assets([a.id for a in gone])
         report.removed = len(gone)
+
+
+def _is_under(path: str, root: Path) -> bool:
+    try:
+        return os.path.commonpath([os.path.abspath(path), str(root)]) == str(root)
+    except ValueError:
+        return False
 
 
 def _check_file(
@@ -262,10 +324,9 @@ def _skip(library: Library, entry: FileEntry, old: Asset | None, reason: str, re
 
 
 def _drop_vectors(library: Library, asset_ids: list[int]) -> None:
-    """Forget an asset's segments and their vectors (its content changed or became unreadable)."""
-    segment_ids = library.catalog.segment_ids_of_assets(asset_ids)
-    library.remove_vectors(segment_ids)
-    library.catalog.delete_segments(segment_ids)
+    """Forget an asset's segments (its content changed or became unreadable); their
+    vectors become tombstones in the logs."""
+    library.catalog.delete_segments(library.catalog.segment_ids_of_assets(asset_ids))
 
 
 def _assets_under(library: Library, roots: list[Path]) -> list[Asset]:
@@ -312,25 +373,39 @@ class _Decoded:
 
 class _VisualStage:
     def __init__(
-        self, library: Library, encoders: list[Encoder], report: IndexReport, rep: _Reporter, cancel: CancelToken
+        self,
+        library: Library,
+        encoders: list[Encoder],
+        report: IndexReport,
+        rep: _Reporter,
+        cancel: CancelToken,
+        *,
+        retry_failed: bool = False,
     ) -> None:
         self.library = library
         self.encoders = encoders
         self.report = report
         self.rep = rep
         self.cancel = cancel
+        self.retry_failed = retry_failed
         sizes = [e.spec.image_size or 224 for e in encoders]
         self.target_size = max(sizes)
         # encoder name -> pending (asset id, segment id, image); assets finished once flushed
         self.pending: dict[str, list[tuple[int, int, object]]] = defaultdict(list)
         self.finishing: dict[str, list[tuple[Asset, float]]] = defaultdict(list)
+        # staged in the logs, committed to the catalog at the next checkpoint:
+        # encoder -> segment ids embedded; (asset id, encoder, state, reason, media_s)
+        self.to_mark: dict[str, list[int]] = defaultdict(list)
+        self.to_settle: list[tuple[Asset, str, str, str | None, float]] = []
         self.last_checkpoint = time.monotonic()
+        self.checkpoints = 0
         self.decode_s = 0.0
+        self._keys = {e.name: attempt_key(e) for e in encoders}
 
     def run(self, assets: list[Asset]) -> None:
         cat = self.library.catalog
         need: dict[int, list[Encoder]] = {}
-        done_by = {e.name: cat.assets_done_by(e.name) for e in self.encoders}
+        done_by = {e.name: cat.assets_settled_by(e.name, attempt_key(e), retry_failed=self.retry_failed) for e in self.encoders}
         for asset in assets:
             if asset.kind not in _VISUAL_KINDS:
                 continue
@@ -353,11 +428,13 @@ class _VisualStage:
                 self.rep.report("embed images", done, len(todo), str(item.asset.path))
             if sum(len(v) for v in self.pending.values()) >= self.library.settings.batch_size * len(self.encoders):
                 self._flush()
-            if time.monotonic() - self.last_checkpoint > CHECKPOINT_S:
-                self._flush()
-                self.library.save_indexes()
-                self.last_checkpoint = time.monotonic()
+            # the first checkpoint comes right after the first batch, then every CHECKPOINT_S
+            if (self.to_mark or self.to_settle) and (
+                self.checkpoints == 0 or time.monotonic() - self.last_checkpoint > self.library.settings.checkpoint_s
+            ):
+                self._checkpoint()
         self._flush()
+        self._checkpoint()
         stage_s = time.monotonic() - t_stage
         # Decoding is shared: charge each encoder an equal part of the stage time it did not spend embedding.
         embed_total = sum(self.report.encoders[e.name].wall_s for e in self.encoders)
@@ -427,7 +504,9 @@ class _VisualStage:
             if item.last and stream is Stream.FRAME:
                 cat.set_duration(item.asset.id, item.media_s)
         for enc in encoders:
-            self.pending[enc.name].extend((item.asset.id, sid, img) for sid, img in zip(ids, item.images))
+            # frames embedded before an interruption are not embedded again (ids must be fresh)
+            have = cat.embedded_in_asset(enc.name, item.asset.id)
+            self.pending[enc.name].extend((item.asset.id, sid, img) for sid, img in zip(ids, item.images) if sid not in have)
             if item.last:
                 self.finishing[enc.name].append((item.asset, item.media_s))
 
@@ -436,41 +515,86 @@ class _VisualStage:
             self.pending[name] = [w for w in self.pending[name] if w[0] != asset_id]
 
     def _flush(self) -> None:
-        batch = self.library.settings.batch_size
+        """Embed what is pending and stage the vectors in the logs; the catalog learns of
+        them at the next checkpoint."""
         for enc in self.encoders:
             work = self.pending.pop(enc.name, [])
             finishing = self.finishing.pop(enc.name, [])
             if not work and not finishing:
                 continue
+            if _THROTTLE_S:
+                time.sleep(_THROTTLE_S)
             stats = self.report.encoders[enc.name]
-            index = self.library.index(enc.name)
             t0 = time.monotonic()
+            vectors, failed = self._embed(enc, work)
+            stats.wall_s += time.monotonic() - t0
+            ok = [w for w in work if w[0] not in failed]
+            ids = np.asarray([sid for _, sid, _ in ok], dtype=np.int64)
+            if len(ids):
+                self.library.stage_vectors(enc.name, ids, vectors)
+                self.to_mark[enc.name].extend(int(i) for i in ids)
+            stats.segments += len(ids)
+            for asset, media_s in finishing:
+                if asset.id in failed:
+                    self.to_settle.append((asset, enc.name, STATE_FAILED, failed[asset.id], 0.0))
+                else:
+                    self.to_settle.append((asset, enc.name, STATE_DONE, None, media_s))
+
+    def _embed(self, enc: Encoder, work: list[tuple[int, int, object]]) -> tuple[np.ndarray, dict[int, str]]:
+        """Vectors ((n_ok, dim), in work order) for the items whose asset did not fail, and
+        {asset id: reason} of the assets that failed. A failed batch is retried item by
+        item, so one bad item never fails the good ones beside it."""
+        batch = self.library.settings.batch_size
+        failed: dict[int, str] = {}
+        rows: list[np.ndarray | None] = [None] * len(work)
+        for i in range(0, len(work), batch):
+            chunk = range(i, min(i + batch, len(work)))
             try:
-                vectors = [
-                    enc.embed_images([img for _, _, img in work[i : i + batch]]) for i in range(0, len(work), batch)
-                ]
+                vectors = enc.embed_images([work[j][2] for j in chunk])
+                for j, v in zip(chunk, vectors):
+                    rows[j] = v
+                continue
             except MediaSearchError:
                 raise
-            except Exception as exc:  # a model failure must not end the job: record it per asset
-                log.exception("%s failed on a batch", enc.name)
-                with self.library.catalog.transaction():
-                    for asset, _ in finishing:
-                        self.library.catalog.set_encoder_state(asset.id, enc.name, STATE_FAILED, f"{type(exc).__name__}: {exc}")
-                        self.report.failures.append((str(asset.path), enc.name, str(exc)))
-                        stats.failed += 1
-                continue
-            stats.wall_s += time.monotonic() - t0
-            ids = np.asarray([sid for _, sid, _ in work], dtype=np.int64)
-            if len(ids):
-                index.add(np.concatenate(vectors), ids)
-                self.library.mark_dirty(enc.name)
-            with self.library.catalog.transaction():
-                self.library.catalog.mark_embedded(enc.name, ids)
-                for asset, media_s in finishing:
-                    self.library.catalog.set_encoder_state(asset.id, enc.name, STATE_DONE)
-                    stats.items += 1
-                    stats.media_s += media_s
-            stats.segments += len(ids)
+            except Exception as exc:  # a model failure must not end the job: find the item
+                log.warning("%s failed on a batch (%s); retrying its items one by one", enc.name, exc)
+            for j in chunk:
+                if work[j][0] in failed:
+                    continue
+                try:
+                    rows[j] = enc.embed_images([work[j][2]])[0]
+                except MediaSearchError:
+                    raise
+                except Exception as exc:
+                    log.exception("%s failed on %s", enc.name, work[j][0])
+                    failed[work[j][0]] = f"{type(exc).__name__}: {exc}"
+        kept = [r for w, r in zip(work, rows) if w[0] not in failed and r is not None]
+        if not kept:
+            return np.zeros((0, enc.spec.dim), np.float32), failed
+        return np.stack(kept).astype(np.float32), failed
+
+    def _checkpoint(self) -> None:
+        """Commit the staged vectors with their embeddings and asset states (one transaction)."""
+        if not self.to_mark and not self.to_settle:
+            return
+        cat = self.library.catalog
+        with self.library.transaction():
+            for name, ids in self.to_mark.items():
+                cat.mark_embedded(name, ids)
+            for asset, name, state, reason, media_s in self.to_settle:
+                cat.set_encoder_state(asset.id, name, state, reason, attempt_key=self._keys[name])
+        for asset, name, state, reason, media_s in self.to_settle:
+            stats = self.report.encoders[name]
+            if state == STATE_DONE:
+                stats.items += 1
+                stats.media_s += media_s
+            else:
+                stats.failed += 1
+                self.report.failures.append((str(asset.path), name, reason or ""))
+        self.to_mark.clear()
+        self.to_settle.clear()
+        self.checkpoints += 1
+        self.last_checkpoint = time.monotonic()
 
 
 def _time_key(t: float | None) -> int | None:
@@ -527,17 +651,24 @@ def _prefetch(
 
 
 def _run_asset_encoder(
-    library: Library, enc: Encoder, assets: list[Asset], report: IndexReport, rep: _Reporter, cancel: CancelToken
+    library: Library,
+    enc: Encoder,
+    assets: list[Asset],
+    report: IndexReport,
+    rep: _Reporter,
+    cancel: CancelToken,
+    *,
+    retry_failed: bool = False,
 ) -> None:
+    """Each asset is one checkpoint: its segments, labels, transcript, vectors and state
+    commit together."""
     cat = library.catalog
-    _check_index_config(library, enc)
-    done_by = cat.assets_done_by(enc.name)
+    key = attempt_key(enc)
+    done_by = cat.assets_settled_by(enc.name, key, retry_failed=retry_failed)
     todo = [a for a in assets if a.kind in _AUDIO_KINDS and a.id not in done_by and a.id not in report.skipped_ids]
     stats = report.encoders[enc.name]
-    index = library.index(enc.name)
     stage = f"{enc.name}"
     rep.start(stage, len(todo))
-    last_checkpoint = time.monotonic()
     for i, asset in enumerate(todo):
         cancel.raise_if_cancelled("indexing")
         rep.report(stage, i, len(todo), str(asset.path))
@@ -551,7 +682,7 @@ def _run_asset_encoder(
                 _mark_asset_skipped(library, asset, exc.reason, report)
             else:  # a video whose soundtrack is bad: frames may still be fine
                 with cat.transaction():
-                    cat.set_encoder_state(asset.id, enc.name, STATE_FAILED, exc.reason)
+                    cat.set_encoder_state(asset.id, enc.name, STATE_FAILED, exc.reason, attempt_key=key)
                 report.failures.append((str(asset.path), enc.name, exc.reason))
                 stats.failed += 1
             continue
@@ -560,17 +691,16 @@ def _run_asset_encoder(
         except Exception as exc:
             log.exception("%s failed on %s", enc.name, asset.path)
             with cat.transaction():
-                cat.set_encoder_state(asset.id, enc.name, STATE_FAILED, f"{type(exc).__name__}: {exc}")
+                cat.set_encoder_state(asset.id, enc.name, STATE_FAILED, f"{type(exc).__name__}: {exc}", attempt_key=key)
             report.failures.append((str(asset.path), enc.name, str(exc)))
             stats.failed += 1
             continue
         stats.wall_s += time.monotonic() - t0
         segs = encoding.segments
         stream = Stream.SPEECH if Stream.SPEECH in enc.spec.streams else Stream.AUDIO
-        with cat.transaction():
+        with library.transaction():
             old = [s.id for s in cat.segments_of(asset.id, source=enc.name)]
-            if old:
-                index.remove(np.asarray(old, dtype=np.int64))
+            if old:  # a re-run: the old segments' vectors become tombstones
                 cat.delete_segments(old)
             ids = cat.add_segments(
                 asset.id,
@@ -585,18 +715,16 @@ def _run_asset_encoder(
             if encoding.transcript is not None:
                 cat.set_transcript(asset.id, enc.name, encoding.transcript[0], encoding.transcript[1])
             if ids:
-                index.add(np.stack([s.vector for s in segs]).astype(np.float32), np.asarray(ids, dtype=np.int64))
-                library.mark_dirty(enc.name)
+                library.stage_vectors(
+                    enc.name, np.asarray(ids, dtype=np.int64), np.stack([s.vector for s in segs]).astype(np.float32)
+                )
             cat.mark_embedded(enc.name, ids)
-            cat.set_encoder_state(asset.id, enc.name, STATE_DONE)
+            cat.set_encoder_state(asset.id, enc.name, STATE_DONE, attempt_key=key)
             if asset.kind is MediaKind.AUDIO and encoding.media_s:
                 cat.set_duration(asset.id, encoding.media_s)
         stats.items += 1
         stats.segments += len(ids)
         stats.media_s += encoding.media_s
-        if time.monotonic() - last_checkpoint > CHECKPOINT_S:
-            library.save_indexes()
-            last_checkpoint = time.monotonic()
     rep.report(stage, len(todo), len(todo))
 
 
@@ -607,9 +735,7 @@ def _check_index_config(library: Library, enc: Encoder) -> None:
     stored = library.index_config(enc.name)
     if stored is not None and stored != config:
         log.warning("%s: index was built with %s, now %s: re-embedding everything", enc.name, stored, config)
-        library.forget_embeddings(enc.name, library.catalog.embedded_ids(enc.name))
-        library.index(enc.name).remove(library.index(enc.name).ids())
-        library.mark_dirty(enc.name)
+        library.reset_encoder(enc.name, reason=f"vectors were made with {stored}, the encoder now uses {config}")
     library.set_index_config(enc.name, config)
 
 

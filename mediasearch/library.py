@@ -1,41 +1,115 @@
-"""A library: one folder holding the catalog and one vector index per encoder.
+"""A library: one folder holding the catalog, each encoder's vector log and the derived
+indexes over them (mediasearch/store/).
 
-Open one Library per thread (the catalog connection is per thread). Vector indexes are
-loaded lazily and *reconciled* with the catalog on load, which is what makes a crash or
-Ctrl-C safe: the catalog is committed as work goes, indexes are saved atomically at
-checkpoints, and on the next open
+One writer, many readers. Opening a Library reads; nothing is repaired or rewritten on
+open. Every catalog write takes the library's writer lock for its transaction (shared
+by the threads of one process), and work that appends vectors runs in a *writing
+session* (:meth:`Library.writing`: an index run, a repair), exclusive across processes
+and threads, which starts by reconciling the logs with the catalog and ends by
+bringing the derived indexes up to date.
 
-- ids in the index that the catalog does not know are dropped from the index;
-- segments the catalog marks as embedded but whose vectors are missing from the index
-  (work after the last index save) are unmarked, and their assets queued again.
+Durability: vectors are appended to the encoder's log, fsynced, and their count is
+committed in the same catalog transaction as the segments and embeddings they belong
+to (:meth:`Library.transaction`). A checkpoint therefore costs O(vectors since the last
+one). After a crash the catalog says exactly which vectors exist; the next writer cuts
+any uncommitted tail off the logs and re-queues work whose vectors were lost.
 """
 
 from __future__ import annotations
 
-import json
 import logging
+import os
+import shutil
+import sys
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 
 from mediasearch.catalog import Catalog
 from mediasearch.config import Settings
-from mediasearch.encoders.registry import get_spec
-from mediasearch.index.base import VectorIndex, atomic_write_bytes
+from mediasearch.encoders.registry import REGISTRY, get_spec
+from mediasearch.errors import IndexCorruptError, ReadOnlyLibraryError
+from mediasearch.index.base import check_unit
+from mediasearch.store.lock import session_active, write_session, writer_lock
+from mediasearch.store.vectorlog import VectorLog, log_folder
+from mediasearch.store.vectors import TAIL_REBUILD, EncoderVectors, ann_path, build_graph, read_ann, read_ann_info
 
 log = logging.getLogger(__name__)
 
+#: the writer compacts a log when dead records pass max(this, 25 % of it)
+COMPACT_MIN_DEAD = 1000
+
+
+def _command_line() -> str:
+    argv = [os.path.basename(sys.argv[0] or "python")] + sys.argv[1:]
+    return " ".join(argv)[:200]
+
+
+@dataclass
+class RepairReport:
+    """What a writer found and fixed when reconciling logs with the catalog."""
+
+    truncated: dict[str, int] = field(default_factory=dict)
+    lost: dict[str, int] = field(default_factory=dict)
+    requeued: dict[str, int] = field(default_factory=dict)
+    imported: dict[str, int] = field(default_factory=dict)
+    rebuilt: dict[str, str] = field(default_factory=dict)
+
+    def empty(self) -> bool:
+        return not (self.truncated or self.lost or self.requeued or self.imported or self.rebuilt)
+
+
+class _Writer:
+    """State of an open writing session: open logs and their committed/pending counts."""
+
+    def __init__(self) -> None:
+        self.logs: dict[str, VectorLog] = {}
+        self.committed: dict[str, int] = {}
+        self.pending: dict[str, int] = {}
+        self.touched: set[str] = set()
+
+    def close(self) -> None:
+        for name, vlog in self.logs.items():
+            if self.pending.get(name):  # staged but never committed: not part of the library
+                vlog.truncate(self.committed[name])
+            vlog.close()
+        self.logs.clear()
+
 
 class Library:
-    def __init__(self, settings: Settings | None = None) -> None:
+    """A library folder. ``command`` names this process in the writer lock's record;
+    ``wait`` makes writes queue behind another writer instead of failing."""
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        command: str | None = None,
+        wait: bool = False,
+        wait_timeout_s: float | None = None,
+    ) -> None:
         self.settings = settings or Settings()
-        self.settings.library_dir.mkdir(parents=True, exist_ok=True)
-        self.catalog = Catalog(self.settings.catalog_path)
-        self._indexes: dict[str, VectorIndex] = {}
-        self._dirty: set[str] = set()
+        self.command = command or _command_line()
+        self.wait = wait
+        self.wait_timeout_s = wait_timeout_s
+        self._views: dict[str, EncoderVectors] = {}
+        self._writer: _Writer | None = None
+        self.last_repair = RepairReport()
+        self.catalog = Catalog(self.settings.catalog_path, write_guard=self._write_guard)
+
+    @property
+    def library_dir(self) -> Path:
+        return self.settings.library_dir
 
     # -- lifecycle ---------------------------------------------------------------
     def close(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
         self.catalog.close()
 
     def __enter__(self) -> "Library":
@@ -44,94 +118,418 @@ class Library:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    # -- vector indexes ----------------------------------------------------------
-    def index_path(self, encoder: str) -> Path:
-        return self.settings.index_dir / f"{encoder}.faiss"
+    def _write_guard(self):  # type: ignore[no-untyped-def]
+        return writer_lock(self.library_dir, self.command, wait=self.wait, timeout_s=self.wait_timeout_s)
+
+    # -- reading -----------------------------------------------------------------
+    def index(self, encoder: str) -> EncoderVectors:
+        """The encoder's searchable vectors as of the catalog's last commit (read only)."""
+        view = self._views.get(encoder)
+        if view is None:
+            view = self._views[encoder] = EncoderVectors(self.library_dir, encoder, get_spec(encoder).dim)
+        view.refresh(self.catalog.vector_log(encoder))
+        return view
 
     def has_index(self, encoder: str) -> bool:
-        return encoder in self._indexes or self.index_path(encoder).is_file()
+        return self.catalog.vector_log(encoder) is not None
 
-    def index(self, encoder: str) -> VectorIndex:
-        """The encoder's vector index, loaded (or created empty) and reconciled with the catalog."""
-        index = self._indexes.get(encoder)
-        if index is not None:
-            return index
-        from mediasearch.index.faiss_index import FaissIndex
+    def indexed_encoders(self) -> list[str]:
+        """Encoders with vectors in this library (registered ones only)."""
+        found = {r["encoder"] for r in self.catalog.vector_logs() if r["count"]}
+        found |= set(self.catalog.encoders_with_embeddings())
+        return sorted(name for name in found if name in REGISTRY)
 
+    def index_config(self, encoder: str) -> dict | None:
+        """The settings an encoder's vectors were made with (e.g. the sentence model), None if unrecorded."""
+        record = self.catalog.vector_log(encoder)
+        return record["config"] if record else None
+
+    def store_status(self) -> dict[str, dict]:
+        """Per encoder: committed vectors, live (known to the catalog), dead, what is
+        searchable through the graph and exactly, the graph's measured recall, problems."""
+        out: dict[str, dict] = {}
+        for record in self.catalog.vector_logs():
+            name = record["encoder"]
+            vlog = VectorLog(log_folder(self.library_dir, name), record["dim"], record["generation"])
+            on_disk = vlog.length_on_disk()
+            live = self.catalog.live_count(name)
+            entry = {
+                "index_type": record["index_type"] or "flat",
+                "dim": record["dim"],
+                "vectors": record["count"],
+                "live": live,
+                "dead": max(record["count"] - live, 0),
+                "log_bytes": on_disk * (8 + 4 * record["dim"]),
+                "missing_records": max(record["count"] - on_disk, 0),
+                "graph": None,
+                "exact_tail": record["count"],
+                "problem": "",
+            }
+            if entry["missing_records"]:
+                entry["problem"] = f"{entry['missing_records']} stored vectors are missing from the log; `mediasearch index` re-embeds them"
+            if (record["index_type"] or "flat") != "flat":
+                path = ann_path(self.library_dir, name)
+                try:
+                    info = read_ann_info(path)
+                    if info.generation != record["generation"] or info.covered > record["count"]:
+                        entry["problem"] = "index file out of date: searched exactly until `mediasearch index` rebuilds it"
+                    else:
+                        entry["graph"] = info.to_json() | {"bytes": path.stat().st_size}
+                        entry["exact_tail"] = record["count"] - info.covered
+                except FileNotFoundError:
+                    entry["problem"] = "index file missing: searched exactly until `mediasearch index` rebuilds it (no re-embedding)"
+                except IndexCorruptError as exc:
+                    entry["problem"] = f"index file damaged ({exc.reason}): searched exactly until `mediasearch index` rebuilds it"
+            out[name] = entry
+        return out
+
+    # -- writing -----------------------------------------------------------------
+    @property
+    def writable(self) -> bool:
+        return self._writer is not None
+
+    @contextmanager
+    def writing(self, command: str | None = None, *, wait: bool | None = None) -> Iterator["Library"]:
+        """A writing session: exclusive lock, reconcile logs with the catalog, and at
+        the end bring each touched encoder's derived index up to date (also after
+        cancel). Nested calls join the open session."""
+        if self._writer is not None:
+            yield self
+            return
+        if command:
+            self.command = command
+        with write_session(
+            self.library_dir, self.command, wait=self.wait if wait is None else wait, timeout_s=self.wait_timeout_s
+        ):
+            self._writer = _Writer()
+            try:
+                self.last_repair = self.repair()
+                yield self
+                self._finish()
+            finally:
+                if self._writer is not None:
+                    self._writer.close()
+                self._writer = None
+
+    def _require_writer(self) -> _Writer:
+        if self._writer is None:
+            raise ReadOnlyLibraryError("vectors can only be written inside Library.writing()")
+        return self._writer
+
+    def _open_log(self, encoder: str) -> VectorLog:
+        """The encoder's log, open for appending (created, or started afresh when the
+        encoder's dimension changed)."""
+        writer = self._require_writer()
+        vlog = writer.logs.get(encoder)
+        if vlog is not None:
+            return vlog
         dim = get_spec(encoder).dim
-        path = self.index_path(encoder)
-        if path.is_file():
-            index = FaissIndex.load(path)
-            if index.dim != dim:
-                log.warning("%s has dimension %d, encoder %s has %d: starting afresh", path, index.dim, encoder, dim)
-                index = FaissIndex(dim)
-        else:
-            index = FaissIndex(dim)
-        self._indexes[encoder] = index
-        self._reconcile(encoder, index)
-        return index
+        record = self.catalog.vector_log(encoder)
+        if record is not None and record["dim"] != dim:
+            log.warning("%s: stored vectors are %d-d, the encoder now makes %d-d: re-embedding", encoder, record["dim"], dim)
+            self.reset_encoder(encoder, reason=f"dimension changed from {record['dim']} to {dim}")
+            record = self.catalog.vector_log(encoder)
+        if record is None:
+            with self.catalog.transaction():
+                self.catalog.set_vector_log(encoder, dim=dim, generation=0, count=0)
+            record = self.catalog.vector_log(encoder)
+        assert record is not None
+        vlog = VectorLog(log_folder(self.library_dir, encoder), dim, record["generation"])
+        vlog.open_for_append(record["count"])
+        writer.logs[encoder] = vlog
+        writer.committed[encoder] = record["count"]
+        writer.pending[encoder] = 0
+        return vlog
 
-    def _reconcile(self, encoder: str, index: VectorIndex) -> None:
-        in_index = index.ids()
-        in_catalog = self.catalog.embedded_ids(encoder)
-        orphans = np.setdiff1d(in_index, in_catalog, assume_unique=False)
-        missing = np.setdiff1d(in_catalog, in_index, assume_unique=False)
-        if len(orphans):
-            log.info("%s: dropping %d vectors the catalog does not know", encoder, len(orphans))
-            index.remove(orphans)
-            self._dirty.add(encoder)
-        if len(missing):
-            log.info("%s: %d segments lost their vectors (interrupted run); queueing them again", encoder, len(missing))
-            self.forget_embeddings(encoder, missing)
+    def stage_vectors(self, encoder: str, ids: np.ndarray, vectors: np.ndarray) -> None:
+        """Append (n, dim) unit vectors for (n,) fresh segment ids to the encoder's log.
 
-    def forget_embeddings(self, encoder: str, segment_ids: np.ndarray) -> None:
+        They become part of the library when the next :meth:`transaction` commits
+        (which must also mark them embedded); until then readers don't see them and a
+        crash drops them."""
+        ids = np.asarray(ids, dtype=np.int64).reshape(-1)
+        if len(ids) == 0:
+            return
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        check_unit(vectors)
+        vlog = self._open_log(encoder)
+        writer = self._require_writer()
+        vlog.append(ids, vectors)
+        writer.pending[encoder] += len(ids)
+        writer.touched.add(encoder)
+
+    @contextmanager
+    def transaction(self) -> Iterator[Catalog]:
+        """A catalog transaction that also commits every staged vector: logs are
+        fsynced, then their counts are written inside the transaction. On any failure
+        (including the commit itself) the staged vectors are cut off again."""
+        writer = self._writer
+        if writer is None or self.catalog._depth:
+            with self.catalog.transaction():
+                yield self.catalog
+            return
+        try:
+            with self.catalog.transaction():
+                yield self.catalog
+                for name, n in writer.pending.items():
+                    if n:
+                        writer.logs[name].sync()
+                        self.catalog.set_vector_count(name, writer.committed[name] + n)
+        except BaseException:
+            for name, n in writer.pending.items():
+                if n:
+                    writer.logs[name].truncate(writer.committed[name])
+                    writer.pending[name] = 0
+            raise
+        for name, n in writer.pending.items():
+            writer.committed[name] += n
+            writer.pending[name] = 0
+
+    def set_index_config(self, encoder: str, config: dict) -> None:
+        if self.index_config(encoder) != config:
+            self._open_log(encoder)
+            with self.transaction():
+                self.catalog.set_vector_config(encoder, config)
+
+    def forget_embeddings(self, encoder: str, segment_ids: np.ndarray | list[int]) -> None:
         """Unmark segments as embedded by ``encoder`` and queue their assets for it again.
 
         Segments the encoder owns (audio windows, transcript segments) are deleted, since
-        ``encode_asset`` will make them afresh; shared visual segments stay.
-        """
+        ``encode_asset`` makes them afresh; shared visual segments stay. Their records in
+        the log become dead (compacted later)."""
         ids = [int(i) for i in segment_ids]
-        with self.catalog.transaction():
+        if not ids:
+            return
+        with self.transaction():
             assets = self.catalog.asset_ids_of_segments(ids)
             self.catalog.unmark_embedded(encoder, ids)
             self.catalog.delete_segments(self.catalog.segments_owned_by(encoder, ids))
             self.catalog.forget_encoder_states(encoder, sorted(assets))
 
-    def index_config(self, encoder: str) -> dict | None:
-        """The settings an index was built with (its ``.json`` sidecar), None if unrecorded."""
-        path = self.settings.index_dir / f"{encoder}.json"
+    def reset_encoder(self, encoder: str, *, reason: str) -> None:
+        """Start the encoder's vectors afresh (new empty generation); everything it did is re-queued."""
+        writer = self._require_writer()
+        old = writer.logs.pop(encoder, None)
+        if old is not None:
+            old.close()
+        writer.committed.pop(encoder, None)
+        writer.pending.pop(encoder, None)
+        record = self.catalog.vector_log(encoder)
+        self.forget_embeddings(encoder, self.catalog.embedded_ids(encoder))
+        generation = (record["generation"] + 1) if record else 0
+        with self.transaction():
+            self.catalog.set_vector_log(encoder, dim=get_spec(encoder).dim, generation=generation, count=0)
+            self.catalog.add_store_event(encoder, "reset", reason)
+        if record is not None:
+            VectorLog(log_folder(self.library_dir, encoder), record["dim"], record["generation"]).remove_files()
+        self._remove_ann(encoder)
+
+    def _remove_ann(self, encoder: str) -> None:
         try:
-            return json.loads(path.read_text(encoding="utf-8"))
-        except (FileNotFoundError, ValueError):
-            return None
+            ann_path(self.library_dir, encoder).unlink()
+        except FileNotFoundError:
+            pass
 
-    def set_index_config(self, encoder: str, config: dict) -> None:
-        if self.index_config(encoder) != config:
-            atomic_write_bytes(self.settings.index_dir / f"{encoder}.json", json.dumps(config, sort_keys=True).encode())
+    def remove_roots(self, roots: list[Path]) -> int:
+        """Stop indexing these folders and forget every file under them; returns how many.
+        Their vectors become tombstones (filtered at search, compacted by the next index run)."""
+        from mediasearch.scan import normalise_root
 
-    def mark_dirty(self, encoder: str) -> None:
-        self._dirty.add(encoder)
+        normal = [normalise_root(r) for r in roots]
+        ids: set[int] = set()
+        for root in normal:
+            ids.update(a.id for a in self.catalog.assets_under(root).values())
+        with self.catalog.transaction():
+            self.catalog.delete_assets(sorted(ids))
+            for root in normal:
+                self.catalog.remove_root(root)
+        return len(ids)
 
-    def save_indexes(self) -> None:
-        """Atomically write every index changed since the last save."""
-        for encoder in sorted(self._dirty):
-            self._indexes[encoder].save(self.index_path(encoder))
-        self._dirty.clear()
+    # -- reconcile, compact, rebuild ------------------------------------------------
+    def repair(self, *, full: bool = False) -> RepairReport:
+        """(Writer.) Make logs and catalog agree: cut uncommitted tails, re-queue work
+        whose vectors were lost, import vectors of a v0.1 library. With ``full``, also
+        check every embedded id against its log and every index file's contents."""
+        report = RepairReport()
+        if not session_active(self.library_dir) or self._writer is None:
+            raise ReadOnlyLibraryError("repair runs inside Library.writing()")
+        self._import_legacy(report)
+        for record in self.catalog.vector_logs():
+            name = record["encoder"]
+            vlog = VectorLog(log_folder(self.library_dir, name), record["dim"], record["generation"])
+            on_disk = vlog.length_on_disk()
+            count = record["count"]
+            if on_disk > count:
+                vlog.truncate(count)
+                report.truncated[name] = on_disk - count
+                log.info("%s: cut %d uncommitted vectors off the log (interrupted run)", name, on_disk - count)
+            if on_disk < count or full:
+                have = np.unique(vlog.read_ids(min(on_disk, count)))
+                if len(have):
+                    with self.catalog.transaction():
+                        self.catalog.ensure_id_floor(int(have[-1]))
+                embedded = self.catalog.embedded_ids(name)
+                missing = np.setdiff1d(embedded, have, assume_unique=True)
+                if on_disk < count:
+                    report.lost[name] = count - on_disk
+                    with self.catalog.transaction():
+                        self.catalog.set_vector_count(name, on_disk)
+                        self.catalog.add_store_event(name, "lost", f"{count - on_disk} stored vectors unreadable; re-queued")
+                if len(missing):
+                    report.requeued[name] = len(missing)
+                    self.forget_embeddings(name, missing)
+            if full and (record["index_type"] or "flat") != "flat":
+                try:
+                    read_ann(ann_path(self.library_dir, name))
+                except (FileNotFoundError, IndexCorruptError) as exc:
+                    report.rebuilt[name] = str(exc)
+                    self._writer.touched.add(name)
+        for name in list(report.truncated) + list(report.lost):
+            self._views.pop(name, None)
+        return report
 
-    def remove_vectors(self, segment_ids: np.ndarray) -> None:
-        """Drop these segment ids from every index on disk or loaded (before deleting them from the catalog)."""
-        if len(segment_ids) == 0:
+    def _import_legacy(self, report: RepairReport) -> None:
+        """v0.1 kept each encoder's vectors only in ``index/<encoder>.faiss`` (an
+        IndexIDMap2 over a flat index) and its settings in ``index/<encoder>.json``:
+        copy the vectors the catalog knows into a log, re-queue the rest."""
+        import json
+
+        folder = self.settings.index_dir
+        if not folder.is_dir():
             return
-        for encoder in self.indexed_encoders():
-            index = self.index(encoder)
-            if index.remove(segment_ids):
-                self._dirty.add(encoder)
+        logged = {r["encoder"] for r in self.catalog.vector_logs()}
+        for path in sorted(folder.glob("*.faiss")):
+            name = path.stem
+            if name in logged or name not in REGISTRY:
+                continue
+            embedded = self.catalog.embedded_ids(name)
+            ids = np.zeros(0, np.int64)
+            vectors = np.zeros((0, get_spec(name).dim), np.float32)
+            try:
+                import faiss
 
-    def indexed_encoders(self) -> list[str]:
-        """Encoders with vectors in this library (catalog view), registered ones only."""
-        from mediasearch.encoders.registry import REGISTRY
+                index = faiss.read_index(str(path))
+                ids = faiss.vector_to_array(index.id_map).astype(np.int64)
+                vectors = index.index.reconstruct_n(0, index.ntotal).astype(np.float32)
+            except Exception as exc:  # an unreadable v0.1 index: its work is redone
+                log.warning("%s: cannot read %s (%s); re-embedding", name, path, exc)
+            keep = np.isin(ids, embedded)
+            ids, vectors = ids[keep], vectors[keep]
+            if len(ids) and vectors.shape[1] != get_spec(name).dim:
+                ids, vectors = ids[:0], vectors[:0]
+            try:
+                config = json.loads((folder / f"{name}.json").read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                config = None
+            order = np.argsort(ids, kind="stable")
+            ids, vectors = ids[order], vectors[order]
+            vlog = VectorLog(log_folder(self.library_dir, name), get_spec(name).dim, 0)
+            vlog.open_for_append(0)
+            vlog.append(ids, vectors)
+            vlog.sync()
+            vlog.close()
+            with self.catalog.transaction():
+                self.catalog.set_vector_log(name, dim=get_spec(name).dim, generation=0, count=len(ids), config=config)
+                self.catalog.add_store_event(name, "imported", f"{len(ids)} vectors from the v0.1 index {path.name}")
+            report.imported[name] = len(ids)
+            missing = np.setdiff1d(embedded, ids)
+            if len(missing):
+                report.requeued[name] = report.requeued.get(name, 0) + len(missing)
+                self.forget_embeddings(name, missing)
+            legacy = folder / "v0.1"
+            legacy.mkdir(exist_ok=True)
+            for old in (path, folder / f"{name}.json"):
+                if old.exists():
+                    shutil.move(str(old), legacy / old.name)
+        for bm25 in folder.glob("*.bm25"):  # v0.1's transcript index: the catalog's FTS replaces it
+            shutil.rmtree(bm25, ignore_errors=True)
 
-        found = set(self.catalog.encoders_with_embeddings()) | set(self._indexes)
-        if self.settings.index_dir.is_dir():
-            found |= {p.stem for p in self.settings.index_dir.glob("*.faiss")}
-        return sorted(name for name in found if name in REGISTRY)
+    def _finish(self) -> None:
+        """End of a session: commit nothing new, but compact logs that are mostly dead
+        and build or refresh the approximate index where the encoder needs one."""
+        from mediasearch.index import choose_kind
+
+        writer = self._require_writer()
+        for record in self.catalog.vector_logs():
+            name = record["encoder"]
+            if name not in REGISTRY:
+                continue
+            if record["count"] - self.catalog.live_count(name) > max(COMPACT_MIN_DEAD, record["count"] // 4):
+                self.compact(name)
+                record = self.catalog.vector_log(name)
+                assert record is not None
+            forced = self.settings.index_type
+            kind = forced if forced in ("flat", "hnsw") else choose_kind(self.catalog.live_count(name), record["dim"])
+            if kind == "flat":
+                if record["index_type"] not in (None, "flat"):
+                    with self.catalog.transaction():
+                        self.catalog.set_index_type(name, "flat")
+                    self._remove_ann(name)
+                elif record["index_type"] is None:
+                    with self.catalog.transaction():
+                        self.catalog.set_index_type(name, "flat")
+                continue
+            reason = self._graph_problem(name, record, kind)
+            if reason is None:
+                continue
+            if name not in writer.touched and reason == "tail":
+                continue
+            t0 = time.monotonic()
+            info = build_graph(self.library_dir, name, record, kind=kind)
+            with self.catalog.transaction():
+                self.catalog.set_index_type(name, kind)
+                detail = f"{info.covered} vectors in {time.monotonic() - t0:.1f} s, recall@10 {info.recall_at_10} at ef_search {info.ef_search}"
+                if reason != "tail":
+                    detail += f" (rebuilt from stored vectors without re-embedding: {reason})"
+                self.catalog.add_store_event(name, "built " + kind, detail)
+            self._views.pop(name, None)
+
+    def _graph_problem(self, name: str, record: dict, kind: str) -> str | None:
+        """Why the encoder's graph file needs (re)building, or None if it is fine."""
+        try:
+            info, _ = read_ann(ann_path(self.library_dir, name))
+        except FileNotFoundError:
+            return "index file missing" if record["index_type"] == kind else "new index"
+        except IndexCorruptError as exc:
+            return f"index file damaged: {exc.reason}"
+        if info.kind != kind or info.generation != record["generation"] or info.covered > record["count"]:
+            return "index file out of date"
+        if record["count"] - info.covered > max(TAIL_REBUILD, info.covered // 10):
+            return "tail"
+        return None
+
+    def compact(self, encoder: str) -> int:
+        """(Writer.) Rewrite the encoder's log without dead records, as a new generation.
+        Returns how many records were dropped."""
+        writer = self._require_writer()
+        record = self.catalog.vector_log(encoder)
+        if record is None:
+            return 0
+        old_log = writer.logs.pop(encoder, None)
+        if old_log is not None:
+            if writer.pending.get(encoder):
+                raise RuntimeError("compact with uncommitted vectors")
+            old_log.close()
+        writer.committed.pop(encoder, None)
+        writer.pending.pop(encoder, None)
+        old = VectorLog(log_folder(self.library_dir, encoder), record["dim"], record["generation"])
+        new = VectorLog(old.folder, record["dim"], record["generation"] + 1)
+        new.remove_files()
+        new.open_for_append(0)
+        live = np.unique(self.catalog.embedded_ids(encoder))
+        kept = 0
+        for ids, vectors in old.iter_batches(record["count"]):
+            keep = np.isin(ids, live)
+            new.append(ids[keep], vectors[keep])
+            kept += int(keep.sum())
+        new.sync()
+        new.close()
+        with self.catalog.transaction():
+            self.catalog.set_vector_log(
+                encoder, dim=record["dim"], generation=new.generation, count=kept,
+                index_type=record["index_type"], config=record["config"],
+            )
+            self.catalog.add_store_event(encoder, "compacted", f"{record['count'] - kept} dead vectors dropped, {kept} kept")
+        old.remove_files()
+        self._views.pop(encoder, None)
+        return record["count"] - kept

@@ -1,9 +1,17 @@
 """Search: a query (example image, example audio clip, or text) -> ranked hits.
 
-Each encoder ranks with its own index; by default video frames and audio windows are
+Each encoder ranks with its own vectors; by default video frames and audio windows are
 grouped per file (the best segment stands for the file, the others ride along in
 ``Hit.frames``). Scores of different encoders are not comparable, so a search over
 several encoders interleaves their rankings rather than sorting scores together.
+
+Transcript search (speech encoders) is the library's, not the encoder's: BM25 over the
+catalog's full-text index of transcript segments and dense search over the encoder's
+sentence vectors, fused by reciprocal rank fusion; the encoder only turns the query
+into text (transcribing a spoken query) and a vector.
+
+A search only reads. Hits are checked against the catalog, so vectors of segments
+deleted since (tombstones in the log) are never shown.
 """
 
 from __future__ import annotations
@@ -177,14 +185,21 @@ def search_one(
     encoder = load_encoder(encoder_name, library.settings)
     _check_same_space(library, encoder)
     index = library.index(encoder_name)
-    total = len(index)
+    speech = Stream.SPEECH in spec.streams
+    total = len(index) + (library.catalog.speech_segment_count(encoder_name) if speech else 0)
     if total == 0:
         return []
     vector: np.ndarray | None = None
+    text: str | None = None
     fetch = min(total, k * OVERFETCH if (group or kind) else k)
     while True:
-        pairs = encoder.search(library, query, fetch)
-        if pairs is None:
+        if speech:
+            if text is None:
+                text = encoder.query_text(query)  # type: ignore[attr-defined]
+                encoder.last_query_text = text  # type: ignore[attr-defined]  (the CLI shows what was heard)
+                vector = encoder.embed_texts([text])
+            pairs = _speech_pairs(library, encoder_name, text, vector, fetch)
+        else:
             if vector is None:
                 vector = embed_query(encoder, query)
             scores, ids = index.search(vector, fetch)
@@ -197,6 +212,24 @@ def search_one(
     for rank, hit in enumerate(hits, 1):
         hit.rank = rank
     return hits
+
+
+def _speech_pairs(
+    library: Library, encoder_name: str, text: str, vector: np.ndarray | None, k: int
+) -> list[tuple[int, float]]:
+    """[(segment id, RRF score)] best first: BM25 over the transcript segments the encoder
+    made, fused with dense search over its sentence vectors."""
+    from mediasearch.textindex import depth_for, fuse_hybrid, query_terms
+
+    depth = depth_for(k)
+    lexical = library.catalog.speech_bm25(encoder_name, query_terms(text), depth)
+    semantic: list[tuple[int, float]] = []
+    index = library.index(encoder_name)
+    if vector is not None and len(index):
+        scores, ids = index.search(np.asarray(vector, dtype=np.float32).reshape(1, -1), depth)
+        known = library.catalog.known_embedded(encoder_name, [int(i) for i in ids[0] if i >= 0])
+        semantic = [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if int(i) in known]
+    return [(h.id, h.score) for h in fuse_hybrid(lexical, semantic, k)]
 
 
 def _check_same_space(library: Library, encoder: Encoder) -> None:
@@ -213,7 +246,7 @@ def _check_same_space(library: Library, encoder: Encoder) -> None:
 def _hydrate(
     library: Library, encoder: str, pairs: list[tuple[int, float]], *, kind: MediaKind | None, group: bool
 ) -> list[Hit]:
-    rows = library.catalog.segments_with_assets(sid for sid, _ in pairs)
+    rows = library.catalog.segments_with_assets((sid for sid, _ in pairs), encoder=encoder)
     labels = library.catalog.labels_of(encoder, rows) if Stream.AUDIO in get_spec(encoder).streams else {}
     hits: list[Hit] = []
     by_asset: dict[int, Hit] = {}

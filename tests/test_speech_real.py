@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -10,27 +9,18 @@ import numpy as np
 import pytest
 
 from audio_factory import have_espeak, noise, place, silence, speech, tone, write_audio
-from mediasearch.catalog import Catalog
+from mediasearch.catalog import STATE_DONE
 from mediasearch.config import Settings
-from mediasearch.index import ExactIndex
+from mediasearch.library import Library
 from mediasearch.media import AssetStatus, MediaKind, Modality, Stream
+from mediasearch.textindex import query_terms
 
 pytestmark = pytest.mark.slow
 
 MODELS = Path(__file__).resolve().parents[2] / "shared" / "models"
 ENCODER = "whisper-tiny.en"
 
-try:
-    from mediasearch.search import Query
-except ImportError:  # the search module is optional for these tests
-
-    @dataclass
-    class Query:  # type: ignore[no-redef]
-        modality: Modality
-        text: str | None = None
-        path: Path | None = None
-        start_s: float | None = None
-        end_s: float | None = None
+from mediasearch.search import Query, search_one
 
 
 TARGET = "The lighthouse keeper painted the old wooden boat bright yellow."
@@ -56,23 +46,23 @@ def whisper_encoder():
 
 @pytest.fixture(scope="module")
 def library(whisper_encoder, tmp_path_factory: pytest.TempPathFactory):
-    """Encoded files stored the way the pipeline stores them: catalog segments (source = encoder) + a vector index."""
+    """Encoded files stored the way the pipeline stores them: catalog segments (source = encoder),
+    vectors in the library's log, committed in one transaction per file."""
     media = tmp_path_factory.mktemp("media")
     settings = Settings(model_dir=MODELS, library_dir=tmp_path_factory.mktemp("lib"))
-    catalog = Catalog(settings.catalog_path)
-    index = ExactIndex(whisper_encoder.spec.dim)
-    encodings = {}
+    lib = Library(settings)
+    lib.media, lib.encodings = media, {}
     for name, (total_s, lines) in FILES.items():
         path = write_audio(media / name, place([(t, speech(text)) for t, text in lines], total_s=total_s))
-        encodings[name] = whisper_encoder.encode_asset(path, MediaKind.AUDIO)
-        _store(catalog, index, whisper_encoder.name, path, encodings[name])
-    lib = SimpleNamespace(catalog=catalog, settings=settings, index=lambda name: index, media=media, encodings=encodings)
+        lib.encodings[name] = whisper_encoder.encode_asset(path, MediaKind.AUDIO)
+        _store(lib, whisper_encoder.name, path, lib.encodings[name])
     yield lib
-    catalog.close()
+    lib.close()
 
 
-def _store(catalog: Catalog, index: ExactIndex, encoder: str, path: Path, encoding) -> list[int]:
-    with catalog.transaction():
+def _store(lib: Library, encoder: str, path: Path, encoding) -> list[int]:
+    catalog = lib.catalog
+    with lib.writing("test"), lib.transaction():
         stat = path.stat()
         asset_id = catalog.upsert_asset(
             path, kind=MediaKind.AUDIO, size=stat.st_size, mtime_ns=stat.st_mtime_ns, content_hash=path.name, status=AssetStatus.OK
@@ -83,9 +73,15 @@ def _store(catalog: Catalog, index: ExactIndex, encoder: str, path: Path, encodi
         )
         if encoding.transcript:
             catalog.set_transcript(asset_id, encoder, *encoding.transcript)
-    if ids:
-        index.add(np.stack([s.vector for s in segs]), np.asarray(ids, dtype=np.int64))
+        if ids:
+            lib.stage_vectors(encoder, np.asarray(ids, dtype=np.int64), np.stack([s.vector for s in segs]))
+        catalog.mark_embedded(encoder, ids)
+        catalog.set_encoder_state(asset_id, encoder, STATE_DONE)
     return ids
+
+
+def _search(lib: Library, query: Query, k: int) -> list[tuple[int, float]]:
+    return [(h.segment_id, h.score) for h in search_one(lib, query, ENCODER, k=k, group=False)]
 
 
 def _hit(lib, pairs: list[tuple[int, float]]) -> tuple[str, float, str]:
@@ -126,45 +122,42 @@ def test_silence_noise_and_tones_give_no_transcript(whisper_encoder, tmp_path: P
 
 
 def test_text_query_finds_the_file_and_time(whisper_encoder, library) -> None:
-    pairs = whisper_encoder.search(library, Query(Modality.TEXT, text="lighthouse keeper painting a boat"), 5)
+    pairs = _search(library, Query(Modality.TEXT, text="lighthouse keeper painting a boat"), 5)
     name, start_s, text = _hit(library, pairs)
     assert name == "target.mp3" and abs(start_s - 20.0) < 3.0, (name, start_s, text)
-    assert pairs == whisper_encoder.search(library, Query(Modality.TEXT, text="lighthouse keeper painting a boat"), 5)
+    assert pairs == _search(library, Query(Modality.TEXT, text="lighthouse keeper painting a boat"), 5)
     scores = [s for _, s in pairs]
     assert scores == sorted(scores, reverse=True)
 
 
 def test_paraphrase_found_by_the_dense_side(whisper_encoder, library) -> None:
-    pairs = whisper_encoder.search(library, Query(Modality.TEXT, text="sports game postponed due to winter weather"), 3)
+    pairs = _search(library, Query(Modality.TEXT, text="sports game postponed due to winter weather"), 3)
     assert _hit(library, pairs)[0] == "match.wav"
 
 
 def test_bm25_alone_finds_exact_keywords(whisper_encoder, library) -> None:
-    bm25 = whisper_encoder.bm25_index(library)
-    hits = bm25.search("projector", 5)
+    hits = library.catalog.speech_bm25(ENCODER, query_terms("projector"), 5)
     assert len(hits) == 1
     assert _hit(library, hits)[0] == "meeting.m4a"
 
 
 def test_audio_query_is_transcribed_then_searched(whisper_encoder, library, tmp_path: Path) -> None:
     clip = write_audio(tmp_path / "q.wav", place([(0.5, speech("the budget meeting on Thursday"))], total_s=4.0))
-    pairs = whisper_encoder.search(library, Query(Modality.AUDIO, path=clip), 3)
+    pairs = _search(library, Query(Modality.AUDIO, path=clip), 3)
     name, start_s, _ = _hit(library, pairs)
     assert name == "meeting.m4a" and abs(start_s - 3.0) < 3.0
     assert "budget" in (whisper_encoder.last_query_text or "").lower()
 
 
-def test_bm25_index_is_persisted_and_follows_the_catalog(whisper_encoder, library) -> None:
-    folder = library.settings.index_dir / f"{ENCODER}.bm25"
-    whisper_encoder.bm25_index(library)
-    assert (folder / "meta.json").is_file()
+def test_transcript_search_follows_the_catalog_without_a_rebuild(whisper_encoder, library) -> None:
     extra = library.media / "extra.wav"
     write_audio(extra, silence(1.0))
     vec = whisper_encoder.embed_texts(["zebras crossing the savannah"])[0]
     fake = SimpleNamespace(segments=[SimpleNamespace(start_s=0.0, end_s=1.0, text="zebras crossing the savannah", vector=vec)], transcript=None)
-    _store(library.catalog, library.index(ENCODER), ENCODER, extra, fake)
-    hits = whisper_encoder.bm25_index(library).search("zebras", 3)
-    assert hits and _hit(library, hits)[0] == "extra.wav"
+    _store(library, ENCODER, extra, fake)
+    pairs = _search(library, Query(Modality.TEXT, text="zebras"), 3)
+    assert pairs and _hit(library, pairs)[0] == "extra.wav"
+    assert not list(library.settings.index_dir.glob("*.bm25"))  # no side files: the catalog's FTS index
 
 
 def test_multilingual_sizes_detect_the_language(tmp_path: Path) -> None:

@@ -1,4 +1,5 @@
-"""Transcript text search: BM25 finds exact keywords, RRF fuses rankings deterministically, the hybrid index combines both and persists."""
+"""Transcript text search: BM25 (the catalog's FTS5 index, kept by triggers) finds exact
+keywords and follows every change without a rebuild; RRF fuses rankings deterministically."""
 
 from __future__ import annotations
 
@@ -8,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-pytest.importorskip("bm25s")
-
-from mediasearch.textindex import BM25Index, HybridTextIndex, bm25_search, rank_by_score, rrf_fuse, tokenize  # noqa: E402
+from mediasearch.catalog import Catalog
+from mediasearch.media import AssetStatus, MediaKind, Stream
+from mediasearch.textindex import fuse_hybrid, query_terms, rank_by_score, rrf_fuse
 
 TEXTS = [
     "The lighthouse keeper painted the old wooden boat bright yellow.",
@@ -20,39 +21,75 @@ TEXTS = [
     "Thursday is the day the budget is due.",
     "",
 ]
-IDS = [101, 102, 103, 104, 105, 106]
 
 
-def test_tokenize() -> None:
-    assert tokenize("The Lighthouse-keeper's BOAT, 3 times!") == ["lighthouse", "keepers", "boat", "3", "times"]
-    assert tokenize("don\u2019t stop") == ["dont", "stop"]
-    assert tokenize("Ça fait 20 ﬁles") == ["ça", "fait", "20", "files"]  # NFKC folds the ligature
-    assert tokenize("a the of") == []
+@pytest.fixture
+def corpus(tmp_path: Path) -> tuple[Catalog, list[int]]:
+    cat = Catalog(tmp_path / "c.sqlite")
+    with cat.transaction():
+        aid = cat.upsert_asset(tmp_path / "talk.wav", kind=MediaKind.AUDIO, size=1, mtime_ns=1, content_hash="h",
+                               status=AssetStatus.OK)
+        ids = cat.add_segments(aid, Stream.SPEECH, [(float(i), i + 1.0) for i in range(len(TEXTS))],
+                               texts=TEXTS, source="whisper-tiny.en")
+        other = cat.add_segments(aid, Stream.SPEECH, [(0.0, 1.0)], texts=["lighthouse"], source="whisper-base")
+    assert other
+    return cat, ids
 
 
-def test_bm25_finds_exact_keywords() -> None:
-    index = BM25Index(TEXTS, IDS)
-    assert [i for i, _ in index.search("lighthouse", 5)] == [101]
-    assert [i for i, _ in index.search("projector", 5)] == [103]
-    top = index.search("budget Thursday", 5)
-    assert {i for i, _ in top} == {102, 105} and all(s > 0 for _, s in top)
-    yellow = [i for i, _ in index.search("yellow", 5)]
-    assert sorted(yellow) == [101, 104]
-    assert index.search("giraffe", 5) == []  # no shared term: nothing, not random documents
-    assert index.search("the of and", 5) == []  # stopwords only
-    assert bm25_search(TEXTS, IDS, "submarine harbour", 1) == index.search("submarine harbour", 1)
+def _bm25(cat: Catalog, text: str, k: int = 5) -> list[tuple[int, float]]:
+    return cat.speech_bm25("whisper-tiny.en", query_terms(text), k)
 
 
-def test_bm25_ties_break_by_id() -> None:
-    texts = ["alpha beta", "alpha beta", "alpha beta", "gamma"]
-    index = BM25Index(texts, [30, 10, 20, 40])
-    hits = index.search("alpha", 2)
-    assert [i for i, _ in hits] == [10, 20] and hits[0][1] == hits[1][1]
+def test_query_terms() -> None:
+    assert query_terms("The Lighthouse-keeper's BOAT, 3 times!") == ["lighthouse", "keepers", "boat", "3", "times"]
+    assert query_terms("don\u2019t stop") == ["dont", "stop"]
+    assert query_terms("Ça fait 20 ﬁles") == ["ça", "fait", "20", "files"]  # NFKC folds the ligature
+    assert query_terms("a the of") == []
+    assert query_terms('"; DROP TABLE segments; --') == ["drop", "table", "segments"]
 
 
-def test_bm25_empty_corpus() -> None:
-    index = BM25Index([], [])
-    assert len(index) == 0 and index.search("anything", 3) == []
+def test_bm25_finds_exact_keywords(corpus) -> None:
+    cat, ids = corpus
+    assert [i for i, _ in _bm25(cat, "lighthouse")] == [ids[0]]  # the other encoder's segment is not searched
+    assert [i for i, _ in _bm25(cat, "projector")] == [ids[2]]
+    top = _bm25(cat, "budget Thursday")
+    assert {i for i, _ in top} == {ids[1], ids[4]} and all(s > 0 for _, s in top)
+    assert sorted(i for i, _ in _bm25(cat, "yellow")) == [ids[0], ids[3]]
+    assert [i for i, _ in _bm25(cat, "reports")] == [ids[2]] == [i for i, _ in _bm25(cat, "report")]  # stemmed
+    assert _bm25(cat, "giraffe") == []  # no shared term: nothing, not random segments
+    assert _bm25(cat, "the of and") == []  # stop words only
+    assert _bm25(cat, '"; DROP TABLE segments; --') == []  # FTS syntax is inert
+
+
+def test_bm25_ties_break_by_id(tmp_path: Path) -> None:
+    cat = Catalog(tmp_path / "c.sqlite")
+    with cat.transaction():
+        aid = cat.upsert_asset(tmp_path / "a.wav", kind=MediaKind.AUDIO, size=1, mtime_ns=1, content_hash="h",
+                               status=AssetStatus.OK)
+        ids = cat.add_segments(aid, Stream.SPEECH, [(0, 1)] * 4, texts=["alpha beta", "alpha beta", "alpha beta", "gamma"],
+                               source="w")
+    hits = cat.speech_bm25("w", ["alpha"], 2)
+    assert [i for i, _ in hits] == ids[:2] and hits[0][1] == hits[1][1]
+    assert cat.speech_bm25("nobody", ["alpha"], 3) == []
+
+
+def test_bm25_follows_inserts_deletes_and_rollbacks_without_a_rebuild(corpus) -> None:
+    cat, ids = corpus
+    with cat.transaction():
+        aid = cat.upsert_asset("/x/zebra.wav", kind=MediaKind.AUDIO, size=1, mtime_ns=1, content_hash="z",
+                               status=AssetStatus.OK)
+        (zebra,) = cat.add_segments(aid, Stream.SPEECH, [(0, 1)], texts=["zebras crossing"], source="whisper-tiny.en")
+    assert [i for i, _ in _bm25(cat, "zebras")] == [zebra]
+    with pytest.raises(RuntimeError):
+        with cat.transaction():
+            cat.delete_assets([aid])  # cascades to the segment, and the trigger to the FTS row
+            assert _bm25(cat, "zebras") == []
+            raise RuntimeError("rolled back")
+    assert [i for i, _ in _bm25(cat, "zebras")] == [zebra]
+    with cat.transaction():
+        cat.delete_assets([aid])
+    assert _bm25(cat, "zebras") == []
+    assert [i for i, _ in _bm25(cat, "projector")] == [ids[2]]
 
 
 def test_rrf_hand_computed() -> None:
@@ -87,58 +124,14 @@ def test_rank_by_score() -> None:
     assert rank_by_score([4, -1, 2, 3], [0.5, 0.9, 0.5, 0.7]) == [(3, 0.7), (2, 0.5), (4, 0.5)]
 
 
-def _toy_vectors(texts: list[str]) -> np.ndarray:
-    """Bag-of-letters vectors: enough structure for dense search in a test, no model needed."""
-    out = np.zeros((len(texts), 26), np.float32)
-    for row, text in enumerate(texts):
-        for ch in text.lower():
-            if "a" <= ch <= "z":
-                out[row, ord(ch) - 97] += 1
-    norms = np.linalg.norm(out, axis=1, keepdims=True)
-    return out / np.maximum(norms, 1e-9)
-
-
-def test_hybrid_fuses_both_sides() -> None:
-    hybrid = HybridTextIndex(TEXTS, IDS, embed=_toy_vectors)
-    hits = hybrid.search("lighthouse", 3)
-    assert hits[0].id == 101 and hits[0].bm25_rank == 1 and hits[0].dense_rank is not None
-    assert hits[0].score == pytest.approx(1 / 61 + 1 / (60 + hits[0].dense_rank))
-    # a query with no shared keyword still gets dense results
-    fuzzy = hybrid.search("lighthous keper", 3)
-    assert fuzzy and all(h.bm25_rank is None for h in fuzzy)
-    assert hybrid.search("lighthouse", 3) == hits  # deterministic
-
-
-def test_hybrid_with_external_dense_search() -> None:
-    vectors = _toy_vectors(TEXTS)
-    calls: list[int] = []
-
-    def dense_search(query: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
-        calls.append(n)
-        scores = vectors @ query
-        order = np.argsort(-scores, kind="stable")[:n]
-        ids = np.full(n, -1, np.int64)
-        out = np.full(n, -np.inf, np.float32)
-        ids[: order.size], out[: order.size] = np.asarray(IDS)[order], scores[order]
-        return out, ids  # -1 padded like FAISS
-
-    hybrid = HybridTextIndex(TEXTS, IDS, dense_search=dense_search)
-    hits = hybrid.search("projector", 2, query_vector=_toy_vectors(["projector"])[0])
-    assert hits[0].id == 103 and calls == [50]
-    bm25_only = HybridTextIndex(TEXTS, IDS).search("projector", 2)
-    assert [h.id for h in bm25_only] == [103] and bm25_only[0].dense_rank is None
-
-
-def test_bm25_persistence_and_signature(tmp_path: Path) -> None:
-    index = BM25Index(TEXTS, IDS)
-    folder = tmp_path / "whisper-tiny.bm25"
-    index.save(folder, signature=[6, 621])
-    loaded = BM25Index.load(folder, signature=[6, 621])
-    assert loaded is not None and loaded.search("budget", 5) == index.search("budget", 5)
-    assert BM25Index.load(folder, signature=[7, 700]) is None  # the catalog changed: rebuild
-    assert BM25Index.load(tmp_path / "missing.bm25") is None
-    index.save(folder, signature=[1])  # replaced whole
-    assert BM25Index.load(folder, signature=[1]) is not None
-    empty = tmp_path / "empty.bm25"
-    BM25Index([], []).save(empty, signature=[0])
-    assert len(BM25Index.load(empty, signature=[0])) == 0
+def test_hybrid_fusion_of_both_sides() -> None:
+    lexical = [(101, 9.0), (104, 3.0)]
+    semantic = [(104, 0.9), (102, 0.8), (101, 0.7)]
+    hits = fuse_hybrid(lexical, semantic, 3)
+    assert [h.id for h in hits] == [104, 101, 102]
+    top = hits[0]
+    assert (top.bm25_rank, top.dense_rank) == (2, 1) and top.score == pytest.approx(1 / 62 + 1 / 61)
+    assert hits[2].bm25_rank is None and hits[2].dense_score == pytest.approx(0.8)
+    assert fuse_hybrid(lexical, semantic, 3) == hits  # deterministic
+    assert [h.id for h in fuse_hybrid([], semantic, 2)] == [104, 102]  # no shared keyword: dense alone
+    assert fuse_hybrid([], [], 5) == []

@@ -275,22 +275,11 @@ def judge(catalog: Catalog, settings: Settings, request: JudgeRequest):  # -> Sa
 
 
 def remove_folders(library: Library, roots: list[Path], *, progress: Callable[[int, int], None] | None = None) -> int:
-    """Forget every file under ``roots`` (their vectors leave every index); returns how many."""
-    from mediasearch.scan import normalise_root
-
-    ids: set[int] = set()
-    for root in roots:
-        ids.update(a.id for a in library.catalog.assets_under(normalise_root(root)).values())
-    if not ids:
-        return 0
-    ordered = sorted(ids)
-    library.remove_vectors(library.catalog.segment_ids_of_assets(ordered))
-    with library.catalog.transaction():
-        library.catalog.delete_assets(ordered)
-    library.save_indexes()
+    """Forget every file under ``roots`` (their vectors leave every search); returns how many."""
+    removed = library.remove_roots(list(roots))
     if progress:
-        progress(len(ordered), len(ordered))
-    return len(ordered)
+        progress(removed, removed)
+    return removed
 
 
 @dataclass

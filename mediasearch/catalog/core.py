@@ -1,9 +1,18 @@
-"""The catalog: SQLite metadata for assets, segments, embeddings, transcripts, queries
-and judgements.
+"""The catalog: SQLite metadata for assets, segments, embeddings, vector logs,
+transcripts, queries and judgements. All of the project's SQL lives in this package.
 
-One connection per thread (open another Catalog in a worker thread); WAL mode lets a
-reader run beside the indexing writer. The schema version lives in ``PRAGMA
-user_version``; :data:`MIGRATIONS` upgrade an older database once, in a transaction.
+One connection per thread (open another Catalog in a worker thread); WAL mode lets
+readers run beside the one writer. Every write goes through :meth:`Catalog.transaction`,
+which first enters ``write_guard`` (the library's writer lock), so a process that does
+not hold the lock cannot write by accident. The schema version lives in ``PRAGMA
+user_version`` (:mod:`mediasearch.catalog.schema`); an upgrade is a write, done under
+the guard by whoever opens an old catalog first.
+
+Paths are stored as the file system's own bytes (``os.fsencode``) in TEXT columns and
+read back with ``surrogateescape``, so a file name that is not valid UTF-8 round-trips
+losslessly and one bad name never fails a batch. Range queries on those bytes find
+everything under a root with the OS's separator (``path >= root+sep AND path <
+root+chr(ord(sep)+1)``), which an index serves.
 
 Judgements are keyed by the asset's *content hash* (and remember the path for display),
 never by asset id, so they survive re-indexing, moves and rebuilds.
@@ -11,113 +20,44 @@ never by asset id, so they survive re-indexing, moves and rebuilds.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
-from typing import Iterable, Iterator, Sequence
+from typing import Callable, ContextManager, Iterable, Iterator, Sequence
 
 import numpy as np
 
 from mediasearch.errors import CatalogError, NotFoundError
+from mediasearch.catalog.evaluation import EvaluationSQL
+from mediasearch.catalog.schema import SCHEMA_VERSION, migrate
 from mediasearch.media import Asset, AssetStatus, MediaKind, Segment, Stream
 
-MIGRATIONS: list[str] = [
-    # v1: assets, segments, which encoder embedded what
-    """
-    CREATE TABLE assets(
-        id INTEGER PRIMARY KEY,
-        path TEXT NOT NULL UNIQUE,
-        kind TEXT,
-        size INTEGER NOT NULL,
-        mtime_ns INTEGER NOT NULL,
-        content_hash TEXT,
-        status TEXT NOT NULL,
-        skip_reason TEXT,
-        duration_s REAL,
-        indexed_at REAL
-    );
-    CREATE INDEX assets_hash ON assets(content_hash);
-    CREATE TABLE segments(
-        id INTEGER PRIMARY KEY,
-        asset_id INTEGER NOT NULL REFERENCES assets(id) ON DELETE CASCADE,
-        stream TEXT NOT NULL,
-        start_s REAL,
-        end_s REAL
-    );
-    CREATE INDEX segments_asset ON segments(asset_id);
-    CREATE TABLE embeddings(
-        encoder TEXT NOT NULL,
-        segment_id INTEGER NOT NULL REFERENCES segments(id) ON DELETE CASCADE,
-        PRIMARY KEY(encoder, segment_id)
-    ) WITHOUT ROWID;
-    CREATE TABLE asset_encoders(
-        asset_id INTEGER NOT NULL REFERENCES assets(id) ON DELETE CASCADE,
-        encoder TEXT NOT NULL,
-        state TEXT NOT NULL,
-        reason TEXT,
-        updated_at REAL,
-        PRIMARY KEY(asset_id, encoder)
-    ) WITHOUT ROWID;
-    """,
-    # v2: segment text and producer (speech), labels, transcripts, saved queries,
-    # judgements, indexing runs
-    """
-    ALTER TABLE assets ADD COLUMN width INTEGER;
-    ALTER TABLE assets ADD COLUMN height INTEGER;
-    ALTER TABLE segments ADD COLUMN text TEXT;
-    ALTER TABLE segments ADD COLUMN source TEXT NOT NULL DEFAULT '';
-    CREATE INDEX segments_source ON segments(asset_id, stream, source);
-    CREATE TABLE segment_labels(
-        segment_id INTEGER NOT NULL REFERENCES segments(id) ON DELETE CASCADE,
-        encoder TEXT NOT NULL,
-        rank INTEGER NOT NULL,
-        label TEXT NOT NULL,
-        score REAL NOT NULL,
-        PRIMARY KEY(segment_id, encoder, rank)
-    ) WITHOUT ROWID;
-    CREATE TABLE transcripts(
-        asset_id INTEGER NOT NULL REFERENCES assets(id) ON DELETE CASCADE,
-        encoder TEXT NOT NULL,
-        language TEXT,
-        text TEXT NOT NULL,
-        PRIMARY KEY(asset_id, encoder)
-    ) WITHOUT ROWID;
-    CREATE TABLE queries(
-        id INTEGER PRIMARY KEY,
-        name TEXT NOT NULL UNIQUE,
-        modality TEXT NOT NULL,
-        text TEXT,
-        file_path TEXT,
-        file_hash TEXT,
-        start_s REAL,
-        end_s REAL,
-        created_at REAL NOT NULL
-    );
-    CREATE TABLE judgements(
-        query_id INTEGER NOT NULL REFERENCES queries(id) ON DELETE CASCADE,
-        content_hash TEXT NOT NULL,
-        at_s REAL NOT NULL DEFAULT -1,
-        path TEXT NOT NULL,
-        grade INTEGER NOT NULL,
-        updated_at REAL NOT NULL,
-        PRIMARY KEY(query_id, content_hash, at_s)
-    ) WITHOUT ROWID;
-    CREATE TABLE runs(
-        id INTEGER PRIMARY KEY,
-        encoder TEXT NOT NULL,
-        started_at REAL NOT NULL,
-        wall_s REAL NOT NULL,
-        items INTEGER NOT NULL,
-        media_s REAL NOT NULL DEFAULT 0,
-        threads INTEGER,
-        machine TEXT
-    );
-    """,
-]
+#: enters the library's writer lock for one write (a context manager factory)
+WriteGuard = Callable[[], ContextManager[object]]
 
-SCHEMA_VERSION = len(MIGRATIONS)
+
+def db_path(path: Path | str) -> bytes:
+    """A path as the bytes stored in the catalog (bind with ``CAST(? AS TEXT)``)."""
+    return os.fsencode(os.fspath(path))
+
+
+def _decode_text(raw: bytes) -> str:
+    return raw.decode("utf-8", "surrogateescape")
+
+
+def path_range(root: Path | str, sep: str = os.sep) -> tuple[bytes, bytes, bytes]:
+    """(root, low, high) bytes such that a path is under ``root`` iff it equals root or
+    low <= path < high. ``sep`` is the OS separator (a parameter so tests can use Windows')."""
+    raw = os.fsencode(os.fspath(root))
+    bsep = sep.encode()
+    base = raw.rstrip(bsep) if raw.rstrip(bsep) else raw
+    if base.endswith(bsep):  # the file-system root itself ("/")
+        return base, base, base[:-1] + bytes([bsep[0] + 1])
+    return base, base + bsep, base + bytes([bsep[0] + 1])
+
 
 #: asset_encoders.state values
 STATE_DONE = "done"
@@ -149,36 +89,55 @@ def _segment(row: sqlite3.Row) -> Segment:
     )
 
 
-def migrate(conn: sqlite3.Connection) -> int:
-    """Bring ``conn`` to :data:`SCHEMA_VERSION`; returns the version found before."""
-    found = conn.execute("PRAGMA user_version").fetchone()[0]
-    if found > SCHEMA_VERSION:
-        raise CatalogError(
-            f"catalog schema version {found} is newer than this mediasearch understands ({SCHEMA_VERSION}); upgrade mediasearch"
-        )
-    for version in range(found, SCHEMA_VERSION):
-        # executescript commits first; wrap each step so a failure leaves the old version
-        conn.executescript(f"BEGIN;\n{MIGRATIONS[version]}\nPRAGMA user_version = {version + 1};\nCOMMIT;")
-    return found
-
-
-class Catalog:
+class Catalog(EvaluationSQL):
     """A connection to the library's catalog. Not shared between threads."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(
+        self, path: Path, *, write_guard: WriteGuard | None = None, upgrade_guard: WriteGuard | None = None
+    ) -> None:
+        """``write_guard``: entered around every write transaction; ``upgrade_guard``:
+        around creating or upgrading the schema (default: the write guard)."""
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            self.conn = sqlite3.connect(str(self.path), timeout=30.0, isolation_level=None)
-            self.conn.row_factory = sqlite3.Row
-            self.conn.execute("PRAGMA journal_mode=WAL")
-            self.conn.execute("PRAGMA synchronous=NORMAL")
-            self.conn.execute("PRAGMA foreign_keys=ON")
-            self.previous_version = migrate(self.conn)
-        except sqlite3.DatabaseError as exc:
-            raise CatalogError(f"{self.path}: cannot open catalog: {exc}") from exc
+        self.write_guard: WriteGuard = write_guard or nullcontext
         self._depth = 0
         self._owner = threading.get_ident()
+        try:
+            fresh = not self.path.exists()
+            if fresh:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.conn = sqlite3.connect(str(self.path), timeout=30.0, isolation_level=None)
+            self.conn.row_factory = sqlite3.Row
+            self.conn.text_factory = _decode_text
+            self.conn.execute("PRAGMA foreign_keys=ON")
+            self.conn.execute("PRAGMA busy_timeout=30000")
+            found = self.conn.execute("PRAGMA user_version").fetchone()[0]
+            self.previous_version = found
+            if fresh or found < SCHEMA_VERSION:
+                self.previous_version = self._upgrade(upgrade_guard or self.write_guard)
+            elif found > SCHEMA_VERSION:
+                migrate(self.conn)  # raises the "newer than this mediasearch" error
+            self.conn.execute("PRAGMA synchronous=NORMAL")
+        except sqlite3.DatabaseError as exc:
+            raise CatalogError(f"{self.path}: cannot open catalog: {exc}", path=self.path, cause=str(exc)) from exc
+
+    def _upgrade(self, guard: WriteGuard, timeout_s: float = 60.0) -> int:
+        """Create or upgrade the schema under the guard; if another process holds the
+        lock, wait until it has done so (it is brief) and use its work."""
+        from mediasearch.errors import LibraryLockedError
+
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                with guard():
+                    self.conn.execute("PRAGMA journal_mode=WAL")
+                    return migrate(self.conn)
+            except LibraryLockedError:
+                found = self.conn.execute("PRAGMA user_version").fetchone()[0]
+                if found == SCHEMA_VERSION:
+                    return found
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
 
     # -- plumbing ---------------------------------------------------------------
     def close(self) -> None:
@@ -200,17 +159,19 @@ class Catalog:
             finally:
                 self._depth -= 1
             return
-        self.conn.execute("BEGIN IMMEDIATE")
-        self._depth = 1
-        try:
-            yield self.conn
-        except BaseException:
-            self.conn.execute("ROLLBACK")
-            raise
-        else:
-            self.conn.execute("COMMIT")
-        finally:
-            self._depth = 0
+        with self.write_guard():
+            self.conn.execute("BEGIN IMMEDIATE")
+            self._depth = 1
+            try:
+                yield self.conn
+            except BaseException:
+                if self.conn.in_transaction:
+                    self.conn.execute("ROLLBACK")
+                raise
+            else:
+                self.conn.execute("COMMIT")
+            finally:
+                self._depth = 0
 
     @property
     def schema_version(self) -> int:
@@ -224,7 +185,7 @@ class Catalog:
         return _asset(row)
 
     def asset_by_path(self, path: Path | str) -> Asset | None:
-        row = self.conn.execute("SELECT * FROM assets WHERE path=?", (str(path),)).fetchone()
+        row = self.conn.execute("SELECT * FROM assets WHERE path=CAST(? AS TEXT)", (db_path(path),)).fetchone()
         return _asset(row) if row else None
 
     def assets(self, *, status: AssetStatus | None = None, kind: MediaKind | None = None) -> list[Asset]:
@@ -237,12 +198,13 @@ class Catalog:
             args.append(kind.value)
         return [_asset(r) for r in self.conn.execute(sql + " ORDER BY path", args)]
 
-    def assets_under(self, root: Path) -> dict[str, Asset]:
-        """Every asset whose path is ``root`` or inside it, by path string."""
-        root_s = str(root)
-        prefix = root_s.rstrip("/") + "/"
+    def assets_under(self, root: Path | str, *, sep: str = os.sep) -> dict[str, Asset]:
+        """Every asset whose path is ``root`` or inside it, by path string (an index range scan)."""
+        base, low, high = path_range(root, sep)
         rows = self.conn.execute(
-            "SELECT * FROM assets WHERE path=? OR substr(path, 1, ?)=?", (root_s, len(prefix), prefix)
+            """SELECT * FROM assets WHERE path=CAST(? AS TEXT)
+               OR (path >= CAST(? AS TEXT) AND path < CAST(? AS TEXT))""",
+            (base, low, high),
         )
         return {r["path"]: _asset(r) for r in rows}
 
@@ -268,14 +230,14 @@ class Catalog:
         self.conn.execute(
             """INSERT INTO assets(path, kind, size, mtime_ns, content_hash, status, skip_reason,
                                   duration_s, width, height, indexed_at)
-               VALUES(?,?,?,?,?,?,?,?,?,?,?)
+               VALUES(CAST(? AS TEXT),?,?,?,?,?,?,?,?,?,?)
                ON CONFLICT(path) DO UPDATE SET kind=excluded.kind, size=excluded.size,
                  mtime_ns=excluded.mtime_ns, content_hash=excluded.content_hash,
                  status=excluded.status, skip_reason=excluded.skip_reason,
                  duration_s=excluded.duration_s, width=excluded.width, height=excluded.height,
                  indexed_at=excluded.indexed_at""",
             (
-                str(path),
+                db_path(path),
                 kind.value if kind else None,
                 size,
                 mtime_ns,
@@ -288,7 +250,7 @@ class Catalog:
                 time.time(),
             ),
         )
-        return self.conn.execute("SELECT id FROM assets WHERE path=?", (str(path),)).fetchone()[0]
+        return self.conn.execute("SELECT id FROM assets WHERE path=CAST(? AS TEXT)", (db_path(path),)).fetchone()[0]
 
     def set_duration(self, asset_id: int, duration_s: float | None) -> None:
         self.conn.execute("UPDATE assets SET duration_s=? WHERE id=?", (duration_s, asset_id))
@@ -296,7 +258,7 @@ class Catalog:
     def move_asset(self, asset_id: int, new_path: Path | str, *, size: int, mtime_ns: int) -> None:
         """A rename: the asset (and its segments and vectors) now lives at ``new_path``."""
         self.conn.execute(
-            "UPDATE assets SET path=?, size=?, mtime_ns=? WHERE id=?", (str(new_path), size, mtime_ns, asset_id)
+            "UPDATE assets SET path=CAST(? AS TEXT), size=?, mtime_ns=? WHERE id=?", (db_path(new_path), size, mtime_ns, asset_id)
         )
 
     def segment_ids_of_assets(self, asset_ids: Sequence[int]) -> np.ndarray:
@@ -349,16 +311,21 @@ class Catalog:
             marks = ",".join("?" * len(chunk))
             self.conn.execute(f"DELETE FROM segments WHERE id IN ({marks})", chunk)
 
-    def segments_with_assets(self, segment_ids: Iterable[int]) -> dict[int, tuple[Segment, Asset]]:
-        """Hydrate search results: segment id -> (segment, asset)."""
+    def segments_with_assets(
+        self, segment_ids: Iterable[int], *, encoder: str | None = None
+    ) -> dict[int, tuple[Segment, Asset]]:
+        """Hydrate search results: segment id -> (segment, asset). With ``encoder``, only
+        segments the catalog says that encoder embedded (a reader's filter for vectors of
+        deleted segments, which stay in the log as tombstones until compaction)."""
         ids = [int(i) for i in segment_ids]
         out: dict[int, tuple[Segment, Asset]] = {}
+        join = "JOIN embeddings e ON e.segment_id = s.id AND e.encoder = ?" if encoder else ""
         for chunk in _chunks(ids, 500):
             marks = ",".join("?" * len(chunk))
             rows = self.conn.execute(
                 f"""SELECT s.id AS sid, s.asset_id, s.stream, s.start_s, s.end_s, s.text, a.*
-                    FROM segments s JOIN assets a ON a.id = s.asset_id WHERE s.id IN ({marks})""",
-                chunk,
+                    FROM segments s JOIN assets a ON a.id = s.asset_id {join} WHERE s.id IN ({marks})""",
+                ([encoder] if encoder else []) + chunk,
             )
             for r in rows:
                 seg = Segment(
@@ -390,8 +357,10 @@ class Catalog:
         return out
 
     def mark_embedded(self, encoder: str, segment_ids: Sequence[int]) -> None:
+        """Record vectors of these segments (segments deleted meanwhile are left out)."""
         self.conn.executemany(
-            "INSERT OR IGNORE INTO embeddings(encoder, segment_id) VALUES(?,?)", [(encoder, int(i)) for i in segment_ids]
+            "INSERT OR IGNORE INTO embeddings(encoder, segment_id) SELECT ?, id FROM segments WHERE id=?",
+            [(encoder, int(i)) for i in segment_ids],
         )
 
     def unmark_embedded(self, encoder: str, segment_ids: Sequence[int]) -> None:
@@ -407,12 +376,16 @@ class Catalog:
     def encoders_with_embeddings(self) -> list[str]:
         return [r[0] for r in self.conn.execute("SELECT DISTINCT encoder FROM embeddings ORDER BY encoder")]
 
-    def set_encoder_state(self, asset_id: int, encoder: str, state: str, reason: str | None = None) -> None:
+    def set_encoder_state(
+        self, asset_id: int, encoder: str, state: str, reason: str | None = None, *, attempt_key: str | None = None
+    ) -> None:
+        """``attempt_key``: the code and settings version a FAILED state was reached under."""
         self.conn.execute(
-            """INSERT INTO asset_encoders(asset_id, encoder, state, reason, updated_at) VALUES(?,?,?,?,?)
+            """INSERT INTO asset_encoders(asset_id, encoder, state, reason, updated_at, attempt_key)
+               SELECT ?,?,?,?,?,? WHERE EXISTS(SELECT 1 FROM assets WHERE id=?)
                ON CONFLICT(asset_id, encoder) DO UPDATE SET state=excluded.state, reason=excluded.reason,
-               updated_at=excluded.updated_at""",
-            (asset_id, encoder, state, reason, time.time()),
+               updated_at=excluded.updated_at, attempt_key=excluded.attempt_key""",
+            (asset_id, encoder, state, reason, time.time(), attempt_key, asset_id),
         )
 
     def encoder_state(self, asset_id: int, encoder: str) -> tuple[str, str | None] | None:
@@ -430,7 +403,22 @@ class Catalog:
         )
 
     def assets_done_by(self, encoder: str) -> set[int]:
-        rows = self.conn.execute("SELECT asset_id FROM asset_encoders WHERE encoder=?", (encoder,))
+        rows = self.conn.execute("SELECT asset_id FROM asset_encoders WHERE encoder=? AND state=?", (encoder, STATE_DONE))
+        return {r[0] for r in rows}
+
+    def assets_settled_by(self, encoder: str, attempt_key: str | None = None, *, retry_failed: bool = False) -> set[int]:
+        """Assets ``encoder`` need not process again: done, or failed under this same
+        ``attempt_key`` (None: under any key) unless ``retry_failed``."""
+        if retry_failed:
+            return self.assets_done_by(encoder)
+        if attempt_key is None:
+            rows = self.conn.execute("SELECT asset_id FROM asset_encoders WHERE encoder=?", (encoder,))
+        else:
+            rows = self.conn.execute(
+                """SELECT asset_id FROM asset_encoders WHERE encoder=?
+                   AND (state=? OR (state=? AND attempt_key IS ?))""",
+                (encoder, STATE_DONE, STATE_FAILED, attempt_key),
+            )
         return {r[0] for r in rows}
 
     def encoder_failures(self) -> list[tuple[str, str, str]]:
@@ -497,6 +485,161 @@ class Catalog:
             return list(self.conn.execute("SELECT * FROM runs ORDER BY id"))
         return list(self.conn.execute("SELECT * FROM runs WHERE encoder=? ORDER BY id", (encoder,)))
 
+    # -- vector logs (the store's source of truth; see mediasearch/store/) -----------
+    def vector_log(self, encoder: str) -> dict | None:
+        """The encoder's log record: dim, generation, count (committed records), index_type, config."""
+        row = self.conn.execute("SELECT * FROM vector_logs WHERE encoder=?", (encoder,)).fetchone()
+        return _log_row(row) if row else None
+
+    def vector_logs(self) -> list[dict]:
+        return [_log_row(r) for r in self.conn.execute("SELECT * FROM vector_logs ORDER BY encoder")]
+
+    def set_vector_log(
+        self,
+        encoder: str,
+        *,
+        dim: int,
+        generation: int,
+        count: int,
+        index_type: str | None = None,
+        config: dict | None = None,
+    ) -> None:
+        self.conn.execute(
+            """INSERT INTO vector_logs(encoder, dim, generation, count, index_type, config, updated_at)
+               VALUES(?,?,?,?,?,?,?)
+               ON CONFLICT(encoder) DO UPDATE SET dim=excluded.dim, generation=excluded.generation,
+                 count=excluded.count, index_type=excluded.index_type, config=excluded.config,
+                 updated_at=excluded.updated_at""",
+            (encoder, dim, generation, count, index_type, _json(config), time.time()),
+        )
+
+    def set_vector_count(self, encoder: str, count: int) -> None:
+        """Record ``count`` committed records (call inside the transaction that marks them embedded)."""
+        self.conn.execute("UPDATE vector_logs SET count=?, updated_at=? WHERE encoder=?", (count, time.time(), encoder))
+
+    def set_index_type(self, encoder: str, index_type: str | None) -> None:
+        self.conn.execute("UPDATE vector_logs SET index_type=? WHERE encoder=?", (index_type, encoder))
+
+    def set_vector_config(self, encoder: str, config: dict) -> None:
+        self.conn.execute("UPDATE vector_logs SET config=? WHERE encoder=?", (_json(config), encoder))
+
+    def live_count(self, encoder: str) -> int:
+        """Segments the catalog says ``encoder`` has a vector for."""
+        return int(self.conn.execute("SELECT COUNT(*) FROM embeddings WHERE encoder=?", (encoder,)).fetchone()[0])
+
+    def embedded_in_asset(self, encoder: str, asset_id: int) -> set[int]:
+        """Segment ids of one asset that ``encoder`` already has vectors for."""
+        rows = self.conn.execute(
+            """SELECT e.segment_id FROM embeddings e JOIN segments s ON s.id = e.segment_id
+               WHERE s.asset_id=? AND e.encoder=?""",
+            (asset_id, encoder),
+        )
+        return {int(r[0]) for r in rows}
+
+    def known_embedded(self, encoder: str, segment_ids: Iterable[int]) -> set[int]:
+        """Those of ``segment_ids`` the catalog says ``encoder`` has vectors for."""
+        out: set[int] = set()
+        for chunk in _chunks([int(i) for i in segment_ids], 500):
+            marks = ",".join("?" * len(chunk))
+            out.update(
+                r[0]
+                for r in self.conn.execute(
+                    f"SELECT segment_id FROM embeddings WHERE encoder=? AND segment_id IN ({marks})", [encoder, *chunk]
+                )
+            )
+        return out
+
+    def segment_ids_of_kinds(self, encoder: str, kinds: Sequence[MediaKind]) -> np.ndarray:
+        """(n,) int64 ids of the segments ``encoder`` embedded whose asset is one of ``kinds``."""
+        marks = ",".join("?" * len(kinds))
+        rows = self.conn.execute(
+            f"""SELECT e.segment_id FROM embeddings e JOIN segments s ON s.id=e.segment_id
+                JOIN assets a ON a.id=s.asset_id WHERE e.encoder=? AND a.kind IN ({marks})""",
+            [encoder, *[k.value for k in kinds]],
+        )
+        return np.fromiter((r[0] for r in rows), dtype=np.int64)
+
+    def max_segment_id(self) -> int:
+        row = self.conn.execute("SELECT seq FROM sqlite_sequence WHERE name='segments'").fetchone()
+        top = self.conn.execute("SELECT COALESCE(MAX(id), 0) FROM segments").fetchone()[0]
+        return max(int(row[0]) if row else 0, int(top))
+
+    def ensure_id_floor(self, floor: int) -> None:
+        """New segment ids will be above ``floor`` (after a salvage, vectors in the logs
+        may carry ids the catalog lost: they must never name a new segment)."""
+        if self.max_segment_id() >= floor:
+            return
+        if self.conn.execute("SELECT 1 FROM sqlite_sequence WHERE name='segments'").fetchone():
+            self.conn.execute("UPDATE sqlite_sequence SET seq=? WHERE name='segments'", (floor,))
+        else:
+            self.conn.execute("INSERT INTO sqlite_sequence(name, seq) VALUES('segments', ?)", (floor,))
+
+    def add_store_event(self, encoder: str | None, event: str, detail: str = "") -> None:
+        self.conn.execute(
+            "INSERT INTO store_events(at, encoder, event, detail) VALUES(?,?,?,?)", (time.time(), encoder, event, detail)
+        )
+
+    def store_events(self, limit: int = 20) -> list[dict]:
+        """The latest store events (repairs, rebuilds, compactions), newest first."""
+        rows = self.conn.execute("SELECT * FROM store_events ORDER BY id DESC LIMIT ?", (limit,))
+        return [{"at": r["at"], "encoder": r["encoder"], "event": r["event"], "detail": r["detail"] or ""} for r in rows]
+
+    # -- roots and scan problems -------------------------------------------------------
+    def add_root(self, path: Path | str) -> None:
+        self.conn.execute(
+            "INSERT OR IGNORE INTO roots(path, added_at) VALUES(CAST(? AS TEXT), ?)", (db_path(path), time.time())
+        )
+
+    def remove_root(self, path: Path | str) -> bool:
+        cur = self.conn.execute("DELETE FROM roots WHERE path=CAST(? AS TEXT)", (db_path(path),))
+        return cur.rowcount > 0
+
+    def roots(self) -> list[Path]:
+        return [Path(r[0]) for r in self.conn.execute("SELECT path FROM roots ORDER BY path")]
+
+    def record_scan_problems(self, root: Path | str, problems: Sequence[tuple[str, str]]) -> None:
+        """Replace the problems recorded under ``root`` with ``problems`` [(path, reason)]."""
+        base, low, high = path_range(root)
+        self.conn.execute(
+            """DELETE FROM scan_problems WHERE path=CAST(? AS TEXT)
+               OR (path >= CAST(? AS TEXT) AND path < CAST(? AS TEXT))""",
+            (base, low, high),
+        )
+        now = time.time()
+        self.conn.executemany(
+            "INSERT OR REPLACE INTO scan_problems(path, root, reason, seen_at) VALUES(CAST(? AS TEXT), CAST(? AS TEXT), ?, ?)",
+            [(db_path(p), base, reason, now) for p, reason in problems],
+        )
+
+    def scan_problems(self) -> list[tuple[str, str]]:
+        return [(r[0], r[1]) for r in self.conn.execute("SELECT path, reason FROM scan_problems ORDER BY path")]
+
+    # -- transcript full-text search (FTS5, kept by triggers on segments) -------------
+    def speech_bm25(self, source: str, terms: Sequence[str], limit: int) -> list[tuple[int, float]]:
+        """[(segment_id, score)] best first: BM25 over transcript segments made by ``source``
+        for any of ``terms`` (see mediasearch.textindex.query_terms); ties by segment id.
+
+        Scores are FTS5's bm25() negated (higher is better). Each term is quoted, so
+        FTS syntax in user text is inert.
+        """
+        terms = [t.replace('"', "") for t in terms if t.replace('"', "")]
+        if not terms or limit <= 0:
+            return []
+        match = " OR ".join(f'"{t}"' for t in terms)
+        rows = self.conn.execute(
+            """SELECT rowid, bm25(speech_fts) AS rank FROM speech_fts
+               WHERE speech_fts MATCH ? AND source=? ORDER BY rank, rowid LIMIT ?""",
+            (match, source, limit),
+        )
+        return [(int(r[0]), -float(r[1])) for r in rows]
+
+    def speech_segment_count(self, source: str) -> int:
+        return int(
+            self.conn.execute(
+                "SELECT COUNT(*) FROM segments WHERE stream=? AND source=?", (Stream.SPEECH.value, source)
+            ).fetchone()[0]
+        )
+
     # -- status -------------------------------------------------------------------
     def counts(self) -> dict:
         """Counts for ``status``: assets per kind and status, segments per encoder and stream."""
@@ -521,6 +664,25 @@ class Catalog:
         """(path, reason) of every skipped file."""
         rows = self.conn.execute("SELECT path, skip_reason FROM assets WHERE status=? ORDER BY path", ("skipped",))
         return [(r[0], r[1] or "") for r in rows]
+
+
+def _json(value: dict | None) -> str | None:
+    import json
+
+    return None if value is None else json.dumps(value, sort_keys=True)
+
+
+def _log_row(row: sqlite3.Row) -> dict:
+    import json
+
+    return {
+        "encoder": row["encoder"],
+        "dim": int(row["dim"]),
+        "generation": int(row["generation"]),
+        "count": int(row["count"]),
+        "index_type": row["index_type"],
+        "config": json.loads(row["config"]) if row["config"] else None,
+    }
 
 
 def _chunks(items: list, size: int) -> Iterator[list]:

@@ -10,9 +10,10 @@ segment is kept only if it has words, Whisper's no-speech probability is at most
 ``no_speech_threshold`` (0.6) and its audio is above :data:`SILENCE_DBFS`; each kept
 segment's vector is the sentence embedding of its text.
 
-Search (:meth:`WhisperSpeechEncoder.search`): BM25 over the library's transcript segments
-and the dense index, fused by reciprocal rank fusion (k = 60, ties by segment id). An
-audio query is transcribed first, then searched the same way.
+Search is the library's (mediasearch/search.py): BM25 over the catalog's full-text index
+of transcript segments and dense search over these sentence vectors, fused by reciprocal
+rank fusion. This encoder only transcribes and embeds; :meth:`query_text` turns an audio
+query into the words heard in it.
 """
 
 from __future__ import annotations
@@ -30,10 +31,8 @@ from mediasearch.encoders.base import AssetEncoding, EncodedSegment, Encoder, En
 from mediasearch.encoders.sentence_text import load_sentence_embedder, text_model_name
 from mediasearch.errors import QueryError
 from mediasearch.media import MediaKind, Modality, Stream
-from mediasearch.textindex import BM25Index, HybridTextIndex, RRF_K
 
 if TYPE_CHECKING:  # pragma: no cover
-    from mediasearch.library import Library
     from mediasearch.progress import CancelToken
     from mediasearch.search import Query
 
@@ -134,7 +133,6 @@ class WhisperSpeechEncoder(Encoder):
         if self.embedder.dim != spec.dim:
             logger.warning("%s: text model %s is %d-d, spec says %d", spec.name, self.text_model_name, self.embedder.dim, spec.dim)
         self._lock = threading.Lock()
-        self._bm25: dict[tuple[str, str], tuple[tuple, BM25Index]] = {}
         self.last_query_text: str | None = None
         self._heard: tuple[tuple, str] | None = None
         logger.debug("loaded whisper %s from %s with text model %s", self.size, weights, self.text_model_name)
@@ -274,60 +272,3 @@ class WhisperSpeechEncoder(Encoder):
             raise QueryError(f"{self.name}: no speech recognised in {query.path}")
         self._heard = (key, text)
         return text
-
-    def search(self, library: "Library", query: "Query", k: int) -> list[tuple[int, float]] | None:
-        """Hybrid BM25 + dense search over this encoder's transcript segments: [(segment_id, RRF score)] best first."""
-        if query.modality not in (Modality.TEXT, Modality.AUDIO):
-            return None
-        text = self.query_text(query)
-        self.last_query_text = text
-        bm25 = self.bm25_index(library)
-        index = library.index(self.name)
-
-        def dense_search(vector: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
-            if len(index) == 0:
-                return np.zeros(0, np.float32), np.zeros(0, np.int64)
-            scores, ids = index.search(vector[None, :].astype(np.float32), n)
-            return np.asarray(scores)[0], np.asarray(ids)[0]
-
-        hybrid = HybridTextIndex([], [], bm25=bm25, embed=self.embed_texts, dense_search=dense_search, rrf_k=RRF_K)
-        hits = hybrid.search(text, k) if len(bm25) or len(index) else []
-        return [(h.id, h.score) for h in hits]
-
-    # -- the BM25 side, cached per library ---------------------------------------------------
-    def _signature(self, library: "Library") -> tuple:
-        row = library.catalog.conn.execute(
-            """SELECT COUNT(*), COALESCE(SUM(id), 0), COALESCE(MAX(id), 0), COALESCE(SUM(LENGTH(text)), 0)
-               FROM segments WHERE stream=? AND source=?""",
-            (Stream.SPEECH.value, self.name),
-        ).fetchone()
-        return tuple(int(v) for v in row)
-
-    def _bm25_folder(self, library: "Library") -> Path:
-        settings = getattr(library, "settings", None)
-        index_dir = settings.index_dir if settings is not None else Path(library.catalog.path).parent / "index"
-        return Path(index_dir) / f"{self.name}.bm25"
-
-    def bm25_index(self, library: "Library") -> BM25Index:
-        """The BM25 index over the library's transcript segments, rebuilt only when they changed.
-
-        Kept in memory per catalog and persisted under ``<library>/index/<encoder>.bm25``
-        with a signature (count, id sum, max id, total text length) checked on load.
-        """
-        key = (str(library.catalog.path), self.name)
-        signature = self._signature(library)
-        cached = self._bm25.get(key)
-        if cached is not None and cached[0] == signature:
-            return cached[1]
-        folder = self._bm25_folder(library)
-        index = BM25Index.load(folder, signature=list(signature))
-        if index is None:
-            segments = library.catalog.speech_segments(self.name)
-            index = BM25Index([s.text or "" for s in segments], [s.id for s in segments])
-            try:
-                index.save(folder, signature=list(signature))
-            except OSError as exc:  # a read-only library still searches
-                logger.warning("cannot save %s: %s", folder, exc)
-        self._bm25[key] = (signature, index)
-        return index
-

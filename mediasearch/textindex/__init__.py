@@ -1,22 +1,11 @@
-"""Text search over transcript segments: BM25 (bm25s), dense sentence vectors, and
-reciprocal rank fusion of the two. Pure functions and small classes, no Library needed.
+"""Fusing text rankings: reciprocal rank fusion and the hybrid (BM25 + dense) rule.
 
-- :func:`tokenize`, :class:`BM25Index`, :func:`bm25_search` (lexical, exact keywords)
-- :func:`rrf_fuse` (rank fusion, deterministic tie-break by id)
-- :class:`HybridTextIndex` (BM25 + dense, fused)
+The rankings themselves come from the library: BM25 from the catalog's FTS5 index over
+transcript segments (kept transactionally by triggers), dense hits from the vector store.
 """
 
-from mediasearch.textindex.bm25 import BM25Index, bm25_search, tokenize
 from mediasearch.textindex.fusion import RRF_K, rank_by_score, rrf_fuse
-from mediasearch.textindex.hybrid import HybridTextIndex, TextHit
+from mediasearch.textindex.hybrid import TextHit, depth_for, fuse_hybrid
+from mediasearch.textindex.terms import STOP_WORDS, query_terms
 
-__all__ = [
-    "BM25Index",
-    "HybridTextIndex",
-    "RRF_K",
-    "TextHit",
-    "bm25_search",
-    "rank_by_score",
-    "rrf_fuse",
-    "tokenize",
-]
+__all__ = ["RRF_K", "STOP_WORDS", "TextHit", "depth_for", "fuse_hybrid", "query_terms", "rank_by_score", "rrf_fuse"]
