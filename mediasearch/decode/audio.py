@@ -43,6 +43,10 @@ _READ_FRAMES = 65_536
 TAIL_MIN_S = 0.5
 
 
+class TruncatedAudioError(DecodeError):
+    """The audio ended before the duration its container declares (found at the end of decoding)."""
+
+
 class NoAudioStreamError(UnsupportedMediaError):
     """The file is a valid container without an audio stream (e.g. a silent video)."""
 
@@ -79,28 +83,31 @@ def _soundfile_info(path: Path) -> AudioInfo | None:
     """The file's audio per libsndfile, or None when libsndfile should not read it.
 
     Only files whose first bytes name a libsndfile container are tried, so that MP3 and
-    others never reach libsndfile's chattier decoders.
+    others never reach libsndfile's chattier decoders. A truncated file raises DecodeError.
     """
+    info, truncated = _soundfile_probe(path)
+    if truncated:
+        raise DecodeError(path, truncated)
+    return info
+
+
+def _soundfile_probe(path: Path) -> tuple[AudioInfo | None, str | None]:
+    """(what libsndfile says of the file or None, why it is truncated or None), from its header and tail."""
     import soundfile as sf
 
     with open(path, "rb") as fh:
         magic = fh.read(4)
     if magic not in _SOUNDFILE_MAGIC:
-        return None
+        return None, None
     try:
         info = sf.info(str(path))
     except Exception:  # libsndfile does not know this variant (e.g. Speex in Ogg): let FFmpeg try
-        return None
+        return None, None
     if info.format not in _SOUNDFILE_FORMATS or info.samplerate <= 0 or info.channels <= 0:
-        return None
+        return None, None
     if info.frames <= 0:
         raise DecodeError(path, "no audio frames (truncated or corrupt file)")
-    declared, present = _wav_data_sizes(info.extra_info)
-    if declared is not None and present is not None and present < declared:
-        raise DecodeError(path, f"truncated: the header declares {declared} bytes of audio, the file holds {present}")
-    if info.format == "OGG" and _ogg_truncated(path):
-        raise DecodeError(path, "truncated: the Ogg stream ends without its end-of-stream page")
-    return AudioInfo(
+    found = AudioInfo(
         path=path,
         duration_s=info.frames / info.samplerate,
         sample_rate=int(info.samplerate),
@@ -108,6 +115,26 @@ def _soundfile_info(path: Path) -> AudioInfo | None:
         codec=f"{info.format}/{info.subtype}".lower(),
         backend="soundfile",
     )
+    declared, present = _wav_data_sizes(info.extra_info)
+    if declared is not None and present is not None and present < declared:
+        return found, f"truncated: the header declares {declared} bytes of audio, the file holds {present}"
+    if info.format == "OGG" and _ogg_truncated(path):
+        return found, "truncated: the Ogg stream ends without its end-of-stream page"
+    if info.format == "FLAC" and not _tail_readable(path, info.frames):
+        return found, f"truncated: the header declares {info.frames / info.samplerate:.1f} s, the end of the audio is missing"
+    return found, None
+
+
+def _tail_readable(path: Path, frames: int) -> bool:
+    """Whether the last samples the header promises can be read (a cut FLAC fails to seek there)."""
+    import soundfile as sf
+
+    try:
+        with sf.SoundFile(str(path)) as fh:
+            fh.seek(max(frames - 1024, 0))
+            return fh.read(1024, dtype="float32").shape[0] > 0
+    except (sf.LibsndfileError, RuntimeError):
+        return False
 
 
 def _ogg_truncated(path: Path) -> bool:
@@ -189,6 +216,64 @@ def probe_audio(path: Path | str) -> AudioInfo:
         info = _av_info(path, container)
         _check_decoder(path, container.streams.audio[0])
         return info
+
+
+def audio_truncation(path: Path | str) -> str | None:
+    """Why ``path``'s audio ends before the duration its container declares, or None; cheap.
+
+    Reads the header and the last few seconds only (a seek near the declared end), so a
+    caller learns of a cut file before decoding or transcribing any of it. Formats whose
+    declared duration is only an estimate (raw AAC, MP3 without a frame count) give None.
+    Raises like :func:`probe_audio`.
+    """
+    path = Path(path)
+    _check_file(path)
+    info, truncated = _soundfile_probe(path)
+    if info is not None:
+        return truncated
+    with _av_open(path) as container:
+        info = _av_info(path, container)
+        return _av_tail_truncation(container, container.streams.audio[0], info)
+
+
+def _av_tail_truncation(container, stream, info: AudioInfo) -> str | None:
+    """Seek to two seconds before the declared end and look for packets reaching it."""
+    import av
+
+    declared = info.duration_s
+    tb = stream.time_base
+    if not declared or declared < 3.0 or tb is None:
+        return None
+    origin = float(stream.start_time * tb) if stream.start_time is not None else 0.0
+    tolerance = max(1.0, 0.02 * declared)
+    end: float | None = None
+    ran_out = True  # the demuxer reached the end of the data (not our packet budget)
+    try:
+        container.seek(int((origin + declared - 2.0) / tb), stream=stream, backward=True)
+        for n, packet in enumerate(container.demux(stream)):
+            if packet.pts is not None:
+                stop = float((packet.pts + (packet.duration or 0)) * tb) - origin
+                end = stop if end is None else max(end, stop)
+            if end is not None and end >= declared - tolerance / 2:
+                return None
+            if n >= 500:  # the seek landed far from the end (no index): no verdict
+                ran_out = False
+                break
+    except (av.FFmpegError, OSError, ValueError) as exc:
+        logger.debug("%s: tail probe failed (%s)", info.path, exc)
+        return None
+    finally:
+        try:
+            container.seek(0, stream=stream)
+        except (av.FFmpegError, OSError, ValueError):
+            pass
+    if not ran_out:
+        return None
+    if end is None:
+        return f"truncated: no audio data near the {declared:.1f} s end the container declares"
+    if end < declared - tolerance:
+        return f"truncated: audio data ends at {end:.1f} s of the {declared:.1f} s the container declares"
+    return None
 
 
 def has_audio(path: Path | str) -> bool:
@@ -315,7 +400,7 @@ def _av_blocks(path: Path, start_s: float) -> Iterator[tuple[int, np.ndarray]]:
             and container.format.name in _EXACT_DURATION_FORMATS
             and position < declared - max(1.0, 0.02 * declared)
         ):
-            raise DecodeError(path, f"truncated: decoded {position:.1f} s of the {declared:.1f} s the container declares")
+            raise TruncatedAudioError(path, f"truncated: decoded {position:.1f} s of the {declared:.1f} s the container declares")
     except av.FFmpegError as exc:
         raise DecodeError(path, _av_reason(exc)) from None
     finally:
@@ -333,14 +418,54 @@ def _av_blocks_from_top(path: Path, start_s: float) -> Iterator[tuple[int, np.nd
         yield rate, block[max(skip, 0) :]
 
 
-def _native_blocks(path: Path, start_s: float) -> Iterator[tuple[int, np.ndarray]]:
+def _native_blocks(path: Path, start_s: float, *, keep_partial: bool = False) -> Iterator[tuple[int, np.ndarray]]:
     _check_file(path)
-    if _soundfile_info(path) is not None:
+    info = _soundfile_probe(path)[0] if keep_partial else _soundfile_info(path)
+    if info is not None:
         return _soundfile_blocks(path, start_s)
     return _av_blocks(path, start_s)
 
 
 # -- public streaming API --------------------------------------------------------------
+class AudioBlocks:
+    """An iterator of mono float32 blocks (see :func:`iter_blocks`) that also says what it decoded.
+
+    ``truncated_reason``: None for a whole file, else why it is partial; with
+    ``keep_partial`` it is known before the first block when the cheap tail probe
+    (:func:`audio_truncation`) finds the cut, else after the last block. ``decoded_s``:
+    seconds of audio yielded so far (from ``start_s``; after iteration, the real decoded
+    duration); ``declared_s``: the duration the container declares, or None;
+    ``finished``: True once exhausted.
+    """
+
+    def __init__(self, path: Path | str, sr: int, *, start_s: float | None, end_s: float | None,
+                 block_s: float, cancel: "CancelToken | None", keep_partial: bool) -> None:
+        self.path = Path(path)
+        self.sr = int(sr)
+        self.keep_partial = keep_partial
+        self.decoded_s = 0.0
+        self.declared_s: float | None = None
+        self.truncated_reason: str | None = None
+        self.finished = False
+        self._blocks = _blocks(self, start_s=start_s, end_s=end_s, block_s=block_s, cancel=cancel)
+
+    @property
+    def partial(self) -> bool:
+        return self.truncated_reason is not None
+
+    def __iter__(self) -> "AudioBlocks":
+        return self
+
+    def __next__(self) -> np.ndarray:
+        try:
+            block = next(self._blocks)
+        except StopIteration:
+            self.finished = True
+            raise
+        self.decoded_s += block.size / self.sr
+        return block
+
+
 def iter_blocks(
     path: Path | str,
     sr: int,
@@ -349,16 +474,54 @@ def iter_blocks(
     end_s: float | None = None,
     block_s: float = 30.0,
     cancel: "CancelToken | None" = None,
-) -> Iterator[np.ndarray]:
+    keep_partial: bool = False,
+) -> AudioBlocks:
     """Stream ``path`` as contiguous mono float32 blocks of ``block_s`` seconds at ``sr`` Hz.
 
     Each block is (round(block_s * sr),) samples except the last (shorter, never empty).
     The first sample is at ``start_s`` (default 0); decoding stops at ``end_s``.
-    Raises DecodeError / UnsupportedMediaError / NoAudioStreamError.
+    Raises DecodeError / UnsupportedMediaError / NoAudioStreamError. A truncated file
+    raises DecodeError before its first block when the tail probe sees the cut (so no
+    work is spent on it), else at the end; with ``keep_partial`` it is decoded as far as
+    it goes instead, and the returned :class:`AudioBlocks` says so.
     """
+    return AudioBlocks(path, sr, start_s=start_s, end_s=end_s, block_s=block_s, cancel=cancel,
+                       keep_partial=keep_partial)
+
+
+def _guarded(state: AudioBlocks, blocks: Iterator[tuple[int, np.ndarray]]) -> Iterator[tuple[int, np.ndarray]]:
+    """``blocks``, with a cut or damaged tail recorded on ``state`` instead of raised (keep_partial)."""
+    got = False
+    try:
+        for item in blocks:
+            got = True
+            yield item
+    except TruncatedAudioError as exc:
+        if not state.keep_partial:
+            raise
+        state.truncated_reason = state.truncated_reason or exc.reason
+    except DecodeError as exc:
+        if not (state.keep_partial and got):
+            raise
+        state.truncated_reason = state.truncated_reason or f"partial: audio damaged after the decoded part ({exc.reason})"
+
+
+def _blocks(
+    state: AudioBlocks, *, start_s: float | None, end_s: float | None, block_s: float, cancel: "CancelToken | None"
+) -> Iterator[np.ndarray]:
     import soxr
 
-    path = Path(path)
+    path, sr = state.path, state.sr
+    if not start_s and end_s is None:
+        # Whole-file reads learn of a cut tail before any decoding (it is cheap: a header and a seek).
+        early = audio_truncation(path)
+        if early and not state.keep_partial:
+            raise DecodeError(path, early)
+        state.truncated_reason = early
+    try:
+        state.declared_s = (_soundfile_probe(path)[0] or probe_audio(path)).duration_s
+    except DecodeError:
+        state.declared_s = None
     start = max(float(start_s or 0.0), 0.0)
     limit = None if end_s is None else max(int(round((end_s - start) * sr)), 0)
     block_n = max(int(round(block_s * sr)), 1)
@@ -383,7 +546,7 @@ def iter_blocks(
             emitted += out.size
             yield out
 
-    for rate, block in _native_blocks(path, start):
+    for rate, block in _guarded(state, _native_blocks(path, start, keep_partial=state.keep_partial)):
         if cancel is not None:
             cancel.raise_if_cancelled("audio decoding")
         mono = block.mean(axis=1, dtype=np.float32) if block.shape[1] > 1 else block[:, 0]
@@ -438,6 +601,30 @@ def window_spans(n_samples: int, sr: int, *, window_s: float, hop_s: float) -> l
     return spans
 
 
+class AudioWindows:
+    """An iterator of (start_s, end_s, samples) windows (see :func:`iter_windows`).
+
+    ``decoded_s``, ``declared_s``, ``truncated_reason`` and ``partial`` are those of the
+    underlying :class:`AudioBlocks` (``blocks``).
+    """
+
+    def __init__(self, blocks: AudioBlocks, windows: Iterator[tuple[float, float, np.ndarray]]) -> None:
+        self.blocks = blocks
+        self._windows = windows
+
+    decoded_s = property(lambda self: self.blocks.decoded_s)
+    declared_s = property(lambda self: self.blocks.declared_s)
+    truncated_reason = property(lambda self: self.blocks.truncated_reason)
+    partial = property(lambda self: self.blocks.partial)
+    finished = property(lambda self: self.blocks.finished)
+
+    def __iter__(self) -> "AudioWindows":
+        return self
+
+    def __next__(self) -> tuple[float, float, np.ndarray]:
+        return next(self._windows)
+
+
 def iter_windows(
     path: Path | str,
     sr: int,
@@ -445,13 +632,21 @@ def iter_windows(
     window_s: float,
     hop_s: float,
     cancel: "CancelToken | None" = None,
-) -> Iterator[tuple[float, float, np.ndarray]]:
+    keep_partial: bool = False,
+) -> AudioWindows:
     """Stream (start_s, end_s, samples) windows of ``path`` at ``sr`` Hz, as :func:`window_spans` places them.
 
     ``samples`` is (end - start,) float32 mono (a copy). Memory stays at about one window
     plus one hop plus one decode block, however long the file.
-    Raises DecodeError when the file holds no samples.
+    Raises DecodeError when the file holds no samples; truncation as :func:`iter_blocks`
+    (``keep_partial`` keeps what decodes, and the returned object says it is partial).
     """
+    blocks = iter_blocks(path, sr, block_s=max(hop_s, 1.0), cancel=cancel, keep_partial=keep_partial)
+    return AudioWindows(blocks, _windows(Path(path), blocks, sr, window_s=window_s, hop_s=hop_s))
+
+
+def _windows(path: Path, blocks: AudioBlocks, sr: int, *, window_s: float,
+             hop_s: float) -> Iterator[tuple[float, float, np.ndarray]]:
     win = max(int(round(window_s * sr)), 1)
     hop = max(int(round(hop_s * sr)), 1)
     buf = np.zeros(0, np.float32)
@@ -459,7 +654,7 @@ def iter_windows(
     next_start = 0
     last_start: int | None = None
     total = 0
-    for block in iter_blocks(path, sr, block_s=max(hop_s, 1.0), cancel=cancel):
+    for block in blocks:
         buf = np.concatenate([buf, block]) if buf.size else block
         total += block.size
         while next_start + win <= total:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import stat
 from dataclasses import dataclass
+from enum import Enum
 from pathlib import Path
 
 from mediasearch.errors import UnsupportedMediaError
@@ -19,7 +20,8 @@ from mediasearch.media import MediaKind
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["sniff_kind", "classify", "sniff", "Sniffed"]
+__all__ = ["sniff_kind", "classify", "sniff", "Sniffed", "Verdict", "Classification", "classify_file",
+           "MEDIA_EXTENSIONS"]
 
 #: bytes read from the start of a file to recognise it (an ID3 tag is skipped separately)
 _HEAD_BYTES = 4096
@@ -90,6 +92,77 @@ def classify(path: Path | str) -> MediaKind:
     if found.kind is None:
         raise UnsupportedMediaError(path, found.reason or "unrecognised file format")
     return found.kind
+
+
+class Verdict(str, Enum):
+    """What a file is for indexing: media, not media at all, or media that cannot be used."""
+
+    MEDIA = "media"
+    NOT_MEDIA = "not-media"  # README.md, LICENSE, .json, PDFs...: counted apart, not failures
+    UNUSABLE = "unusable"  # named or shaped like media but empty, damaged, unsupported or unreadable
+
+
+#: file name extensions of the media formats we index or that users expect to be media
+MEDIA_EXTENSIONS = frozenset(
+    ".jpg .jpeg .jpe .jfif .png .gif .webp .tif .tiff .bmp .dib .avif .heic .heif .mpo "
+    ".mp4 .m4v .mov .qt .mkv .webm .avi .wmv .asf .flv .ts .m2ts .mts .mpg .mpeg .3gp .3g2 .ogv "
+    ".mp3 .m4a .m4b .aac .wav .wave .flac .ogg .oga .opus .wma .aif .aiff .aifc .caf .mka .au".split()
+)
+
+
+@dataclass(frozen=True)
+class Classification:
+    """``verdict``; ``kind`` when it is media; ``format`` label; ``reason`` when it is not media or unusable."""
+
+    verdict: Verdict
+    kind: MediaKind | None
+    format: str
+    reason: str | None = None
+
+
+def classify_file(path: Path | str) -> Classification:
+    """Media, not media, or unusable media, with a reason; never raises for a bad file.
+
+    Content decides first (magic numbers, and PyAV for containers); a file whose content
+    is not media counts as NOT_MEDIA unless its extension says it should have been media
+    (``holiday.jpg`` full of zeros is UNUSABLE: the user expects it indexed). Empty files
+    follow the same rule. Unsupported media formats (HEIC, AVIF without support) and
+    containers without streams are UNUSABLE.
+    """
+    path = Path(path)
+    media_name = path.suffix.lower() in MEDIA_EXTENSIONS
+    try:
+        kind = classify(path)
+    except UnsupportedMediaError as exc:
+        try:
+            found = sniff(path) if path.is_file() else Sniffed(None, "unreadable", exc.reason)
+        except OSError:
+            found = Sniffed(None, "unreadable", exc.reason)
+        media_format = found.format in _MEDIA_FORMAT_LABELS
+        if found.format in ("unreadable",) or media_format or media_name:
+            return Classification(Verdict.UNUSABLE, None, found.format, exc.reason)
+        return Classification(Verdict.NOT_MEDIA, None, found.format, f"not media: {_not_media_reason(found, exc)}")
+    try:
+        label = sniff(path).format
+    except OSError:
+        label = "unknown"
+    return Classification(Verdict.MEDIA, kind, label)
+
+
+#: Sniffed.format labels of media we recognise but may not index
+_MEDIA_FORMAT_LABELS = frozenset({"heif", "avif", "jpeg", "png", "gif", "webp", "tiff", "bmp", "mp4", "m4a",
+                                  "quicktime", "matroska", "webm", "avi", "ogg", "asf", "flv", "mpegts", "mpeg",
+                                  "wav", "aiff", "flac", "mp3", "aac"})
+
+
+def _not_media_reason(found: Sniffed, exc: UnsupportedMediaError) -> str:
+    if found.format == "text":
+        return "a text file"
+    if found.format == "empty":
+        return "an empty file"
+    if found.reason and found.reason.startswith("unsupported file format: "):
+        return "a " + found.reason.removeprefix("unsupported file format: ")
+    return exc.reason
 
 
 def sniff(path: Path | str) -> Sniffed:

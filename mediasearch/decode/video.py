@@ -34,7 +34,7 @@ from mediasearch.progress import CancelToken
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["VideoInfo", "probe_video", "sample_frames", "frame_at"]
+__all__ = ["VideoInfo", "FrameSampler", "probe_video", "sample_frames", "frame_at"]
 
 #: side of the greyscale thumbnail compared to drop near-identical frames, in pixels
 THUMB_SIDE = 32
@@ -98,6 +98,48 @@ def probe_video(path: Path | str) -> VideoInfo:
         )
 
 
+class FrameSampler:
+    """An iterator of ``(t_s, RGB image)`` (see :func:`sample_frames`) that also says what it decoded.
+
+    After iteration (or at any point during it): ``decoded_s``, seconds of video data
+    actually read (the end of the last demuxed frame: the real duration of a truncated
+    file); ``declared_s``, the duration the container declares (None when it does not);
+    ``truncated_reason``, None for a whole file, else why the file is partial ("partial:
+    video data ends at 3.1 s of the 12.0 s its header declares"); ``frames``, frames
+    yielded; ``finished``, True once the iterator is exhausted.
+    """
+
+    def __init__(self, path: Path | str, *, interval_s: float, dedup_threshold: float,
+                 target_size: int | None, cancel: CancelToken | None) -> None:
+        if not interval_s > 0 or not math.isfinite(interval_s):
+            raise ValueError(f"interval_s must be a positive number of seconds, got {interval_s}")
+        self.path = Path(path)
+        self.interval_s = float(interval_s)
+        self.decoded_s = 0.0
+        self.declared_s: float | None = None
+        self.truncated_reason: str | None = None
+        self.frames = 0
+        self.finished = False
+        self._frames = _sample(self, dedup_threshold=dedup_threshold, target_size=target_size, cancel=cancel)
+
+    @property
+    def partial(self) -> bool:
+        """True when the file ended (or broke) before the duration it declares."""
+        return self.truncated_reason is not None
+
+    def __iter__(self) -> "FrameSampler":
+        return self
+
+    def __next__(self) -> tuple[float, Image.Image]:
+        try:
+            item = next(self._frames)
+        except StopIteration:
+            self.finished = True
+            raise
+        self.frames += 1
+        return item
+
+
 def sample_frames(
     path: Path | str,
     *,
@@ -105,7 +147,7 @@ def sample_frames(
     dedup_threshold: float = 3.0,
     target_size: int | None = None,
     cancel: CancelToken | None = None,
-) -> Iterator[tuple[float, Image.Image]]:
+) -> FrameSampler:
     """Yield ``(t_s, RGB image)`` for the first frame at or after each multiple of ``interval_s``.
 
     A frame is dropped when the mean absolute difference of its 32x32 greyscale thumbnail
@@ -116,12 +158,18 @@ def sample_frames(
 
     Raises UnsupportedMediaError (not media, no video stream) or DecodeError (cannot be
     opened, or no frame decodes). Damage after the first frame is logged and sampling
-    stops or skips the damaged part, as video players do. ``cancel`` is polled between
-    packets.
+    stops or skips the damaged part, as video players do; the returned
+    :class:`FrameSampler` then says so (``truncated_reason``) and how much was read
+    (``decoded_s``). ``cancel`` is polled between packets. ValueError for an interval
+    that is not a positive number.
     """
-    if interval_s <= 0:
-        raise ValueError(f"interval_s must be positive, got {interval_s}")
-    path = Path(path)
+    return FrameSampler(path, interval_s=interval_s, dedup_threshold=dedup_threshold,
+                        target_size=target_size, cancel=cancel)
+
+
+def _sample(state: FrameSampler, *, dedup_threshold: float, target_size: int | None,
+            cancel: CancelToken | None) -> Iterator[tuple[float, Image.Image]]:
+    path, interval_s = state.path, state.interval_s
     with _open(path) as container:
         stream = _video_stream(container)
         if stream is None:
@@ -130,7 +178,7 @@ def sample_frames(
         sar = stream.sample_aspect_ratio
         last_thumb: np.ndarray | None = None
         kept = dropped = 0
-        for t, frame in _sampled_frames(path, container, stream, interval_s, cancel):
+        for t, frame in _sampled_frames(path, container, stream, interval_s, cancel, state):
             thumb = frame.reformat(width=THUMB_SIDE, height=THUMB_SIDE, format="gray",
                                    interpolation="AREA").to_ndarray().astype(np.int16)
             if last_thumb is not None:
@@ -196,7 +244,7 @@ def _first_at_or_after(container, stream, target: Fraction, origin: Fraction):
 
 
 def _sampled_frames(
-    path: Path, container, stream, interval_s: float, cancel: CancelToken | None
+    path: Path, container, stream, interval_s: float, cancel: CancelToken | None, state: FrameSampler | None = None
 ) -> Iterator[tuple[float, "av.VideoFrame"]]:
     """The first frame at or after each multiple of the interval, decoding only needed GOPs.
 
@@ -254,14 +302,25 @@ def _sampled_frames(
             raise DecodeError(path, f"corrupt or truncated video: {_reason(exc)}") from exc
         logger.warning("%s: video damaged after %.1f s, stopping there (%s)",
                        path, float(dec.last_time or 0), _reason(exc))
+        if state is not None:
+            state.truncated_reason = f"partial: video damaged after {float(dec.last_time or 0):.1f} s ({_reason(exc)})"
     if sel.nothing_yet:
         raise DecodeError(path, "no decodable video frame")
     logger.debug("%s: decoded %d of %d packets", path, dec.packets, total)
     duration = container.duration / 1_000_000 if container.duration else None
-    end = float(group_max) if group_max is not None else None
-    if duration and end is not None and end < duration - max(2 * interval_s, 1.0):
+    rate = stream.average_rate or stream.guessed_rate
+    step = 1.0 / float(rate) if rate else 0.0
+    end = float(group_max) + step if group_max is not None else None
+    if dec.last_time is not None:
+        end = max(end or 0.0, float(dec.last_time) + step)
+    if state is not None:
+        state.declared_s = duration
+        state.decoded_s = max(end or 0.0, 0.0)
+    if duration and end is not None and end < duration - max(1.0, 0.02 * duration, 2 * step):
         logger.warning("%s: video data ends at %.1f s but its header says %.1f s (truncated?)",
                        path, end, duration)
+        if state is not None and state.truncated_reason is None:
+            state.truncated_reason = f"partial: video data ends at {end:.1f} s of the {duration:.1f} s its header declares"
 
 
 class _Selector:
