@@ -124,7 +124,7 @@ def panns(cnn14_checkpoint: Path, tmp_path_factory: pytest.TempPathFactory):
         pytest.skip(f"AudioSet labels not found at {LABELS_CSV}")
     from mediasearch.encoders.panns import PannsCnn14Encoder
 
-    settings = Settings(library_dir=tmp_path_factory.mktemp("lib"), model_dir=cnn14_checkpoint.parents[1])
+    settings = Settings(library_dir=tmp_path_factory.mktemp("lib"), model_dir=cnn14_checkpoint.parents[1], precision="fp32")
     paths = {"panns-cnn14": cnn14_checkpoint, "audioset-labels": LABELS_CSV}
     return PannsCnn14Encoder(get_spec("panns-cnn14"), settings, paths)
 
@@ -219,7 +219,7 @@ def test_wrong_checkpoint_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyP
         pytest.skip("no AudioSet labels")
     from mediasearch.encoders import panns as panns_module
 
-    settings = Settings(library_dir=tmp_path, model_dir=tmp_path)
+    settings = Settings(library_dir=tmp_path, model_dir=tmp_path, precision="fp32")
     paths = {"panns-cnn14": tmp_path / "any.pth", "audioset-labels": LABELS_CSV}
     good = panns_module.build_cnn14().state_dict()
     checkpoint: dict = {}

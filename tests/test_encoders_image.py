@@ -58,6 +58,7 @@ def no_network() -> Iterator[None]:
 
 
 def settings_for(tmp: Path, **changes: object) -> Settings:
+    changes.setdefault("precision", "fp32")  # outputs are compared with upstream fp32 (tests/test_precision.py covers auto)
     return Settings(library_dir=tmp / "library", model_dir=tmp / "models", **changes)  # type: ignore[arg-type]
 
 
@@ -368,22 +369,6 @@ def test_siglip_text_tower(siglip) -> None:
 
 
 # -- shared torch helpers --------------------------------------------------------------
-
-
-def test_bf16_is_off_unless_requested_and_supported(monkeypatch: pytest.MonkeyPatch) -> None:
-    pytest.importorskip("torch")
-    from mediasearch.encoders import torch_utils
-
-    spec = registry.get_spec("resnet50")
-    monkeypatch.delenv(torch_utils.BF16_ENV, raising=False)
-    assert torch_utils.use_bf16(spec) is False
-    monkeypatch.setenv(torch_utils.BF16_ENV, "1")
-    monkeypatch.setattr(torch_utils, "cpu_supports_bf16", lambda: False)
-    assert torch_utils.use_bf16(spec) is False
-    monkeypatch.setattr(torch_utils, "cpu_supports_bf16", lambda: True)
-    assert torch_utils.use_bf16(spec) is True
-    monkeypatch.delenv(torch_utils.BF16_ENV)
-    assert torch_utils.use_bf16(dataclasses.replace(spec, options={"bf16": True})) is True
 
 
 def test_offline_hub_guard_restores_environment(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -181,16 +181,35 @@ class PannsCnn14Encoder(WindowedAudioEncoder):
             model.load_state_dict(state, strict=not missing)
         except RuntimeError as exc:  # right names, wrong shapes
             raise ModelUnavailableError("panns-cnn14", f"{weights} does not fit CNN14: {exc}") from None
-        self._setup(model)
-        logger.debug("loaded CNN14 from %s", weights)
+        self._setup(model, weights)
+        logger.debug("loaded CNN14 from %s on %s (%s)", weights, self.device, self.precision.precision)
 
-    def _setup(self, model) -> None:  # type: ignore[no-untyped-def]
+    def _setup(self, model, weights_path: Path | None = None) -> None:  # type: ignore[no-untyped-def]
         import torch
 
-        self.model = model.eval()
+        from mediasearch.encoders import device as device_mod
+        from mediasearch.encoders import precision, torch_utils
+
+        torch_utils.configure_threads(self.settings)
+        self.device = torch_utils.load_device(self.spec.name, self.settings)
+        self.model = model.eval().to(self.device)  # moved once, kept there
+        self.batch_size = device_mod.batch_size_for(self.settings, self.device)
+        if self.batch_size != self.settings.batch_size:  # the window batching reads settings.batch_size
+            self.settings = self.settings.with_(batch_size=self.batch_size)
         self.top_labels = int(self.spec.options.get("top_labels", TOP_LABELS))
         self._torch = torch
         self._lock = threading.Lock()
+        self.precision = precision.PrecisionDecision("fp32", str(self.device), "forced", "calibrating")
+        calibration = precision.calibration_waveforms(2, 5.0, CNN14_CONFIG["sample_rate"])
+        self.precision = precision.decide(
+            self.settings,
+            component=self.spec.name,
+            device=self.device,
+            run=lambda dtype_name: self._forward(calibration, dtype_name)[0],
+            items=len(calibration),
+            weights_path=weights_path,
+        )
+        logger.info("%s on %s: %s (%s)", self.spec.name, self.device, self.precision.precision, self.precision.reason)
 
     @classmethod
     def from_model(cls, spec: EncoderSpec, settings, model, labels: Sequence[str]) -> "PannsCnn14Encoder":  # type: ignore[no-untyped-def]
@@ -203,13 +222,19 @@ class PannsCnn14Encoder(WindowedAudioEncoder):
 
     def forward(self, waveforms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(b, samples) float32 at 32 kHz -> (embeddings (b, 2048), class probabilities (b, 527)), raw."""
+        return self._forward(waveforms, self.precision.precision)
+
+    def _forward(self, waveforms: np.ndarray, dtype_name: str) -> tuple[np.ndarray, np.ndarray]:
+        from mediasearch.encoders.device import to_device
+        from mediasearch.encoders.precision import autocast
+
         torch = self._torch
         batch = np.asarray(waveforms, dtype=np.float32)
         if batch.shape[1] < MIN_SAMPLES:
             batch = np.pad(batch, ((0, 0), (0, MIN_SAMPLES - batch.shape[1])))
-        with self._lock, torch.inference_mode():
-            out = self.model(torch.from_numpy(np.ascontiguousarray(batch)))
-        return out["embedding"].float().numpy(), out["clipwise_output"].float().numpy()
+        with self._lock, torch.inference_mode(), autocast(self.device, dtype_name):
+            out = self.model(to_device(torch.from_numpy(np.ascontiguousarray(batch)), self.device))
+        return out["embedding"].float().cpu().numpy(), out["clipwise_output"].float().cpu().numpy()
 
     def embed_windows(self, windows: Sequence[np.ndarray]) -> tuple[np.ndarray, list[list[tuple[str, float]]]]:
         """Equal-length waveforms at 32 kHz -> ((n, 2048) float32 L2-normalised, top labels per window)."""

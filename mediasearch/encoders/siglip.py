@@ -35,8 +35,10 @@ import open_clip
 import torch
 from open_clip.tokenizer import HFTokenizer
 
-from mediasearch.encoders import torch_utils
+from mediasearch.encoders import precision, torch_utils
 from mediasearch.encoders.base import Encoder, EncoderSpec, l2_normalise
+from mediasearch.encoders.device import batch_size_for
+from mediasearch.encoders.precision import PrecisionDecision
 from mediasearch.errors import ModelUnavailableError
 from mediasearch.modelstore.store import how_to_get
 
@@ -82,8 +84,9 @@ class SiglipEncoder(Encoder):
     """SigLIP image + text encoder: images or query strings -> (n, 768) float32, L2-normalised.
 
     ``spec.options``: ``architecture`` (open_clip name, default ViT-B-16-SigLIP),
-    ``pretrained`` (open_clip tag whose preprocessing applies, default webli), ``bf16``
-    (default False; also ``MEDIASEARCH_BF16=1``, used only where the CPU has native bf16).
+    ``pretrained`` (open_clip tag whose preprocessing applies, default webli). Each tower's
+    numeric path is decided on its own (:mod:`mediasearch.encoders.precision`): the image
+    tower's at load, the text tower's on the first text query.
     """
 
     def __init__(self, spec: EncoderSpec, settings: Settings, model_paths: Mapping[str, Path]) -> None:
@@ -104,13 +107,27 @@ class SiglipEncoder(Encoder):
                 weights_only=True,
                 **preprocess_overrides(self.architecture, tag),
             )
-        self.model = model.eval()
+        self.device = torch_utils.load_device(spec.name, settings)
+        self.model = model.eval().to(self.device)  # moved once, kept there
+        self.batch_size = batch_size_for(settings, self.device)
         self.preprocess = preprocess
         self.folder = folder
+        self.weights_path = weights_path
         self._tokenizer: HFTokenizer | None = None
         self._tokenizer_lock = threading.Lock()
-        self.bf16 = torch_utils.use_bf16(spec)
-        logger.info("loaded %s (%s) from %s; bf16=%s", spec.name, self.architecture, weights_path, self.bf16)
+        self.precision = torch_utils.decide_image_precision(
+            settings,
+            component=f"{spec.name}/image",
+            device=self.device,
+            preprocess=self.preprocess,
+            forward=self._encode_image,
+            weights_path=weights_path,
+        )
+        self._text_precision: PrecisionDecision | None = None
+        logger.info(
+            "loaded %s (%s) from %s on %s; image tower %s: %s",
+            spec.name, self.architecture, weights_path, self.device, self.precision.precision, self.precision.reason,
+        )
 
     @property
     def tokenizer(self) -> HFTokenizer:
@@ -127,6 +144,30 @@ class SiglipEncoder(Encoder):
                     ) from exc
             return self._tokenizer
 
+    @property
+    def text_precision(self) -> PrecisionDecision:
+        """The text tower's numeric path, decided (measured when auto) on the first text query."""
+        with self._tokenizer_lock:
+            decision = self._text_precision
+        if decision is None:
+            tokens = self.tokenizer(list(precision.CALIBRATION_TEXTS))
+
+            def run(dtype_name: str) -> np.ndarray:
+                with torch.inference_mode(), torch_utils.autocast(self.device, dtype_name):
+                    return self.model.encode_text(tokens.to(self.device)).float().cpu().numpy()
+
+            decision = precision.decide(
+                self.settings,
+                component=f"{self.spec.name}/text",
+                device=self.device,
+                run=run,
+                items=len(precision.CALIBRATION_TEXTS),
+                weights_path=self.weights_path,
+            )
+            with self._tokenizer_lock:
+                self._text_precision = decision
+        return decision
+
     def _encode_image(self, batch: torch.Tensor) -> torch.Tensor:
         return self.model.encode_image(batch)
 
@@ -137,8 +178,9 @@ class SiglipEncoder(Encoder):
             preprocess=self.preprocess,
             forward=self._encode_image,
             dim=self.spec.dim,
-            batch_size=self.settings.batch_size,
-            bf16=self.bf16,
+            batch_size=self.batch_size,
+            device=self.device,
+            dtype_name=self.precision.precision,
         )
 
     def embed_texts(self, texts: Sequence[str]) -> np.ndarray:
@@ -146,8 +188,9 @@ class SiglipEncoder(Encoder):
         if len(texts) == 0:
             return np.zeros((0, self.spec.dim), dtype=np.float32)
         chunks: list[np.ndarray] = []
-        with torch.inference_mode(), torch_utils.autocast(self.bf16):
-            for chunk in torch_utils.batched(list(texts), self.settings.batch_size):
-                tokens = self.tokenizer(list(chunk))
-                chunks.append(self.model.encode_text(tokens).float().numpy())
+        dtype_name = self.text_precision.precision
+        with torch.inference_mode(), torch_utils.autocast(self.device, dtype_name):
+            for chunk in torch_utils.batched(list(texts), self.batch_size):
+                tokens = self.tokenizer(list(chunk)).to(self.device)
+                chunks.append(self.model.encode_text(tokens).float().cpu().numpy())
         return l2_normalise(np.concatenate(chunks, axis=0))

@@ -48,6 +48,7 @@ from timm.data import create_transform, resolve_data_config
 
 from mediasearch.encoders import torch_utils
 from mediasearch.encoders.base import Encoder, EncoderSpec
+from mediasearch.encoders.device import batch_size_for
 
 if TYPE_CHECKING:  # pragma: no cover
     from PIL import Image
@@ -89,8 +90,8 @@ class TimmBackboneEncoder(Encoder):
 
     ``spec.options``: ``architecture`` (timm name, optionally ``name.tag``; required),
     ``data_config`` (overrides of the resolved preprocessing), ``channels_last`` (default
-    True), ``bf16`` (default False; also ``MEDIASEARCH_BF16=1``, used only where the CPU
-    has native bf16).
+    True). The device and the numeric path (fp32 or bf16/fp16 autocast) come from
+    ``settings.device`` / ``settings.precision`` (:mod:`mediasearch.encoders.precision`).
     """
 
     def __init__(self, spec: EncoderSpec, settings: Settings, model_paths: Mapping[str, Path]) -> None:
@@ -107,14 +108,25 @@ class TimmBackboneEncoder(Encoder):
         self.channels_last = bool(spec.options.get("channels_last", True))
         if self.channels_last:
             model = model.to(memory_format=torch.channels_last)
-        self.model = model.eval()
         overrides = spec.options.get("data_config")
         self.data_config = data_config(model, overrides)  # type: ignore[arg-type]
         self.preprocess = create_transform(**self.data_config, is_training=False)
-        self.bf16 = torch_utils.use_bf16(spec)
+        self.device = torch_utils.load_device(spec.name, settings)
+        self.model = model.eval().to(self.device)  # moved once, kept there
+        self.batch_size = batch_size_for(settings, self.device)
+        self.precision = torch_utils.decide_image_precision(
+            settings,
+            component=spec.name,
+            device=self.device,
+            preprocess=self.preprocess,
+            forward=self.model,
+            weights_path=weights_path,
+            channels_last=self.channels_last,
+        )
         logger.info(
-            "loaded %s (%s) from %s; preprocessing %s; bf16=%s",
-            spec.name, architecture, weights_path, self.data_config, self.bf16,
+            "loaded %s (%s) from %s on %s; preprocessing %s; %s: %s",
+            spec.name, architecture, weights_path, self.device, self.data_config,
+            self.precision.precision, self.precision.reason,
         )
 
     def embed_images(self, images: Sequence[Image.Image]) -> np.ndarray:
@@ -124,7 +136,8 @@ class TimmBackboneEncoder(Encoder):
             preprocess=self.preprocess,
             forward=self.model,
             dim=self.spec.dim,
-            batch_size=self.settings.batch_size,
+            batch_size=self.batch_size,
             channels_last=self.channels_last,
-            bf16=self.bf16,
+            device=self.device,
+            dtype_name=self.precision.precision,
         )

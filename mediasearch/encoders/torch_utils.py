@@ -1,4 +1,4 @@
-"""Shared PyTorch helpers for the learned encoders: threads, weights files, batching, bf16.
+"""Shared PyTorch helpers for the learned encoders: threads, weights files, batching, precision, device.
 
 Imported only by torch-based encoder modules (themselves imported on first use), so
 importing torch here costs nothing at start-up.
@@ -8,10 +8,9 @@ importing torch here costs nothing at start-up.
   without executing pickled code (``weights_only=True``).
 - :func:`embed_image_batches` runs preprocess -> model in ``settings.batch_size`` chunks
   under ``torch.inference_mode()`` and returns (n, dim) float32 L2-normalised rows.
-- :func:`use_bf16` is the gate for bf16 autocast: off unless asked for (env
-  ``MEDIASEARCH_BF16=1`` or ``spec.options["bf16"]``) *and* the CPU has native bf16
-  (``avx512_bf16`` or AMX). PERFORMANCE.md: bf16 shifts outputs by ~0.5 %; check
-  retrieval with real weights before making it a default.
+- :func:`decide_image_precision` measures fp32 against bf16/fp16 autocast on a fixed
+  calibration batch (via :mod:`mediasearch.encoders.precision`, cached per machine);
+  :func:`load_device` resolves ``settings.device`` (:mod:`mediasearch.encoders.device`).
 - :func:`offline_hub` keeps Hugging Face libraries from reaching the network while a
   model or tokenizer is being loaded from a local folder.
 """
@@ -21,30 +20,26 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from functools import lru_cache
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 import torch
 
+from mediasearch.encoders import device as device_mod
+from mediasearch.encoders import precision
 from mediasearch.encoders.base import l2_normalise
 
 if TYPE_CHECKING:  # pragma: no cover
     from PIL import Image
 
     from mediasearch.config import Settings
-    from mediasearch.encoders.base import EncoderSpec
 
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-#: environment variable that turns on bf16 autocast where the CPU supports it
-BF16_ENV = "MEDIASEARCH_BF16"
-_TRUE = {"1", "true", "yes", "on"}
-_BF16_FLAGS = frozenset({"avx512_bf16", "amx_bf16", "amx_tile"})
 _WEIGHT_SUFFIXES = (".safetensors", ".pth", ".pt", ".bin")
 
 
@@ -59,49 +54,52 @@ def configure_threads(settings: Settings) -> int:
     return threads
 
 
-# -- bf16 gate -------------------------------------------------------------------------
+# -- numeric path and device ----------------------------------------------------------
 
 
-@lru_cache(maxsize=1)
 def cpu_flags() -> frozenset[str]:
-    """The CPU feature flags from /proc/cpuinfo (empty where there is none, e.g. macOS)."""
-    try:
-        text = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return frozenset()
-    for line in text.splitlines():
-        if line.startswith("flags"):
-            return frozenset(line.partition(":")[2].split())
-    return frozenset()
+    """The CPU's relevant feature flags (see :mod:`mediasearch.encoders.precision`)."""
+    return precision.cpu_info().flags
 
 
 def cpu_supports_bf16() -> bool:
     """True when the CPU computes bf16 natively (avx512_bf16 or AMX)."""
-    return bool(cpu_flags() & _BF16_FLAGS)
+    return precision.cpu_info().bf16_native
 
 
-def bf16_requested(spec: EncoderSpec | None = None) -> bool:
-    """True when bf16 was asked for: ``MEDIASEARCH_BF16=1`` or ``spec.options["bf16"]`` truthy."""
-    if os.environ.get(BF16_ENV, "").strip().lower() in _TRUE:
-        return True
-    return bool(spec is not None and spec.options.get("bf16", False))
+def autocast(device: torch.device | str, dtype_name: str) -> contextlib.AbstractContextManager:
+    """Autocast for ``dtype_name`` ("fp32": none, "bf16", "fp16") on ``device``."""
+    return precision.autocast(device, dtype_name)
 
 
-def use_bf16(spec: EncoderSpec | None = None) -> bool:
-    """Whether to run under bf16 autocast: requested *and* supported by this CPU (default off)."""
-    if not bf16_requested(spec):
-        return False
-    if not cpu_supports_bf16():
-        logger.info("bf16 requested but this CPU has no avx512_bf16/AMX; running fp32")
-        return False
-    return True
+def load_device(encoder_name: str, settings: Settings) -> torch.device:
+    """The device ``settings.device`` resolves to, logged once per encoder."""
+    resolved = device_mod.resolve_device(settings.device)
+    logger.debug("%s runs on %s", encoder_name, resolved)
+    return resolved
 
 
-def autocast(enabled: bool) -> contextlib.AbstractContextManager:
-    """CPU bf16 autocast when ``enabled``, else a no-op context."""
-    if not enabled:
-        return contextlib.nullcontext()
-    return torch.autocast("cpu", dtype=torch.bfloat16)
+def decide_image_precision(
+    settings: Settings,
+    *,
+    component: str,
+    device: torch.device,
+    preprocess: Callable[[Image.Image], torch.Tensor],
+    forward: Callable[[torch.Tensor], torch.Tensor],
+    weights_path: Path | None,
+    channels_last: bool = False,
+) -> precision.PrecisionDecision:
+    """The precision an image model runs at, measured on :func:`precision.calibration_images`
+    (4 images on the CPU, one GPU batch on a GPU) when ``settings.precision`` is auto."""
+    count = 4 if device.type == "cpu" else min(device_mod.batch_size_for(settings, device), 16)
+    batch = torch.stack([preprocess(im) for im in precision.calibration_images(count)])
+
+    def run(dtype_name: str) -> np.ndarray:
+        with torch.inference_mode(), autocast(device, dtype_name):
+            out = forward(device_mod.to_device(batch, device, channels_last=channels_last))
+            return out.float().reshape(count, -1).cpu().numpy()
+
+    return precision.decide(settings, component=component, device=device, run=run, items=count, weights_path=weights_path)
 
 
 # -- weights ---------------------------------------------------------------------------
@@ -195,24 +193,25 @@ def embed_image_batches(
     dim: int,
     batch_size: int,
     channels_last: bool = False,
-    bf16: bool = False,
+    device: torch.device | None = None,
+    dtype_name: str = "fp32",
 ) -> np.ndarray:
     """Images -> (n, dim) float32, L2-normalised.
 
-    ``preprocess`` maps one RGB PIL image to a (3, H, W) float tensor; ``forward`` maps a
-    (b, 3, H, W) batch to (b, dim) features. Runs under ``torch.inference_mode()`` (and
-    bf16 autocast when ``bf16``), ``batch_size`` images at a time.
+    ``preprocess`` maps one RGB PIL image to a (3, H, W) float tensor on the CPU; ``forward``
+    maps a (b, 3, H, W) batch on ``device`` (default CPU) to (b, dim) features. Runs under
+    ``torch.inference_mode()`` and the autocast of ``dtype_name``, ``batch_size`` images at
+    a time; only the stacked batch crosses to the device.
     """
     if len(images) == 0:
         return np.zeros((0, dim), dtype=np.float32)
+    device = device or torch.device("cpu")
     chunks: list[np.ndarray] = []
-    with torch.inference_mode(), autocast(bf16):
+    with torch.inference_mode(), autocast(device, dtype_name):
         for chunk in batched(images, batch_size):
             batch = torch.stack([preprocess(to_rgb(im)) for im in chunk])
-            if channels_last:
-                batch = batch.contiguous(memory_format=torch.channels_last)
-            features = forward(batch)
-            chunks.append(features.float().reshape(len(chunk), -1).numpy())
+            features = forward(device_mod.to_device(batch, device, channels_last=channels_last))
+            chunks.append(features.float().reshape(len(chunk), -1).cpu().numpy())
     vectors = np.concatenate(chunks, axis=0)
     if vectors.shape[1] != dim:
         raise ValueError(f"model gave {vectors.shape[1]}-d features, expected {dim}")

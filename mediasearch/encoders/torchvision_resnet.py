@@ -25,6 +25,7 @@ from torch import nn
 
 from mediasearch.encoders import torch_utils
 from mediasearch.encoders.base import Encoder, EncoderSpec
+from mediasearch.encoders.device import batch_size_for
 
 if TYPE_CHECKING:  # pragma: no cover
     from PIL import Image
@@ -46,8 +47,9 @@ class ResNet50Encoder(Encoder):
     """ResNet50 image encoder: RGB images -> (n, 2048) float32, L2-normalised.
 
     ``spec.options``: ``weights`` (torchvision enum member, default IMAGENET1K_V2),
-    ``channels_last`` (default True), ``bf16`` (default False; also ``MEDIASEARCH_BF16=1``,
-    used only where the CPU has native bf16).
+    ``channels_last`` (default True). The device and the numeric path (fp32 or bf16/fp16
+    autocast) come from ``settings.device`` / ``settings.precision``
+    (:mod:`mediasearch.encoders.precision`).
     """
 
     def __init__(self, spec: EncoderSpec, settings: Settings, model_paths: Mapping[str, Path]) -> None:
@@ -62,10 +64,23 @@ class ResNet50Encoder(Encoder):
         self.channels_last = bool(spec.options.get("channels_last", True))
         if self.channels_last:
             model = model.to(memory_format=torch.channels_last)
-        self.model = model.eval()
+        self.device = torch_utils.load_device(spec.name, settings)
+        self.model = model.eval().to(self.device)  # moved once, kept there
+        self.batch_size = batch_size_for(settings, self.device)
         self.preprocess = resnet50_transform(str(spec.options.get("weights", "IMAGENET1K_V2")))
-        self.bf16 = torch_utils.use_bf16(spec)
-        logger.info("loaded %s from %s (bf16=%s, channels_last=%s)", spec.name, weights_path, self.bf16, self.channels_last)
+        self.precision = torch_utils.decide_image_precision(
+            settings,
+            component=spec.name,
+            device=self.device,
+            preprocess=self.preprocess,
+            forward=self.model,
+            weights_path=weights_path,
+            channels_last=self.channels_last,
+        )
+        logger.info(
+            "loaded %s from %s on %s (%s: %s; channels_last=%s)",
+            spec.name, weights_path, self.device, self.precision.precision, self.precision.reason, self.channels_last,
+        )
 
     def embed_images(self, images: Sequence[Image.Image]) -> np.ndarray:
         """RGB PIL images -> (n, 2048) float32, L2-normalised."""
@@ -74,7 +89,8 @@ class ResNet50Encoder(Encoder):
             preprocess=self.preprocess,
             forward=self.model,
             dim=self.spec.dim,
-            batch_size=self.settings.batch_size,
+            batch_size=self.batch_size,
             channels_last=self.channels_last,
-            bf16=self.bf16,
+            device=self.device,
+            dtype_name=self.precision.precision,
         )

@@ -1,0 +1,192 @@
+"""A BERT sentence model (all-MiniLM-L6-v2 and kin) in plain torch, with the Rust tokenizer.
+
+sentence-transformers' pipeline for these folders is Transformer -> mean Pooling ->
+Normalize; the transformer is a Hugging Face ``BertModel``. Importing
+sentence-transformers pulls in transformers, scikit-learn and more (about 5 s cold, 1 GB),
+though a query needs only the tokenizer and six small encoder layers. This module
+rebuilds exactly that network (post-LayerNorm BERT, exact-erf GELU, absolute positions)
+from ``config.json`` + ``model.safetensors``, and tokenizes with ``tokenizers`` from
+``tokenizer.json``, truncating to ``sentence_bert_config.json``'s ``max_seq_length``.
+
+:func:`supports` says whether a folder fits; anything else stays on sentence-transformers.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+logger = logging.getLogger(__name__)
+
+WEIGHTS_FILE = "model.safetensors"
+TOKENIZER_FILE = "tokenizer.json"
+
+
+def _read_json(path: Path) -> Any:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def supports(folder: Path) -> bool:
+    """True when ``folder`` is a sentence-transformers BERT with mean pooling (+ Normalize) that this module can run."""
+    folder = Path(folder)
+    try:
+        config = _read_json(folder / "config.json")
+        modules = _read_json(folder / "modules.json")
+        pooling_dir = next(m["path"] for m in modules if m["type"].endswith(".Pooling"))
+        pooling = _read_json(folder / pooling_dir / "config.json")
+    except (OSError, ValueError, KeyError, StopIteration, TypeError):
+        return False
+    types = [m.get("type", "").rsplit(".", 1)[-1] for m in modules]
+    mean_only = pooling.get("pooling_mode_mean_tokens") and not any(
+        pooling.get(k) for k in ("pooling_mode_cls_token", "pooling_mode_max_tokens", "pooling_mode_mean_sqrt_len_tokens")
+    )
+    return bool(
+        config.get("model_type") == "bert"
+        and config.get("hidden_act", "gelu") == "gelu"
+        and config.get("position_embedding_type", "absolute") == "absolute"
+        and types in (["Transformer", "Pooling", "Normalize"], ["Transformer", "Pooling"])
+        and mean_only
+        and (folder / WEIGHTS_FILE).is_file()
+        and (folder / TOKENIZER_FILE).is_file()
+    )
+
+
+class _Layer(nn.Module):
+    def __init__(self, hidden: int, heads: int, intermediate: int, eps: float) -> None:
+        super().__init__()
+        self.heads = heads
+        self.query = nn.Linear(hidden, hidden)
+        self.key = nn.Linear(hidden, hidden)
+        self.value = nn.Linear(hidden, hidden)
+        self.attn_out = nn.Linear(hidden, hidden)
+        self.attn_norm = nn.LayerNorm(hidden, eps=eps)
+        self.ffn_in = nn.Linear(hidden, intermediate)
+        self.ffn_out = nn.Linear(intermediate, hidden)
+        self.ffn_norm = nn.LayerNorm(hidden, eps=eps)
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        b, t, d = x.shape
+        dh = d // self.heads
+
+        def split(y: torch.Tensor) -> torch.Tensor:
+            return y.view(b, t, self.heads, dh).transpose(1, 2)
+
+        q, k, v = split(self.query(x)), split(self.key(x)), split(self.value(x))
+        context = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, scale=1.0 / math.sqrt(dh))
+        x = self.attn_norm(x + self.attn_out(context.transpose(1, 2).reshape(b, t, d)))
+        return self.ffn_norm(x + self.ffn_out(F.gelu(self.ffn_in(x))))
+
+
+class MiniBert(nn.Module):
+    """BERT encoder + mean pooling: (b, t) token ids and mask -> (b, hidden) pooled states."""
+
+    def __init__(self, config: dict[str, Any]) -> None:
+        super().__init__()
+        hidden = int(config["hidden_size"])
+        eps = float(config.get("layer_norm_eps", 1e-12))
+        self.word = nn.Embedding(int(config["vocab_size"]), hidden)
+        self.position = nn.Embedding(int(config["max_position_embeddings"]), hidden)
+        self.token_type = nn.Embedding(int(config.get("type_vocab_size", 2)), hidden)
+        self.embed_norm = nn.LayerNorm(hidden, eps=eps)
+        self.layers = nn.ModuleList(
+            _Layer(hidden, int(config["num_attention_heads"]), int(config["intermediate_size"]), eps)
+            for _ in range(int(config["num_hidden_layers"]))
+        )
+
+    def forward(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        positions = torch.arange(ids.shape[1], device=ids.device)
+        x = self.embed_norm(self.word(ids) + self.position(positions)[None] + self.token_type(torch.zeros_like(ids)))
+        keep = mask.bool()[:, None, None, :]  # (b, 1, 1, t): padding is never attended to
+        for layer in self.layers:
+            x = layer(x, keep)
+        weights = mask.to(x.dtype)[..., None]
+        return (x * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1e-9)
+
+
+#: Hugging Face BertModel state-dict names -> MiniBert names (per-layer part after "encoder.layer.N.")
+_LAYER_NAMES = {
+    "attention.self.query": "query",
+    "attention.self.key": "key",
+    "attention.self.value": "value",
+    "attention.output.dense": "attn_out",
+    "attention.output.LayerNorm": "attn_norm",
+    "intermediate.dense": "ffn_in",
+    "output.dense": "ffn_out",
+    "output.LayerNorm": "ffn_norm",
+}
+_TOP_NAMES = {
+    "embeddings.word_embeddings": "word",
+    "embeddings.position_embeddings": "position",
+    "embeddings.token_type_embeddings": "token_type",
+    "embeddings.LayerNorm": "embed_norm",
+}
+
+
+def convert_state_dict(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """A BertModel state dict (optionally ``bert.``-prefixed) renamed for :class:`MiniBert`;
+    the pooler and ``position_ids`` buffers are dropped."""
+    out: dict[str, torch.Tensor] = {}
+    for name, tensor in state.items():
+        name = name.removeprefix("bert.")
+        module, _, param = name.rpartition(".")
+        if module.startswith("encoder.layer."):
+            index, _, rest = module.removeprefix("encoder.layer.").partition(".")
+            if rest in _LAYER_NAMES:
+                out[f"layers.{index}.{_LAYER_NAMES[rest]}.{param}"] = tensor
+        elif module in _TOP_NAMES:
+            out[f"{_TOP_NAMES[module]}.{param}"] = tensor
+    return out
+
+
+class MiniLMModel:
+    """Tokenizer + :class:`MiniBert` for one folder, on one device."""
+
+    def __init__(self, folder: Path, *, device: torch.device | None = None) -> None:
+        from safetensors.torch import load_file
+        from tokenizers import Tokenizer
+
+        self.folder = Path(folder)
+        self.device = device or torch.device("cpu")
+        config = _read_json(self.folder / "config.json")
+        try:
+            st_config = _read_json(self.folder / "sentence_bert_config.json")
+        except (OSError, ValueError):
+            st_config = {}
+        self.max_length = int(min(st_config.get("max_seq_length") or 512, config["max_position_embeddings"]))
+        self.weights_path = self.folder / WEIGHTS_FILE
+        self.network = MiniBert(config)
+        self.network.load_state_dict(convert_state_dict(load_file(str(self.weights_path))), strict=True)
+        self.network = self.network.eval().to(self.device)
+        self.dim = int(config["hidden_size"])
+        self.tokenizer = Tokenizer.from_file(str(self.folder / TOKENIZER_FILE))
+        self.tokenizer.enable_truncation(max_length=self.max_length)
+        pad = self.tokenizer.padding or {}
+        self.tokenizer.enable_padding(pad_id=int(pad.get("pad_id", 0)), pad_token=str(pad.get("pad_token", "[PAD]")))
+
+    def tokenize(self, texts: Sequence[str]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Texts -> (ids, attention mask), each (n, longest) int64, on the model's device."""
+        encodings = self.tokenizer.encode_batch(list(texts))
+        ids = torch.tensor([e.ids for e in encodings], dtype=torch.long)
+        mask = torch.tensor([e.attention_mask for e in encodings], dtype=torch.long)
+        return ids.to(self.device), mask.to(self.device)
+
+    def embed(self, texts: Sequence[str], *, dtype_name: str = "fp32") -> np.ndarray:
+        """Texts -> (n, dim) float32 mean-pooled states (not normalised)."""
+        from mediasearch.encoders.precision import autocast
+
+        ids, mask = self.tokenize(texts)
+        with torch.inference_mode(), autocast(self.device, dtype_name):
+            return self.network(ids, mask).float().cpu().numpy()
+
+
+def load(folder: Path, *, device: torch.device | None = None) -> MiniLMModel:
+    """The light-path model for a folder :func:`supports` accepts."""
+    return MiniLMModel(folder, device=device)
