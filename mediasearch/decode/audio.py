@@ -420,7 +420,13 @@ def _av_blocks_from_top(path: Path, start_s: float) -> Iterator[tuple[int, np.nd
 
 def _native_blocks(path: Path, start_s: float, *, keep_partial: bool = False) -> Iterator[tuple[int, np.ndarray]]:
     _check_file(path)
-    info = _soundfile_probe(path)[0] if keep_partial else _soundfile_info(path)
+    if keep_partial:
+        try:
+            info = _soundfile_probe(path)[0]
+        except DecodeError:  # libsndfile gives up on this cut file; FFmpeg decodes what is there
+            return _av_blocks(path, start_s)
+    else:
+        info = _soundfile_info(path)
     if info is not None:
         return _soundfile_blocks(path, start_s)
     return _av_blocks(path, start_s)
@@ -447,6 +453,16 @@ class AudioBlocks:
         self.declared_s: float | None = None
         self.truncated_reason: str | None = None
         self.finished = False
+        self.early_reason: str | None = None  # what the tail probe found, before any decoding
+        if not start_s and end_s is None:  # whole-file reads learn of a cut tail first (a header and a seek)
+            try:
+                self.early_reason = audio_truncation(self.path)
+            except (DecodeError, UnsupportedMediaError) as exc:  # raised again, lazily, by the decoder
+                logger.debug("%s: tail probe: %s", self.path, exc)
+                if isinstance(exc, DecodeError) and "truncated" in exc.reason:
+                    self.early_reason = exc.reason
+        if keep_partial:
+            self.truncated_reason = self.early_reason
         self._blocks = _blocks(self, start_s=start_s, end_s=end_s, block_s=block_s, cancel=cancel)
 
     @property
@@ -512,12 +528,8 @@ def _blocks(
     import soxr
 
     path, sr = state.path, state.sr
-    if not start_s and end_s is None:
-        # Whole-file reads learn of a cut tail before any decoding (it is cheap: a header and a seek).
-        early = audio_truncation(path)
-        if early and not state.keep_partial:
-            raise DecodeError(path, early)
-        state.truncated_reason = early
+    if state.early_reason and not state.keep_partial:
+        raise DecodeError(path, state.early_reason)
     try:
         state.declared_s = (_soundfile_probe(path)[0] or probe_audio(path)).duration_s
     except DecodeError:
