@@ -14,7 +14,7 @@ Columns (images per second, medians of --repeats runs):
   decode     draft decode alone (ms per image), and full decode for comparison
 
 Usage: .venv/bin/python benchmarks/bench_image_encoders.py [--n 24] [--batch-size 8]
-       [--threads N] [--bf16] [--encoders baseline-image,efficientnet-lite0,resnet50,siglip-vit-b16]
+       [--threads N] [--precision auto|fp32|bf16] [--encoders baseline-image,efficientnet-lite0,resnet50,siglip-vit-b16]
 """
 
 from __future__ import annotations
@@ -128,8 +128,8 @@ def model_only(encoder) -> tuple[Callable[[Image.Image], object], Callable[[obje
         x = torch.stack(batch)
         if channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
-        with torch.inference_mode(), torch_utils.autocast(encoder.bf16):
-            return forward(x)
+        with torch.inference_mode(), torch_utils.autocast(encoder.device, encoder.precision.precision):
+            return forward(x.to(encoder.device))
 
     return encoder.preprocess, run
 
@@ -188,24 +188,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--bf16", action="store_true", help="set MEDIASEARCH_BF16=1 (used only if the CPU has bf16)")
+    parser.add_argument("--precision", default=None, help="auto|fp32|bf16|fp16 (default: the settings, i.e. auto)")
     parser.add_argument("--model-dir", type=Path, default=Path(os.environ.get("MEDIASEARCH_MODEL_DIR", DEFAULT_MODEL_DIR)))
     parser.add_argument("--encoders", default=",".join(ALL))
     args = parser.parse_args(argv)
-    if args.bf16:
-        os.environ["MEDIASEARCH_BF16"] = "1"
 
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         (tmp / "jpegs").mkdir()
         paths = make_jpegs(tmp / "jpegs", args.n)
         settings = Settings(library_dir=tmp / "lib", model_dir=args.model_dir, batch_size=args.batch_size, threads=args.threads)
+        if args.precision:
+            settings = settings.with_(precision=args.precision)
 
         full_ms = statistics.median(time_decode(paths[0], None) for _ in range(3)) * 1000
         import torch
 
         print(f"{args.n} JPEGs 4000x3000 q90, batch {args.batch_size}, torch threads "
-              f"{settings.threads or os.cpu_count()}, bf16 requested: {args.bf16}; full decode {full_ms:.0f} ms/img")
+              f"{settings.threads or os.cpu_count()}, precision setting: {settings.precision}; full decode {full_ms:.0f} ms/img")
         rows = []
         for name in args.encoders.split(","):
             spec = registry.get_spec(name)
@@ -220,13 +220,13 @@ def main(argv: list[str] | None = None) -> int:
             decode_ms = (time.perf_counter() - t0) / len(paths) * 1000
             encoder.embed_images(images[: args.batch_size])  # warm-up
             e2e, piped, model = measure(encoder, paths, images, side, args.batch_size, args.repeats)
-            bf16 = getattr(encoder, "bf16", False)
+            bf16 = getattr(getattr(encoder, "precision", None), "precision", "fp32")
             rows.append((name, weights, f"{images[0].width}x{images[0].height}", decode_ms, e2e, piped, model, load_s, bf16))
             print(f"  done {name} (torch threads {torch.get_num_threads()})", flush=True)
             registry.unload_all()
             del encoder
 
-    header = f"{'encoder':20s} {'weights':11s} {'draft size':>10s} {'decode ms':>9s} {'e2e img/s':>9s} {'piped':>7s} {'model img/s':>11s} {'load s':>6s} bf16"
+    header = f"{'encoder':20s} {'weights':11s} {'draft size':>10s} {'decode ms':>9s} {'e2e img/s':>9s} {'piped':>7s} {'model img/s':>11s} {'load s':>6s} precision"
     print(header)
     print("-" * len(header))
     for name, weights, size, decode_ms, e2e, piped, model, load_s, bf16 in rows:

@@ -1,0 +1,254 @@
+"""Model-only speed of every torch encoder on every numeric path this machine offers (prints, asserts nothing).
+
+Per encoder, items per second of the forward pass alone (inputs prepared beforehand):
+fp32, bf16 autocast (+ channels_last for the CNNs) where the CPU has native bf16 (and,
+with --device cuda, fp16/bf16 autocast on the GPU), plus the min cosine of each path's
+outputs to fp32 on the same batch and what the precision gate (``auto``) would choose.
+The sentence model is timed on both engines (sentence-transformers and the light torch
+path). Models without weights in the model store are randomly initialised (same cost).
+The header gives the CPU model and flags, torch version, threads and the load average,
+since other programs on a 2-core machine change every figure.
+
+Usage: .venv/bin/python benchmarks/bench_speed.py [--seconds 3] [--batch-size 8] [--threads N]
+       [--device cpu] [--encoders resnet50,efficientnet-lite0,siglip-image,siglip-text,panns-cnn14,minilm]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from mediasearch.encoders import precision  # noqa: E402
+
+DEFAULT_MODEL_DIR = Path(os.environ.get("MEDIASEARCH_MODEL_DIR", ROOT.parent / "shared" / "models"))
+ALL = ("resnet50", "efficientnet-lite0", "siglip-image", "siglip-text", "panns-cnn14", "minilm")
+
+
+@dataclass
+class Bench:
+    """A model ready to time: ``forward(batch)`` on the device -> (b, d) tensor."""
+
+    name: str
+    weights: str
+    forward: Callable
+    make_batch: Callable[[int], object]  # batch size -> CPU input (tensor or tuple of tensors)
+    conv: bool = False
+    unit: str = "items"
+    module: object = None  # the nn.Module to move (default: forward itself or its owner)
+
+
+def _image_batch(preprocess: Callable | None, side: int) -> Callable[[int], object]:
+    import torch
+
+    def make(n: int):
+        images = precision.calibration_images(n, size=max(side + 32, 256))
+        if preprocess is None:
+            return torch.stack([torch.from_numpy(np.asarray(im.resize((side, side)), np.float32).transpose(2, 0, 1) / 255) for im in images])
+        return torch.stack([preprocess(im) for im in images])
+
+    return make
+
+
+def build(name: str, model_dir: Path) -> Bench:
+    """The model behind ``name``, real weights when the model store has them, else random init."""
+    import torch
+
+    torch.manual_seed(0)
+    if name == "resnet50":
+        import torchvision
+
+        from mediasearch.encoders.torchvision_resnet import resnet50_transform
+
+        model = torchvision.models.resnet50(weights=None)
+        model.fc = torch.nn.Identity()
+        return Bench(name, "random init", model.eval(), _image_batch(resnet50_transform(), 224), conv=True)
+    if name == "efficientnet-lite0":
+        import timm
+
+        from mediasearch.encoders.timm_backbone import build_transform, strip_classifier
+
+        model = timm.create_model("tf_efficientnet_lite0", pretrained=False, num_classes=0)
+        path = model_dir / "timm" / "tf_efficientnet_lite0.imagenet.safetensors"
+        weights = "random init"
+        if path.is_file():
+            from safetensors.torch import load_file
+
+            model.load_state_dict(strip_classifier(load_file(str(path)), model))
+            weights = "real"
+        return Bench(name, weights, model.eval(), _image_batch(build_transform(model), 224), conv=True)
+    if name in ("siglip-image", "siglip-text"):
+        import open_clip
+
+        model = open_clip.create_model("ViT-B-16-SigLIP", pretrained=None).eval()
+        if name == "siglip-image":
+            return Bench(name, "random init", model.encode_image, _image_batch(None, 224))
+        vocab = model.vocab_size if hasattr(model, "vocab_size") else 32000
+        return Bench(
+            name, "random init", model.encode_text,
+            lambda n: torch.randint(1, int(vocab), (n, 64), generator=torch.Generator().manual_seed(0)), unit="texts",
+        )
+    if name == "panns-cnn14":
+        from mediasearch.encoders.panns import build_cnn14
+
+        model = build_cnn14().eval()
+        return Bench(
+            name, "random init", lambda x: model(x)["embedding"],
+            lambda n: torch.from_numpy(precision.calibration_waveforms(n, 10.0, 32_000)), unit="10 s clips", module=model,
+        )
+    if name == "minilm":
+        from mediasearch.encoders import minilm
+
+        folder = model_dir / "sentence-transformers" / "all-MiniLM-L6-v2"
+        if not minilm.supports(folder):
+            raise FileNotFoundError(f"all-MiniLM-L6-v2 not found in {folder}")
+        model = minilm.load(folder)
+        texts = list(precision.CALIBRATION_TEXTS)
+
+        def make(n: int):
+            return model.tokenize([texts[i % len(texts)] for i in range(n)])
+
+        return Bench(name, "real", lambda batch: model.network(*batch), make, unit="texts", module=model.network)
+    raise ValueError(f"unknown benchmark {name!r}; choose from {', '.join(ALL)}")
+
+
+def to_device(batch, device, channels_last: bool):
+    from mediasearch.encoders.device import to_device as move
+
+    if isinstance(batch, tuple):
+        return tuple(move(b, device) for b in batch)
+    return move(batch, device, channels_last=channels_last)
+
+
+def time_path(bench: Bench, device, dtype_name: str, batch_size: int, seconds: float, *, channels_last: bool = False):
+    """(items/s, outputs of the first batch as (b, d) float32) for one path; at least 2 timed batches."""
+    import torch
+
+    model = bench.module or getattr(bench.forward, "__self__", None) or bench.forward
+    if isinstance(model, torch.nn.Module):
+        model.to(device)
+        if channels_last:
+            model.to(memory_format=torch.channels_last)
+    batch = to_device(bench.make_batch(batch_size), device, channels_last)
+
+    def run():
+        with torch.inference_mode(), precision.autocast(device, dtype_name):
+            out = bench.forward(batch)
+        return out.float().reshape(batch_size, -1).cpu().numpy()
+
+    first = run()  # warm-up
+    done, start = 0, time.perf_counter()
+    while done < 2 or time.perf_counter() - start < seconds:
+        run()
+        done += 1
+        if done >= 200:
+            break
+    elapsed = time.perf_counter() - start
+    if isinstance(model, torch.nn.Module) and channels_last:
+        model.to(memory_format=torch.contiguous_format)
+    return done * batch_size / elapsed, first
+
+
+def paths_for(bench: Bench, device) -> list[tuple[str, bool]]:
+    """(dtype, channels_last) pairs worth timing for this model on this device."""
+    out = [("fp32", False)]
+    if bench.conv:
+        out.append(("fp32", True))
+    if device.type == "cuda":
+        out += [("fp16", bench.conv), ("bf16", bench.conv)]
+    elif device.type == "cpu" and precision.cpu_info().bf16_native:
+        out.append(("bf16", bench.conv))
+    return out
+
+
+def sentence_transformers_rate(model_dir: Path, batch_size: int, seconds: float) -> float | None:
+    """Items/s of sentence-transformers' own encode on the same texts (the old engine)."""
+    folder = model_dir / "sentence-transformers" / "all-MiniLM-L6-v2"
+    try:
+        from mediasearch.encoders.sentence_text import SentenceEmbedder
+
+        embedder = SentenceEmbedder(folder)
+    except Exception as exc:  # noqa: BLE001 - a benchmark reports and goes on
+        print(f"  sentence-transformers unavailable: {exc}")
+        return None
+    texts = [precision.CALIBRATION_TEXTS[i % 4] for i in range(batch_size)]
+    embedder.embed(texts)
+    done, start = 0, time.perf_counter()
+    while done < 2 or time.perf_counter() - start < seconds:
+        embedder.embed(texts)
+        done += 1
+    return done * batch_size / (time.perf_counter() - start)
+
+
+def header(device) -> str:
+    import torch
+
+    cpu = precision.cpu_info()
+    load = " ".join(f"{v:.2f}" for v in os.getloadavg())
+    gpu = f", GPU {torch.cuda.get_device_name(device)}" if device.type == "cuda" else ""
+    return (
+        f"CPU {cpu.model} flags [{' '.join(sorted(cpu.flags))}] native bf16 {cpu.bf16_native} AMX {cpu.amx}; "
+        f"{os.cpu_count()} cores, torch {torch.__version__} threads {torch.get_num_threads()}{gpu}; load average {load}"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=3.0, help="timed seconds per path (at least 2 batches)")
+    parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: all cores but one, as the app)")
+    parser.add_argument("--device", default="cpu", help="cpu, cuda or auto")
+    parser.add_argument("--model-dir", type=Path, default=DEFAULT_MODEL_DIR)
+    parser.add_argument("--encoders", default=",".join(ALL))
+    args = parser.parse_args(argv)
+
+    import torch
+
+    from mediasearch.config import Settings
+    from mediasearch.encoders.device import resolve_device
+
+    torch.set_num_threads(args.threads or Settings().inference_threads)
+    device = resolve_device(args.device)
+    print(header(device))
+    print(f"batch {args.batch_size}, device {device}, {args.seconds:.0f} s per path")
+    print(f"{'model':20s} {'weights':11s} {'path':22s} {'items/s':>9s} {'vs fp32':>8s} {'min cos':>9s}  gate (tolerance {precision.TOLERANCE}, speed-up {precision.MIN_SPEEDUP}x)")
+    for name in args.encoders.split(","):
+        try:
+            bench = build(name, args.model_dir)
+        except Exception as exc:  # noqa: BLE001
+            print(f"{name:20s} skipped: {exc}")
+            continue
+        results = {}
+        for dtype_name, channels_last in paths_for(bench, device):
+            rate, out = time_path(bench, device, dtype_name, args.batch_size, args.seconds, channels_last=channels_last)
+            results[(dtype_name, channels_last)] = (rate, out)
+        base_rate, base_out = results[("fp32", False)]
+        for (dtype_name, channels_last), (rate, out) in results.items():
+            label = dtype_name + (" + channels_last" if channels_last else "") + (" autocast" if dtype_name != "fp32" else "")
+            cosine = precision.min_row_cosine(base_out, out)
+            verdict = ""
+            if dtype_name != "fp32":
+                fp32_best = max(r for (d, _), (r, _) in results.items() if d == "fp32")
+                ok = cosine >= precision.TOLERANCE and rate >= fp32_best * precision.MIN_SPEEDUP
+                verdict = "would be chosen" if ok else ("too far from fp32" if cosine < precision.TOLERANCE else "not faster")
+            print(f"{name:20s} {bench.weights:11s} {label:22s} {rate:9.1f} {rate / base_rate:7.2f}x {cosine:9.6f}  {verdict}", flush=True)
+        if name == "minilm" and device.type == "cpu":
+            st = sentence_transformers_rate(args.model_dir, args.batch_size, args.seconds)
+            if st:
+                print(f"{name:20s} {bench.weights:11s} {'sentence-transformers':22s} {st:9.1f} {st / base_rate:7.2f}x {'':9s}  (old engine, fp32, incl. tokenizing)")
+        del bench
+    print(f"load average at the end: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
