@@ -415,8 +415,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = cli_args.OneLineParser(
         prog="mediasearch", description="Search your own images, videos and audio, and find out which encoder works best on them."
     )
-    parser.add_argument("--library", metavar="DIR", help=f"library folder (default: $MEDIASEARCH_HOME or {default_library_dir()})")
-    parser.add_argument("--model-dir", metavar="DIR", help=f"model store (default: $MEDIASEARCH_MODEL_DIR or {default_model_dir()})")
+    parser.add_argument("--library", type=cli_args.path_arg("library folder"), metavar="DIR", help=f"library folder (default: $MEDIASEARCH_HOME or {default_library_dir()})")
+    parser.add_argument("--model-dir", type=cli_args.path_arg("model folder"), metavar="DIR", help=f"model store (default: $MEDIASEARCH_MODEL_DIR or {default_model_dir()})")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv for debug)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
@@ -492,6 +492,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return EXIT_USAGE
         return int(args.func(args) or 0)
     except BrokenPipeError:
+        cli_errors.silence_broken_pipe()
         return 0
     except (Exception, KeyboardInterrupt) as exc:
         explained = cli_errors.explain(

@@ -23,6 +23,7 @@ __all__ = [
     "float_range",
     "int_list",
     "name_list",
+    "path_arg",
     "check_time_span",
     "folder_problem",
     "missing_paths",
@@ -112,6 +113,18 @@ def name_list(what: str = "name") -> Callable[[str], str]:
         return ",".join(names)
 
     parse.__name__ = f"{what} list"
+    return parse
+
+
+def path_arg(what: str) -> Callable[[str], str]:
+    """An argparse type: a non-empty path (``--library ''`` would silently mean the default)."""
+
+    def parse(text: str) -> str:
+        if not text.strip():
+            raise argparse.ArgumentTypeError(f"give a {what}; leave the option out for the default")
+        return text
+
+    parse.__name__ = what
     return parse
 
 

@@ -270,3 +270,12 @@ def safe_text_streams() -> None:
             reconfigure(errors="mediasearch-safe")
         except (ValueError, OSError, LookupError) as exc:  # a closed or exotic stream: leave it
             logger.debug("cannot reconfigure %r: %s", stream, exc)
+
+
+def silence_broken_pipe() -> None:
+    """After ``mediasearch search | head``: send what is left of stdout to /dev/null so exit stays quiet."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError) as exc:  # stdout without a file descriptor (tests)
+        logger.debug("cannot redirect stdout: %s", exc)

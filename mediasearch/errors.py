@@ -172,6 +172,6 @@ class InputPathError(MediaSearchError):
     """Paths the user named do not exist (``index /no/such/path``); nothing was done."""
 
     def __init__(self, paths: Sequence[Path | str]) -> None:
-        self.paths = [Path(p) for p in paths]
-        shown = ", ".join(str(p) for p in self.paths[:3]) + (f" and {len(self.paths) - 3} more" if len(self.paths) > 3 else "")
+        self.paths = [str(p) for p in paths]  # as typed: Path("") would read "."
+        shown = ", ".join(p or "''" for p in self.paths[:3]) + (f" and {len(self.paths) - 3} more" if len(self.paths) > 3 else "")
         super().__init__(f"no such file or folder: {shown}; check the path (nothing was indexed)")

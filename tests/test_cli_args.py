@@ -176,3 +176,15 @@ def test_index_of_a_missing_path_is_an_error(tmp_path: Path) -> None:
     os.symlink(tmp_path / "gone", tmp_path / "dangling")
     done = _run("--library", str(tmp_path / "lib"), "index", "-q", str(tmp_path / "dangling"))
     assert done.returncode == 1 and "no such file or folder" in done.stderr
+
+
+@pytest.mark.parametrize("option", ["--library", "--model-dir"])
+def test_empty_folder_options_are_refused(option: str, capsys) -> None:
+    with pytest.raises(SystemExit) as info:
+        cli.build_parser().parse_args([option, "", "status"])
+    assert info.value.code == 2 and option in capsys.readouterr().err
+
+
+def test_index_of_an_empty_path_names_it(tmp_path: Path) -> None:
+    done = _run("--library", str(tmp_path / "lib"), "index", "-q", "")
+    assert done.returncode == 1 and "no such file or folder: ''" in done.stderr

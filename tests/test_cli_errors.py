@@ -181,3 +181,43 @@ def test_keep_damaged_copy_keeps_the_journal_too(tmp_path: Path) -> None:
     db.write_bytes(b"y" * 100)
     assert cli_errors.keep_damaged_copy(db) != copy
     assert cli_errors.keep_damaged_copy(tmp_path / "none.sqlite") is None
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path):
+    """A 4 MB tmpfs mounted under tmp_path (root only; skipped where mounting is not allowed)."""
+    mount = tmp_path / "small-disk"
+    mount.mkdir()
+    if os.geteuid() != 0:
+        pytest.skip("mounting a small tmpfs to fill needs root")
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mount)], capture_output=True, text=True)
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], capture_output=True)
+
+
+def test_a_full_disk_stops_in_one_line_and_the_next_run_finishes(small_disk: Path, tmp_path: Path) -> None:
+    import json
+
+    import media_factory as mf
+
+    media = tmp_path / "media"
+    for i in range(150):
+        mf.make_image(media / f"i{i:03d}.png", seed=i, size=(48, 48))
+    free = cli_errors.free_bytes(small_disk)
+    filler = small_disk / "filler"
+    filler.write_bytes(b"\0" * (free - 200_000))  # leave 200 kB: the run fills it
+    library = small_disk / "lib"
+    argv = ["--library", str(library), "index", "-q", "--encoders", "baseline-image", str(media)]
+    full = _run(argv, timeout=300)
+    assert full.returncode != 0
+    line = _one_line(full.stderr)
+    assert line.startswith("mediasearch: disk full at ") and "MB free" in line, line
+    filler.unlink()
+    again = _run(argv, timeout=300)
+    assert again.returncode == 0, again.stderr.decode()[-2000:]
+    status = json.loads(_run(["--library", str(library), "status", "--json"]).stdout)
+    assert status["encoders"]["baseline-image"]["assets"] == 150  # nothing silently lost
