@@ -457,7 +457,7 @@ class AudioBlocks:
         if not start_s and end_s is None:  # whole-file reads learn of a cut tail first (a header and a seek)
             try:
                 self.early_reason = audio_truncation(self.path)
-            except (DecodeError, UnsupportedMediaError) as exc:  # raised again, lazily, by the decoder
+            except (DecodeError, UnsupportedMediaError, OSError) as exc:  # raised again, lazily, by the decoder
                 logger.debug("%s: tail probe: %s", self.path, exc)
                 if isinstance(exc, DecodeError) and "truncated" in exc.reason:
                     self.early_reason = exc.reason
