@@ -13,7 +13,6 @@ from ``config.json`` + ``model.safetensors``, and tokenizes with ``tokenizers`` 
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 from pathlib import Path
@@ -24,45 +23,18 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from mediasearch.encoders.sentence_text import WEIGHTS_FILE, bert_folder_supported as supports, load_tokenizer, read_json
+
 logger = logging.getLogger(__name__)
 
-WEIGHTS_FILE = "model.safetensors"
-TOKENIZER_FILE = "tokenizer.json"
-
-
-def _read_json(path: Path) -> Any:
-    return json.loads(path.read_text(encoding="utf-8"))
-
-
-def supports(folder: Path) -> bool:
-    """True when ``folder`` is a sentence-transformers BERT with mean pooling (+ Normalize) that this module can run."""
-    folder = Path(folder)
-    try:
-        config = _read_json(folder / "config.json")
-        modules = _read_json(folder / "modules.json")
-        pooling_dir = next(m["path"] for m in modules if m["type"].endswith(".Pooling"))
-        pooling = _read_json(folder / pooling_dir / "config.json")
-    except (OSError, ValueError, KeyError, StopIteration, TypeError):
-        return False
-    types = [m.get("type", "").rsplit(".", 1)[-1] for m in modules]
-    mean_only = pooling.get("pooling_mode_mean_tokens") and not any(
-        pooling.get(k) for k in ("pooling_mode_cls_token", "pooling_mode_max_tokens", "pooling_mode_mean_sqrt_len_tokens")
-    )
-    return bool(
-        config.get("model_type") == "bert"
-        and config.get("hidden_act", "gelu") == "gelu"
-        and config.get("position_embedding_type", "absolute") == "absolute"
-        and types in (["Transformer", "Pooling", "Normalize"], ["Transformer", "Pooling"])
-        and mean_only
-        and (folder / WEIGHTS_FILE).is_file()
-        and (folder / TOKENIZER_FILE).is_file()
-    )
+__all__ = ["MiniBert", "MiniLMModel", "convert_state_dict", "load", "supports"]
 
 
 class _Layer(nn.Module):
     def __init__(self, hidden: int, heads: int, intermediate: int, eps: float) -> None:
         super().__init__()
         self.heads = heads
+        self.scale = 1.0 / math.sqrt(hidden // heads)
         self.query = nn.Linear(hidden, hidden)
         self.key = nn.Linear(hidden, hidden)
         self.value = nn.Linear(hidden, hidden)
@@ -80,7 +52,7 @@ class _Layer(nn.Module):
             return y.view(b, t, self.heads, dh).transpose(1, 2)
 
         q, k, v = split(self.query(x)), split(self.key(x)), split(self.value(x))
-        context = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, scale=1.0 / math.sqrt(dh))
+        context = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, scale=self.scale)
         x = self.attn_norm(x + self.attn_out(context.transpose(1, 2).reshape(b, t, d)))
         return self.ffn_norm(x + self.ffn_out(F.gelu(self.ffn_in(x))))
 
@@ -151,25 +123,16 @@ class MiniLMModel:
 
     def __init__(self, folder: Path, *, device: torch.device | None = None) -> None:
         from safetensors.torch import load_file
-        from tokenizers import Tokenizer
 
         self.folder = Path(folder)
         self.device = device or torch.device("cpu")
-        config = _read_json(self.folder / "config.json")
-        try:
-            st_config = _read_json(self.folder / "sentence_bert_config.json")
-        except (OSError, ValueError):
-            st_config = {}
-        self.max_length = int(min(st_config.get("max_seq_length") or 512, config["max_position_embeddings"]))
+        config = read_json(self.folder / "config.json")
+        self.tokenizer, self.max_length = load_tokenizer(self.folder)
         self.weights_path = self.folder / WEIGHTS_FILE
         self.network = MiniBert(config)
         self.network.load_state_dict(convert_state_dict(load_file(str(self.weights_path))), strict=True)
         self.network = self.network.eval().to(self.device)
         self.dim = int(config["hidden_size"])
-        self.tokenizer = Tokenizer.from_file(str(self.folder / TOKENIZER_FILE))
-        self.tokenizer.enable_truncation(max_length=self.max_length)
-        pad = self.tokenizer.padding or {}
-        self.tokenizer.enable_padding(pad_id=int(pad.get("pad_id", 0)), pad_token=str(pad.get("pad_token", "[PAD]")))
 
     def tokenize(self, texts: Sequence[str]) -> tuple[torch.Tensor, torch.Tensor]:
         """Texts -> (ids, attention mask), each (n, longest) int64, on the model's device."""

@@ -204,10 +204,22 @@ def fallback_cache_dir() -> Path:
     return Path(platformdirs.user_cache_dir(APP_NAME, appauthor=False))
 
 
+def writable_folder(folder: Path) -> bool:
+    """True when ``folder`` (or, if absent, its parent) may be written: access allowed *and*
+    some write permission bit set, so a folder marked read-only is left alone even by root."""
+    folder = Path(folder)
+    target = folder if folder.exists() else folder.parent
+    try:
+        mode = target.stat().st_mode
+    except OSError:
+        return False
+    return target.is_dir() and os.access(target, os.W_OK) and bool(mode & 0o222)
+
+
 def cache_path(settings: Settings) -> Path:
     """The decision cache: in the model store when it is writable, else the user cache dir."""
     store = Path(settings.model_dir)
-    if (store.is_dir() and os.access(store, os.W_OK)) or (not store.exists() and os.access(store.parent, os.W_OK)):
+    if writable_folder(store):
         return store / CACHE_FILE
     return fallback_cache_dir() / CACHE_FILE
 

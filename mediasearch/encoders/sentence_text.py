@@ -11,16 +11,20 @@ A folder holding a plain BERT (``config.json`` model_type ``bert``, ``model.safe
 multilingual MiniLM) runs on :mod:`mediasearch.encoders.minilm`: the same network in a
 few dozen lines of torch with the Rust ``tokenizers`` library, which avoids importing
 sentence-transformers and transformers (about 5 s of a cold text query) and gives the
-same vectors (cosine >= 0.9999). Other folders go through sentence-transformers.
+same vectors (cosine >= 0.9999). Where onnxruntime is installed the same network runs on
+ONNX Runtime instead (exported once from the weights, :mod:`mediasearch.encoders.onnx_engine`),
+so a text query imports neither torch nor transformers. Other folders go through
+sentence-transformers. ``MEDIASEARCH_TEXT_ENGINE`` picks one (onnx, torch, sentence-transformers).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import numpy as np
 
@@ -43,6 +47,60 @@ def text_model_name(options: Mapping[str, object] | None = None) -> str:
         return env.lower()
     value = (options or {}).get("text_model")
     return str(value).lower() if value else DEFAULT_TEXT_MODEL
+
+
+WEIGHTS_FILE = "model.safetensors"
+TOKENIZER_FILE = "tokenizer.json"
+
+
+def read_json(path: Path) -> Any:
+    return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
+def bert_folder_supported(folder: Path) -> bool:
+    """True when ``folder`` is a sentence-transformers BERT with mean pooling (+ Normalize):
+    what the light torch path and the ONNX engine run (no torch import to find out)."""
+    folder = Path(folder)
+    try:
+        config = read_json(folder / "config.json")
+        modules = read_json(folder / "modules.json")
+        pooling_dir = next(m["path"] for m in modules if m["type"].endswith(".Pooling"))
+        pooling = read_json(folder / pooling_dir / "config.json")
+    except (OSError, ValueError, KeyError, StopIteration, TypeError):
+        return False
+    types = [m.get("type", "").rsplit(".", 1)[-1] for m in modules]
+    mean_only = pooling.get("pooling_mode_mean_tokens") and not any(
+        pooling.get(k) for k in ("pooling_mode_cls_token", "pooling_mode_max_tokens", "pooling_mode_mean_sqrt_len_tokens")
+    )
+    return bool(
+        config.get("model_type") == "bert"
+        and config.get("hidden_act", "gelu") == "gelu"
+        and config.get("position_embedding_type", "absolute") == "absolute"
+        and types in (["Transformer", "Pooling", "Normalize"], ["Transformer", "Pooling"])
+        and mean_only
+        and (folder / WEIGHTS_FILE).is_file()
+        and (folder / TOKENIZER_FILE).is_file()
+    )
+
+
+def load_tokenizer(folder: Path) -> tuple[Any, int]:
+    """(the Rust ``tokenizers.Tokenizer`` of ``tokenizer.json``, max length): truncation to
+    ``sentence_bert_config.json``'s ``max_seq_length`` (capped by the model's positions),
+    padding to the longest text of a batch, as sentence-transformers does."""
+    from tokenizers import Tokenizer
+
+    folder = Path(folder)
+    config = read_json(folder / "config.json")
+    try:
+        st_config = read_json(folder / "sentence_bert_config.json")
+    except (OSError, ValueError):
+        st_config = {}
+    max_length = int(min(st_config.get("max_seq_length") or 512, config["max_position_embeddings"]))
+    tokenizer = Tokenizer.from_file(str(folder / TOKENIZER_FILE))
+    tokenizer.enable_truncation(max_length=max_length)
+    pad = tokenizer.padding or {}
+    tokenizer.enable_padding(pad_id=int(pad.get("pad_id", 0)), pad_token=str(pad.get("pad_token", "[PAD]")))
+    return tokenizer, max_length
 
 
 def _quiet_transformers() -> None:
@@ -98,8 +156,10 @@ class SentenceEmbedder:
 
 _cache: dict[tuple[str, str], "SentenceEmbedder | MiniLMEmbedder"] = {}
 _cache_lock = threading.Lock()
-#: "auto" (the light torch path where the folder fits it), "torch" or "sentence-transformers"
+#: "auto" (ONNX Runtime where installed and the folder fits, else the light torch path, else
+#: sentence-transformers), "onnx", "torch" or "sentence-transformers"
 ENGINE_ENV = "MEDIASEARCH_TEXT_ENGINE"
+ENGINES = ("auto", "onnx", "torch", "sentence-transformers")
 
 
 def load_sentence_embedder(
@@ -108,22 +168,96 @@ def load_sentence_embedder(
     """The embedder for ``folder``, loaded once per process (several Whisper sizes share it).
 
     ``engine``: ``auto`` (default; ``MEDIASEARCH_TEXT_ENGINE`` overrides) uses
-    :class:`MiniLMEmbedder` when :func:`minilm.supports` the folder, else sentence-transformers.
-    ``settings`` (default: ``Settings()``) gives the device and precision of the light path.
+    :class:`OnnxSentenceEmbedder` when onnxruntime is installed and
+    :func:`bert_folder_supported` accepts the folder, else :class:`MiniLMEmbedder` for such
+    a folder, else sentence-transformers. ``settings`` (default: ``Settings()``) gives the
+    threads, device and precision.
     """
-    from mediasearch.encoders import minilm
+    from mediasearch.encoders import onnx_engine
 
     engine = (engine or os.environ.get(ENGINE_ENV, "") or "auto").strip().lower()
+    if engine not in ENGINES:
+        raise ValueError(f"unknown text engine {engine!r}; choose one of {', '.join(ENGINES)}")
+    if engine == "auto":
+        light = bert_folder_supported(Path(folder))
+        engine = "onnx" if light and onnx_engine.available() else "torch" if light else "sentence-transformers"
     key = (str(Path(folder).resolve()), engine)
     with _cache_lock:
         emb = _cache.get(key)
         if emb is None:
-            if engine == "torch" or (engine == "auto" and minilm.supports(Path(folder))):
+            if engine == "onnx":
+                emb = OnnxSentenceEmbedder(folder, name=name, settings=settings)
+            elif engine == "torch":
                 emb = MiniLMEmbedder(folder, name=name, settings=settings)
             else:
                 emb = SentenceEmbedder(folder, name=name)
             _cache[key] = emb
         return emb
+
+
+class OnnxSentenceEmbedder:
+    """A BERT sentence model on ONNX Runtime (fp32), exported once from its safetensors weights.
+
+    The graph (ids, mask) -> mean-pooled states is exported through the light torch model
+    on first use and cached by :mod:`mediasearch.encoders.onnx_engine`; later loads import
+    only tokenizers and onnxruntime. ``embed(texts)`` -> (n, dim) float32, L2-normalised.
+    """
+
+    engine = "onnxruntime"
+
+    def __init__(self, folder: Path, *, name: str = DEFAULT_TEXT_MODEL, settings: "Settings | None" = None, batch_size: int = 64) -> None:
+        from mediasearch.config import Settings
+        from mediasearch.encoders import onnx_engine
+        from mediasearch.encoders.precision import PrecisionDecision
+
+        self.name = name
+        self.folder = Path(folder)
+        self.settings = settings or Settings()
+        self.batch_size = batch_size
+        self.tokenizer, self.max_length = load_tokenizer(self.folder)
+        self.dim = int(read_json(self.folder / "config.json")["hidden_size"])
+        export = onnx_engine.export_settings("bert-mean-pooled", max_length=self.max_length)
+        path = onnx_engine.onnx_path(self.folder / WEIGHTS_FILE, self.settings, export)
+        self.onnx_path = onnx_engine.ensure_exported(path, lambda dest: export_bert(self.folder, dest))
+        try:
+            self.session = onnx_engine.OnnxSession(self.onnx_path, threads=self.settings.inference_threads)
+        except Exception:  # a damaged cached graph: export once more
+            self.onnx_path = onnx_engine.ensure_exported(path, lambda dest: export_bert(self.folder, dest))
+            self.session = onnx_engine.OnnxSession(self.onnx_path, threads=self.settings.inference_threads)
+        self.precision = PrecisionDecision(
+            "fp32", "cpu", "engine", "ONNX Runtime fp32: a query needs no torch import (about 2 s cold) and runs faster than torch fp32"
+        )
+        self._lock = threading.Lock()
+        logger.debug("loaded sentence model %s from %s on onnxruntime (%s)", name, self.folder, self.onnx_path)
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """Texts -> (n, dim) float32, L2-normalised ((0, dim) for no texts)."""
+        if not texts:
+            return np.zeros((0, self.dim), np.float32)
+        chunks = []
+        with self._lock:
+            for start in range(0, len(texts), self.batch_size):
+                encodings = self.tokenizer.encode_batch(list(texts[start : start + self.batch_size]))
+                ids = np.asarray([e.ids for e in encodings], dtype=np.int64)
+                mask = np.asarray([e.attention_mask for e in encodings], dtype=np.int64)
+                chunks.append(self.session.run({"ids": ids, "mask": mask}))
+        return l2_normalise(np.concatenate(chunks, axis=0))
+
+
+def export_bert(folder: Path, dest: Path) -> None:
+    """Export the light torch model of ``folder`` to ONNX at ``dest`` (dynamic batch and length)."""
+    from mediasearch.encoders import minilm, onnx_engine
+
+    model = minilm.load(Path(folder))
+    ids, mask = model.tokenize(["hello world", "an example sentence that is a little longer"])
+    onnx_engine.export_module(
+        model.network,
+        (ids, mask),
+        dest,
+        input_names=["ids", "mask"],
+        output_names=["pooled"],
+        dynamic_axes={"ids": {0: "batch", 1: "tokens"}, "mask": {0: "batch", 1: "tokens"}, "pooled": {0: "batch"}},
+    )
 
 
 class MiniLMEmbedder:

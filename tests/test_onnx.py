@@ -1,0 +1,128 @@
+"""ONNX Runtime engine: graphs exported from the loaded weights match PyTorch (cosine >= 0.9999), are cached by weights sha256 + export settings and reused, re-exported when damaged, and a text query on a cached graph imports no torch."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mediasearch.config import Settings
+from mediasearch.encoders import onnx_engine, precision
+
+pytest.importorskip("onnxruntime")
+torch = pytest.importorskip("torch")
+
+REPO = Path(__file__).resolve().parents[1]
+MINILM = REPO.parent / "shared" / "models" / "sentence-transformers" / "all-MiniLM-L6-v2"
+needs_minilm = pytest.mark.skipif(not (MINILM / "model.safetensors").is_file(), reason=f"real all-MiniLM-L6-v2 not found at {MINILM}")
+
+TEXTS = ["a cat on the sofa", "Quarterly budget: moved to Thursday!", "", "résumé naïve café " * 120, "短い文"]
+
+
+def settings_at(tmp_path: Path) -> Settings:
+    return Settings(library_dir=tmp_path / "library", model_dir=tmp_path / "models", precision="fp32")
+
+
+def row_cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return np.sum(a * b, axis=1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1))
+
+
+def test_random_init_bert_graph_matches_torch(tmp_path: Path) -> None:
+    from mediasearch.encoders.minilm import MiniBert
+
+    torch.manual_seed(0)
+    config = {"hidden_size": 64, "num_attention_heads": 4, "intermediate_size": 128, "num_hidden_layers": 2,
+              "vocab_size": 500, "max_position_embeddings": 64}
+    net = MiniBert(config).eval()
+    ids = torch.randint(1, 500, (3, 11))
+    mask = torch.ones_like(ids)
+    mask[1, 7:] = 0  # padding must not change the pooled state
+    dest = tmp_path / "bert.onnx"
+    onnx_engine.export_module(net, (ids, mask), dest, input_names=["ids", "mask"], output_names=["pooled"],
+                              dynamic_axes={"ids": {0: "b", 1: "t"}, "mask": {0: "b", 1: "t"}, "pooled": {0: "b"}})
+    session = onnx_engine.OnnxSession(dest, threads=1)
+    other = torch.randint(1, 500, (2, 5))  # another batch size and length: the axes are dynamic
+    for batch_ids, batch_mask in ((ids, mask), (other, torch.ones_like(other))):
+        with torch.inference_mode():
+            expected = net(batch_ids, batch_mask).numpy()
+        got = session.run({"ids": batch_ids.numpy(), "mask": batch_mask.numpy()})
+        assert got.shape == expected.shape
+        assert row_cosines(got, expected).min() >= 0.9999
+
+
+@needs_minilm
+def test_sentence_model_on_onnx_matches_sentence_transformers(tmp_path: Path) -> None:
+    from mediasearch.encoders.sentence_text import OnnxSentenceEmbedder, SentenceEmbedder
+
+    onnx = OnnxSentenceEmbedder(MINILM, settings=settings_at(tmp_path))
+    reference = SentenceEmbedder(MINILM).embed(TEXTS)
+    vectors = onnx.embed(TEXTS)
+    assert vectors.shape == (len(TEXTS), 384) and vectors.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    assert row_cosines(vectors, reference).min() >= 0.9999
+    assert onnx.embed([]).shape == (0, 384)
+
+
+@needs_minilm
+def test_the_graph_is_cached_by_weights_digest_and_reused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from mediasearch.encoders import sentence_text
+
+    settings = settings_at(tmp_path)
+    first = sentence_text.OnnxSentenceEmbedder(MINILM, settings=settings)
+    sha = json.loads((tmp_path / "models" / precision.CACHE_FILE).read_text())["digests"][str((MINILM / "model.safetensors").resolve())]["sha256"]
+    assert sha[:16] in first.onnx_path.name
+    # the shared weights folder is read-only: the graph goes to the model store, never beside it
+    assert first.onnx_path.parent == tmp_path / "models" / onnx_engine.FOLDER
+    mtime = first.onnx_path.stat().st_mtime_ns
+
+    def no_export(folder: Path, dest: Path) -> None:
+        raise AssertionError("exported again although the graph was cached")
+
+    monkeypatch.setattr(sentence_text, "export_bert", no_export)
+    second = sentence_text.OnnxSentenceEmbedder(MINILM, settings=settings)
+    assert second.onnx_path == first.onnx_path and second.onnx_path.stat().st_mtime_ns == mtime
+    np.testing.assert_array_equal(second.embed(TEXTS[:2]), first.embed(TEXTS[:2]))
+    # other export settings are another file
+    other = onnx_engine.onnx_path(MINILM / "model.safetensors", settings, onnx_engine.export_settings("bert-mean-pooled", max_length=128))
+    assert other != first.onnx_path
+
+
+@needs_minilm
+def test_a_damaged_graph_is_exported_again(tmp_path: Path) -> None:
+    from mediasearch.encoders.sentence_text import OnnxSentenceEmbedder
+
+    settings = settings_at(tmp_path)
+    path = OnnxSentenceEmbedder(MINILM, settings=settings).onnx_path
+    path.write_bytes(b"not an onnx graph")
+    again = OnnxSentenceEmbedder(MINILM, settings=settings)
+    assert again.embed(["hello"]).shape == (1, 384)
+    assert path.stat().st_size > 1_000_000
+
+
+@needs_minilm
+def test_a_text_query_on_a_cached_graph_imports_no_torch(tmp_path: Path) -> None:
+    from mediasearch.encoders.sentence_text import load_sentence_embedder
+
+    settings = settings_at(tmp_path)
+    load_sentence_embedder(MINILM, settings=settings, engine="onnx")  # exports (torch) in this process
+    script = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from mediasearch.config import Settings\n"
+        "from mediasearch.encoders.sentence_text import load_sentence_embedder\n"
+        f"s = Settings(library_dir=Path({str(tmp_path / 'library')!r}), model_dir=Path({str(tmp_path / 'models')!r}))\n"
+        f"e = load_sentence_embedder(Path({str(MINILM)!r}), settings=s)\n"
+        "assert e.engine == 'onnxruntime', e.engine\n"
+        "assert e.embed(['a quick brown fox']).shape == (1, 384)\n"
+        "print(sorted(m for m in ('torch', 'transformers', 'sentence_transformers', 'whisper') if m in sys.modules))\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    env.pop("MEDIASEARCH_TEXT_ENGINE", None)
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, env=env, cwd=REPO)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().splitlines()[-1] == "[]"
