@@ -36,7 +36,7 @@ from mediasearch.errors import IndexCorruptError, ReadOnlyLibraryError
 from mediasearch.index.base import check_unit
 from mediasearch.store.lock import session_active, write_session, writer_lock
 from mediasearch.store.vectorlog import VectorLog, log_folder
-from mediasearch.store.vectors import TAIL_REBUILD, EncoderVectors, ann_path, build_graph, read_ann, read_ann_info
+from mediasearch.store.vectors import TAIL_REBUILD, EncoderVectors, ann_path, build_graph, read_ann, verify_ann
 
 log = logging.getLogger(__name__)
 
@@ -144,6 +144,18 @@ class Library:
         record = self.catalog.vector_log(encoder)
         return record["config"] if record else None
 
+    def coverage(self, encoder: str) -> dict[str, int]:
+        """{eligible, done, failed, missing}: the library's ok files of the kinds ``encoder``
+        covers, and how many it has embedded, failed on, or not reached yet."""
+        from mediasearch.media import MediaKind, Stream
+
+        streams = get_spec(encoder).streams
+        if Stream.AUDIO in streams or Stream.SPEECH in streams:
+            kinds = [MediaKind.AUDIO, MediaKind.VIDEO]
+        else:
+            kinds = [MediaKind.IMAGE, MediaKind.VIDEO]
+        return self.catalog.coverage(encoder, kinds)
+
     def store_status(self) -> dict[str, dict]:
         """Per encoder: committed vectors, live (known to the catalog), dead, what is
         searchable through the graph and exactly, the graph's measured recall, problems."""
@@ -170,7 +182,7 @@ class Library:
             if (record["index_type"] or "flat") != "flat":
                 path = ann_path(self.library_dir, name)
                 try:
-                    info = read_ann_info(path)
+                    info = verify_ann(path)
                     if info.generation != record["generation"] or info.covered > record["count"]:
                         entry["problem"] = "index file out of date: searched exactly until `mediasearch index` rebuilds it"
                     else:
@@ -415,8 +427,9 @@ class Library:
                 log.warning("%s: cannot read %s (%s); re-embedding", name, path, exc)
             keep = np.isin(ids, embedded)
             ids, vectors = ids[keep], vectors[keep]
-            if len(ids) and vectors.shape[1] != get_spec(name).dim:
-                ids, vectors = ids[:0], vectors[:0]
+            if vectors.shape[1] != get_spec(name).dim:  # the encoder changed since: re-embed
+                log.warning("%s: v0.1 vectors are %d-d, the encoder now makes %d-d; re-embedding", name, vectors.shape[1], get_spec(name).dim)
+                ids, vectors = ids[:0], np.zeros((0, get_spec(name).dim), np.float32)
             try:
                 config = json.loads((folder / f"{name}.json").read_text(encoding="utf-8"))
             except (OSError, ValueError):

@@ -121,7 +121,8 @@ def test_uncommitted_tail_of_a_killed_writer_is_cut_by_the_next_writer(settings:
         import os, numpy as np
         from mediasearch.config import Settings
         from mediasearch.library import Library
-        lib = Library(Settings(library_dir={str(settings.library_dir)!r}, model_dir={str(settings.model_dir)!r}))
+        from pathlib import Path
+        lib = Library(Settings(library_dir=Path({str(settings.library_dir)!r}), model_dir=Path({str(settings.model_dir)!r})))
         with lib.writing("doomed"):
             dim = lib.catalog.vector_log("baseline-image")["dim"]
             v = np.ones((5, dim), np.float32) / np.sqrt(dim)
@@ -175,7 +176,8 @@ def test_segment_ids_are_never_reused_even_after_a_crash(settings: Settings, tmp
         from mediasearch.config import Settings
         from mediasearch.library import Library
         from mediasearch.indexing import index_paths
-        lib = Library(Settings(library_dir={str(settings.library_dir)!r}, model_dir={str(settings.model_dir)!r}))
+        from pathlib import Path
+        lib = Library(Settings(library_dir=Path({str(settings.library_dir)!r}), model_dir=Path({str(settings.model_dir)!r})))
         index_paths(lib, [{str(folder)!r}], encoders=["baseline-image"])
         os._exit(9)
     """)
@@ -196,6 +198,7 @@ def test_segment_ids_are_never_reused_even_after_a_crash(settings: Settings, tmp
 
 
 def test_a_second_writer_is_refused_with_who_holds_the_lock(settings: Settings) -> None:
+    Library(settings).close()  # the library exists
     code = f"""
         import sys, time
         from mediasearch.store.lock import write_session

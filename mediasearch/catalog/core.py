@@ -574,6 +574,20 @@ class Catalog(EvaluationSQL):
         else:
             self.conn.execute("INSERT INTO sqlite_sequence(name, seq) VALUES('segments', ?)", (floor,))
 
+    def coverage(self, encoder: str, kinds: Sequence[MediaKind]) -> dict[str, int]:
+        """How many ok assets of ``kinds`` exist, and how many ``encoder`` has done or failed."""
+        marks = ",".join("?" * len(kinds))
+        row = self.conn.execute(
+            f"""SELECT COUNT(*),
+                       COALESCE(SUM(e.state = ?), 0),
+                       COALESCE(SUM(e.state = ?), 0)
+                FROM assets a LEFT JOIN asset_encoders e ON e.asset_id = a.id AND e.encoder = ?
+                WHERE a.status = 'ok' AND a.kind IN ({marks})""",
+            [STATE_DONE, STATE_FAILED, encoder, *[k.value for k in kinds]],
+        ).fetchone()
+        eligible, done, failed = (int(v) for v in row)
+        return {"eligible": eligible, "done": done, "failed": failed, "missing": eligible - done - failed}
+
     def add_store_event(self, encoder: str | None, event: str, detail: str = "") -> None:
         self.conn.execute(
             "INSERT INTO store_events(at, encoder, event, detail) VALUES(?,?,?,?)", (time.time(), encoder, event, detail)

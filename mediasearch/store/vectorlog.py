@@ -101,19 +101,25 @@ class VectorLog:
 
     def truncate(self, count: int) -> None:
         """Cut both files to ``count`` records (drop an uncommitted or rolled-back tail)."""
-        for path, size in ((self.ids_path, count * ID_BYTES), (self.vec_path, count * self.record_bytes)):
+        for fh, path, size in (
+            (self._ids_fh, self.ids_path, count * ID_BYTES),
+            (self._vec_fh, self.vec_path, count * self.record_bytes),
+        ):
+            if fh is not None:  # our own buffered writes first, or they would land after the cut
+                fh.flush()
+                if fh.seek(0, os.SEEK_END) > size:
+                    fh.truncate(size)
+                    os.fsync(fh.fileno())
+                fh.seek(size)
+                continue
             try:
                 if path.stat().st_size > size:
-                    with open(path, "r+b") as fh:
-                        fh.truncate(size)
-                        fh.flush()
-                        os.fsync(fh.fileno())
+                    with open(path, "r+b") as out:
+                        out.truncate(size)
+                        out.flush()
+                        os.fsync(out.fileno())
             except FileNotFoundError:
                 pass
-        for fh, size in ((self._ids_fh, count * ID_BYTES), (self._vec_fh, count * self.record_bytes)):
-            if fh is not None:
-                fh.flush()
-                fh.seek(size)
         self._unsynced = False
 
     def close(self) -> None:

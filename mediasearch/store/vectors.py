@@ -84,6 +84,35 @@ def read_ann_info(path: Path) -> AnnInfo:
         raise IndexCorruptError(path, f"bad header: {exc}") from exc
 
 
+def verify_ann(path: Path) -> AnnInfo:
+    """The header, after checking the whole file (length and checksum, streamed: no
+    index is built). Raises IndexCorruptError / FileNotFoundError."""
+    import zlib
+
+    from mediasearch.index.serial import _HEAD, MAGIC
+
+    info = read_ann_info(path)
+    with open(path, "rb") as fh:
+        head = fh.read(len(ANN_MAGIC) + 4)
+        (n,) = struct.unpack("<I", head[len(ANN_MAGIC) :])
+        fh.seek(n, 1)
+        raw = fh.read(_HEAD.size)
+        if len(raw) < _HEAD.size:
+            raise IndexCorruptError(path, "truncated before the index")
+        magic, _, _, size, crc = _HEAD.unpack(raw)
+        if magic != MAGIC:
+            raise IndexCorruptError(path, "not a mediasearch index")
+        got, seen = 0, 0
+        while chunk := fh.read(1 << 22):
+            got = zlib.crc32(chunk, got)
+            seen += len(chunk)
+    if seen != size:
+        raise IndexCorruptError(path, f"truncated: {seen} of {size} bytes")
+    if got != crc:
+        raise IndexCorruptError(path, "checksum mismatch (damaged bytes)")
+    return info
+
+
 def read_ann(path: Path) -> tuple[AnnInfo, VectorIndex]:
     """Header and graph. Raises IndexCorruptError for any damage, FileNotFoundError if absent."""
     from mediasearch.index import deserialize_index
