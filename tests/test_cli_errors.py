@@ -221,3 +221,40 @@ def test_a_full_disk_stops_in_one_line_and_the_next_run_finishes(small_disk: Pat
     assert again.returncode == 0, again.stderr.decode()[-2000:]
     status = json.loads(_run(["--library", str(library), "status", "--json"]).stdout)
     assert status["encoders"]["baseline-image"]["assets"] == 150  # nothing silently lost
+
+
+def test_ctrl_c_during_indexing_exits_130_without_a_traceback(tmp_path: Path) -> None:
+    import signal
+    import time
+
+    import media_factory as mf
+
+    media = tmp_path / "media"
+    for i in range(400):
+        mf.make_image(media / f"p{i:03d}.jpg", seed=i, size=(96, 72))
+    library = tmp_path / "lib"
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "HF_HUB_OFFLINE": "1"}
+    argv = [sys.executable, "-m", "mediasearch", "--library", str(library), "index", "-q",
+            "--encoders", "baseline-image", str(media)]
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    deadline = time.monotonic() + 60
+    while not (library / "catalog.sqlite").exists() and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    time.sleep(0.5)
+    if proc.poll() is not None:
+        pytest.skip("indexing finished before it could be interrupted")
+    proc.send_signal(signal.SIGINT)  # the first asks for a clean stop, the second aborts
+    time.sleep(0.02)
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGINT)
+    try:
+        _, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    text = err.decode("utf-8", "replace")
+    # 130, or killed by the signal itself when the second one lands while Python shuts down (a shell shows 130 too)
+    assert proc.returncode in (130, -signal.SIGINT), text
+    assert "Traceback" not in text, text
+    assert text.strip().splitlines()[-1].startswith(("mediasearch: interrupted", "cancelled", "stopping")), text
+    again = _run(argv[3:])
+    assert again.returncode == 0, again.stderr.decode()[-2000:]
