@@ -175,3 +175,11 @@ class InputPathError(MediaSearchError):
         self.paths = [str(p) for p in paths]  # as typed: Path("") would read "."
         shown = ", ".join(p or "''" for p in self.paths[:3]) + (f" and {len(self.paths) - 3} more" if len(self.paths) > 3 else "")
         super().__init__(f"no such file or folder: {shown}; check the path (nothing was indexed)")
+
+
+class NotMediaError(UnsupportedMediaError):
+    """A file that is not media at all (README.md, LICENSE, .json, a PDF): counted as "not media", not as a failure.
+
+    A subclass of UnsupportedMediaError, so code that skips unsupported files keeps working;
+    ``isinstance(err, NotMediaError)`` tells it apart from damaged or unsupported media.
+    """

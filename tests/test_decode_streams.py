@@ -116,3 +116,17 @@ def test_not_media_is_told_apart_from_unusable_media(tmp_path: Path) -> None:
     }
     assert classify_file(tmp_path / "README.md").reason == "not media: a text file"
     assert classify_file(good).kind.value == "image"
+
+
+def test_classify_raises_not_media_as_its_own_error(tmp_path: Path) -> None:
+    from mediasearch.decode.probe import classify
+    from mediasearch.errors import NotMediaError, UnsupportedMediaError
+
+    (tmp_path / "README.md").write_text("# hello\n")
+    (tmp_path / "garbage.jpg").write_bytes(b"\x00" * 100)
+    with pytest.raises(NotMediaError) as info:
+        classify(tmp_path / "README.md")
+    assert info.value.reason == "unsupported file format: text file"  # the reason classify always gave
+    with pytest.raises(UnsupportedMediaError) as info:
+        classify(tmp_path / "garbage.jpg")
+    assert not isinstance(info.value, NotMediaError)

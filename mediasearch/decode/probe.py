@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 
-from mediasearch.errors import UnsupportedMediaError
+from mediasearch.errors import NotMediaError, UnsupportedMediaError
 from mediasearch.media import MediaKind
 
 logger = logging.getLogger(__name__)
@@ -69,7 +69,11 @@ def sniff_kind(path: Path | str) -> MediaKind | None:
 
 
 def classify(path: Path | str) -> MediaKind:
-    """The media kind of ``path``, or ``UnsupportedMediaError(path, reason)`` saying why not."""
+    """The media kind of ``path``, or ``UnsupportedMediaError(path, reason)`` saying why not.
+
+    Files that are not media at all (see :func:`classify_file`) raise the subclass
+    ``NotMediaError``, so a caller can count them apart from failures.
+    """
     path = Path(path)
     try:
         st = path.stat()
@@ -82,7 +86,8 @@ def classify(path: Path | str) -> MediaKind:
     if not stat.S_ISREG(st.st_mode):
         raise UnsupportedMediaError(path, "not a regular file")
     if st.st_size == 0:
-        raise UnsupportedMediaError(path, "empty file (0 bytes)")
+        error = UnsupportedMediaError if _media_name(path) else NotMediaError
+        raise error(path, "empty file (0 bytes)")
     try:
         found = sniff(path)
     except PermissionError:
@@ -90,8 +95,13 @@ def classify(path: Path | str) -> MediaKind:
     except OSError as exc:
         raise UnsupportedMediaError(path, f"cannot read file: {exc.strerror or exc}") from None
     if found.kind is None:
-        raise UnsupportedMediaError(path, found.reason or "unrecognised file format")
+        error = UnsupportedMediaError if (found.format in _MEDIA_FORMAT_LABELS or _media_name(path)) else NotMediaError
+        raise error(path, found.reason or "unrecognised file format")
     return found.kind
+
+
+def _media_name(path: Path) -> bool:
+    return path.suffix.lower() in MEDIA_EXTENSIONS
 
 
 class Verdict(str, Enum):
@@ -130,7 +140,6 @@ def classify_file(path: Path | str) -> Classification:
     containers without streams are UNUSABLE.
     """
     path = Path(path)
-    media_name = path.suffix.lower() in MEDIA_EXTENSIONS
     try:
         kind = classify(path)
     except UnsupportedMediaError as exc:
@@ -138,10 +147,9 @@ def classify_file(path: Path | str) -> Classification:
             found = sniff(path) if path.is_file() else Sniffed(None, "unreadable", exc.reason)
         except OSError:
             found = Sniffed(None, "unreadable", exc.reason)
-        media_format = found.format in _MEDIA_FORMAT_LABELS
-        if found.format in ("unreadable",) or media_format or media_name:
-            return Classification(Verdict.UNUSABLE, None, found.format, exc.reason)
-        return Classification(Verdict.NOT_MEDIA, None, found.format, f"not media: {_not_media_reason(found, exc)}")
+        if isinstance(exc, NotMediaError):
+            return Classification(Verdict.NOT_MEDIA, None, found.format, f"not media: {_not_media_reason(found, exc)}")
+        return Classification(Verdict.UNUSABLE, None, found.format, exc.reason)
     try:
         label = sniff(path).format
     except OSError:
