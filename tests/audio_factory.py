@@ -191,3 +191,229 @@ def make_audio_samples(folder: Path) -> list[Path]:
         write_audio(folder / "blip_short.flac", tone(880.0, 0.4)),
     ]
     return out
+
+
+# -- a generated category dev set: ten sound classes with random variation within each ------
+#: class name -> generator(rng, seconds, sr) -> (samples,) float32; each class differs from the
+#: others in timbre, texture, rhythm or pitch contour, and varies within itself (pitch, tempo,
+#: loudness, background, placement), so a descriptor must find what a class has in common.
+def _env(n: int, attack: int, decay_s: float, sr: int) -> np.ndarray:
+    t = np.arange(n) / sr
+    env = np.exp(-t / max(decay_s, 1e-3))
+    env[:attack] *= np.linspace(0.0, 1.0, attack, endpoint=False) if attack else 1.0
+    return env
+
+
+def _lowpass_noise(rng: np.random.Generator, n: int, cutoff_hz: float, sr: int, *, highpass_hz: float = 0.0) -> np.ndarray:
+    """White noise band-limited to [highpass_hz, cutoff_hz] in the frequency domain: (n,)."""
+    spectrum = np.fft.rfft(rng.standard_normal(n))
+    freqs = np.fft.rfftfreq(n, 1.0 / sr)
+    spectrum[(freqs > cutoff_hz) | (freqs < highpass_hz)] = 0.0
+    out = np.fft.irfft(spectrum, n)
+    return out / (np.abs(out).max() + 1e-9)
+
+
+def _engine(rng: np.random.Generator, seconds: float, sr: int) -> np.ndarray:
+    n = int(seconds * sr)
+    t = np.arange(n) / sr
+    f0 = rng.uniform(35, 110) * (1 + rng.uniform(-0.05, 0.05) * np.sin(2 * np.pi * rng.uniform(0.1, 0.4) * t))
+    phase = 2 * np.pi * np.cumsum(f0) / sr
+    out = sum((0.8**k) * np.sin(k * phase + rng.uniform(0, 6.3)) for k in range(1, 12))
+    firing = 1 + 0.5 * np.sin(phase / 2)  # cylinder firing: amplitude modulation at f0/2
+    return (out * firing + 0.5 * _lowpass_noise(rng, n, rng.uniform(300, 900), sr)).astype(np.float32)
+
+
+def _rain(rng: np.random.Generator, seconds: float, sr: int) -> np.ndarray:
+    n = int(seconds * sr)
+    out = 0.3 * _lowpass_noise(rng, n, rng.uniform(5000, 7900), sr, highpass_hz=rng.uniform(500, 1500))
+    drop = int(0.004 * sr)
+    for start in rng.integers(0, n - drop, int(rng.uniform(40, 120) * seconds)):
+        out[start : start + drop] += rng.uniform(0.2, 1.0) * rng.standard_normal(drop) * np.exp(-np.arange(drop) / (0.001 * sr))
+    return out.astype(np.float32)
+
+
+def _birds(rng: np.random.Generator, seconds: float, sr: int) -> np.ndarray:
+    n = int(seconds * sr)
+    out = 0.02 * _lowpass_noise(rng, n, 4000, sr)
+    base, span = rng.uniform(2000, 4500), rng.uniform(500, 2500) * rng.choice([-1, 1])
+    t0 = rng.uniform(0, 0.3)
+    while t0 < seconds - 0.2:
+        length = rng.uniform(0.04, 0.15)
+        m = int(length * sr)
+        t = np.arange(m) / sr
+        f = base + span * (t / length) ** rng.uniform(0.5, 2.0) + 300 * np.sin(2 * np.pi * rng.uniform(20, 60) * t)
+        chirp_ = np.sin(2 * np.pi * np.cumsum(f) / sr) * np.hanning(m)
+        a = int(t0 * sr)
+        out[a : a + m] += rng.uniform(0.3, 1.0) * chirp_[: max(0, min(m, n - a))]
+        t0 += length + rng.uniform(0.03, 0.4)
+    return out.astype(np.float32)
+
+
+_PHRASES = [
+    "the quick brown fox jumps over the lazy dog", "please call me back tomorrow morning",
+    "we will meet at the station at nine", "this is a test of the speech system",
+    "the weather today is cold and windy", "turn left at the second traffic light",
+    "can you hear me now", "she sells sea shells by the sea shore",
+    "my favourite colour is green", "dinner is ready in ten minutes",
+    "the library closes at six tonight", "open the window and let in some air",
+]
+_VOICES = ["en-us", "en", "en-us+f3", "en+m3", "en-us+f2", "en+m7"]
+
+
+def _speech(rng: np.random.Generator, seconds: float, sr: int) -> np.ndarray:
+    n = int(seconds * sr)
+    said = speech(str(rng.choice(_PHRASES)), sr=sr, voice=str(rng.choice(_VOICES)), wpm=int(rng.integers(120, 200)))
+    out = 0.01 * _lowpass_noise(rng, n, 3000, sr)
+    a = int(rng.uniform(0, 0.4) * sr)
+    m = min(said.size, n - a)
+    out[a : a + m] += said[:m] / (np.abs(said).max() + 1e-9)
+    return out.astype(np.float32)
+
+
+def _clicks(rng: np.random.Generator, seconds: float, sr: int) -> np.ndarray:
+    n = int(seconds * sr)
+    out = 0.01 * rng.standard_normal(n)
+    rate = rng.uniform(2, 12)
+    m = int(0.01 * sr)
+    burst = rng.standard_normal(m) * np.exp(-np.arange(m) / (rng.uniform(0.0005, 0.002) * sr))
+    for k in range(int(seconds * rate)):
+        start = int((k + rng.uniform(-0.05, 0.05)) * sr / rate + 0.05 * sr)
+        if 0 <= start < n - m:
+            out[start : start + m] += rng.uniform(0.6, 1.0) * burst
+    return out.astype(np.float32)
+
+
+def _bells(rng: np.random.Generator, seconds: float, sr: int) -> np.ndarray:
+    n = int(seconds * sr)
+    out = np.zeros(n)
+    ratios = np.array([0.5, 1.0, 1.19, 1.5, 2.0, 2.51, 2.66, 3.0, 4.1])
+    f0 = rng.uniform(300, 1200)
+    t0 = rng.uniform(0, 0.3)
+    while t0 < seconds - 0.3:
+        a = int(t0 * sr)
+        m = n - a
+        t = np.arange(m) / sr
+        strike = sum(
+            rng.uniform(0.3, 1.0) * np.exp(-t / (rng.uniform(0.4, 1.5) / (1 + 0.3 * k))) * np.sin(2 * np.pi * f0 * r * t)
+            for k, r in enumerate(ratios)
+        )
+        out[a:] += strike
+        t0 += rng.uniform(0.6, 1.6)
+    return out.astype(np.float32)
+
+
+def _siren(rng: np.random.Generator, seconds: float, sr: int) -> np.ndarray:
+    n = int(seconds * sr)
+    t = np.arange(n) / sr
+    lo, hi = rng.uniform(500, 900), rng.uniform(1200, 1800)
+    rate = rng.uniform(0.25, 2.0)
+    f = lo + (hi - lo) * 0.5 * (1 + np.sin(2 * np.pi * rate * t + rng.uniform(0, 6.3)))
+    phase = 2 * np.pi * np.cumsum(f) / sr
+    out = np.sin(phase) + 0.4 * np.sin(2 * phase) + 0.2 * np.sin(3 * phase)
+    return (out + 0.05 * _lowpass_noise(rng, n, 2000, sr)).astype(np.float32)
+
+
+def _wind(rng: np.random.Generator, seconds: float, sr: int) -> np.ndarray:
+    n = int(seconds * sr)
+    t = np.arange(n) / sr
+    noise_ = _lowpass_noise(rng, n, rng.uniform(400, 1200), sr, highpass_hz=rng.uniform(20, 100))
+    gust = 0.5 + 0.5 * np.sin(2 * np.pi * rng.uniform(0.1, 0.5) * t + rng.uniform(0, 6.3)) ** 2
+    return (noise_ * gust).astype(np.float32)
+
+
+def _drums(rng: np.random.Generator, seconds: float, sr: int) -> np.ndarray:
+    n = int(seconds * sr)
+    out = np.zeros(n)
+    beat = 60.0 / rng.uniform(80, 160)
+    kick_m, snare_m = int(0.25 * sr), int(0.15 * sr)
+    tk = np.arange(kick_m) / sr
+    kick = np.sin(2 * np.pi * np.cumsum(rng.uniform(45, 70) + 120 * np.exp(-tk / 0.03)) / sr) * np.exp(-tk / 0.08)
+    snare = rng.standard_normal(snare_m) * np.exp(-np.arange(snare_m) / (0.04 * sr))
+    pattern = rng.choice([[1, 0, 2, 0], [1, 1, 2, 0], [1, 0, 2, 1], [1, 2, 1, 2]])
+    hat = rng.random() < 0.5
+    for k in range(int(seconds / (beat / 2))):
+        a = int(k * beat / 2 * sr)
+        hit = pattern[k % 4]
+        if hit == 1 and a + kick_m < n:
+            out[a : a + kick_m] += kick
+        elif hit == 2 and a + snare_m < n:
+            out[a : a + snare_m] += 0.6 * snare
+        if hat and a + 400 < n:
+            out[a : a + 400] += 0.2 * rng.standard_normal(400) * np.exp(-np.arange(400) / 60.0)
+    return out.astype(np.float32)
+
+
+def _beeps(rng: np.random.Generator, seconds: float, sr: int) -> np.ndarray:
+    """DTMF-like dual-tone beeps, on and off."""
+    n = int(seconds * sr)
+    out = 0.01 * rng.standard_normal(n)
+    low, high = [697, 770, 852, 941], [1209, 1336, 1477]
+    t0 = rng.uniform(0, 0.2)
+    on, off = rng.uniform(0.08, 0.3), rng.uniform(0.05, 0.3)
+    while t0 < seconds - on:
+        a, m = int(t0 * sr), int(on * sr)
+        t = np.arange(m) / sr
+        out[a : a + m] += np.sin(2 * np.pi * rng.choice(low) * t) + np.sin(2 * np.pi * rng.choice(high) * t)
+        t0 += on + off
+    return out.astype(np.float32)
+
+
+SOUND_CLASSES = {
+    "engine": _engine, "rain": _rain, "birds": _birds, "speech": _speech, "clicks": _clicks,
+    "bells": _bells, "siren": _siren, "wind": _wind, "drums": _drums, "beeps": _beeps,
+}
+
+
+def sound_class_clip(name: str, seed: int, *, seconds: float = 3.0, sr: int = SR) -> np.ndarray:
+    """One clip of class ``name`` (see SOUND_CLASSES): (seconds * sr,) float32, peak 0.1-0.9
+    (random loudness), deterministic in ``seed``."""
+    rng = np.random.default_rng(seed)
+    clip = SOUND_CLASSES[name](rng, seconds, sr).astype(np.float64)
+    clip = clip / (np.abs(clip).max() + 1e-9) * rng.uniform(0.1, 0.9)
+    return clip.astype(np.float32)
+
+
+def category_dev_set(per_class: int, *, seconds: float = 3.0, sr: int = SR, seed: int = 0,
+                     classes: list[str] | None = None) -> tuple[list[np.ndarray], list[str]]:
+    """``per_class`` clips of every class: (clips, class labels), in class order."""
+    clips, labels = [], []
+    for c, name in enumerate(classes or list(SOUND_CLASSES)):
+        for i in range(per_class):
+            clips.append(sound_class_clip(name, seed * 100_003 + c * 1000 + i, seconds=seconds, sr=sr))
+            labels.append(name)
+    return clips, labels
+
+
+def degrade(clip: np.ndarray, seed: int, *, sr: int = SR, snr_db: float = 20.0) -> np.ndarray:
+    """A near-duplicate of ``clip``: resampled through another rate (8, 11.025 or 22.05 kHz)
+    and back, shifted in time (0.05-0.5 s cut from the start or silence put before it, same
+    length), gain changed, and white noise added at ``snr_db`` dB SNR: (clip.size,) float32."""
+    import soxr
+
+    rng = np.random.default_rng(seed)
+    rate = int(rng.choice([8000, 11025, 22050]))
+    out = soxr.resample(soxr.resample(clip.astype(np.float32), sr, rate), rate, sr)[: clip.size]
+    out = np.pad(out, (0, clip.size - out.size))
+    shift = int(rng.uniform(0.05, 0.5) * sr)
+    out = out[shift:] if rng.random() < 0.5 else np.concatenate([np.zeros(shift, np.float32), out])
+    out = np.pad(out, (0, max(0, clip.size - out.size)))[: clip.size]
+    out = out * rng.uniform(0.5, 1.5)
+    power = float(np.mean(out.astype(np.float64) ** 2)) + 1e-12
+    out = out + rng.standard_normal(out.size) * np.sqrt(power / 10 ** (snr_db / 10))
+    return out.astype(np.float32)
+
+
+def near_duplicate_dev_set(per_class: int, copies: int = 2, *, seconds: float = 3.0, sr: int = SR,
+                           seed: int = 1) -> tuple[list[np.ndarray], list[str]]:
+    """Originals from every class plus ``copies`` degraded copies of each (see :func:`degrade`):
+    (clips, group labels); an original and its copies share a group label, so relevance is
+    "the same recording", while the rest of its class is a close distractor."""
+    originals, classes = category_dev_set(per_class, seconds=seconds, sr=sr, seed=seed)
+    clips, groups = [], []
+    for i, (clip, name) in enumerate(zip(originals, classes)):
+        clips.append(clip)
+        groups.append(f"{name}-{i}")
+        for j in range(copies):
+            clips.append(degrade(clip, seed * 7919 + i * 31 + j, sr=sr))
+            groups.append(f"{name}-{i}")
+    return clips, groups

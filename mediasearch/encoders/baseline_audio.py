@@ -1,17 +1,30 @@
-"""Weight-free audio descriptor (MFCC and spectral statistics), and the windowing shared
-by every audio-similarity encoder.
+"""Weight-free audio descriptor (spectral texture statistics + a landmark fingerprint), and
+the windowing shared by every audio-similarity encoder.
 
 :class:`WindowedAudioEncoder` streams a file (or a video's soundtrack) in windows of
 ``settings.audio_window_s`` seconds every ``settings.audio_hop_s`` (a file no longer than a
 window is one clip), embeds them in batches, and returns them as segments with their times.
 
-:class:`BaselineAudioEncoder` describes a clip at 16 kHz with 128 numbers, in four blocks,
-each centred and L2-normalised, then weighted and L2-normalised together:
+:class:`BaselineAudioEncoder` describes a clip at 16 kHz with two parts (1234 numbers):
 
-- 40: MFCC means (c1..c39: timbre) and the c0 mean (loudness, squashed)
-- 40: log standard deviations of the 40 MFCCs (how much timbre moves)
-- 40: log standard deviations of their deltas (how fast it moves)
-- 8: spectral centroid, bandwidth, rolloff (fractions of Nyquist) and log flatness, mean and std
+- *texture* (210, weight 0.4 of the cosine), from a 48-band log-mel spectrogram (32 ms
+  frames every 10 ms, floored 60 dB under the clip's loudest bins, so gain and faint
+  background do not count): the spectral envelope (48 band means), how much each band
+  moves (48 log standard deviations) and how fast (48 log mean absolute deltas),
+  spectral contrast in six octave bands (peak minus valley, mean and std: 12), a
+  modulation spectrum (energy of 8 band-group envelopes in six bands from 0.5 to 32 Hz:
+  rhythm and roughness, 48) and spectral centroid, bandwidth and flatness (mean and
+  std: 6). Each of the 210 values is z-scored with *fixed* constants (``TEXTURE_MEAN``,
+  ``TEXTURE_STD`` in :mod:`mediasearch.encoders.baseline_audio_norm`, computed once from a
+  generic generated corpus unrelated to any test set), each group is L2-normalised and
+  weighted, so no group owns the cosine because of its units;
+- *landmarks* (1024, weight 0.6): the fingerprint of
+  :mod:`mediasearch.encoders.fingerprint_audio`, which finds the same recording again
+  after noise, a time shift or a trip through another sample rate.
+
+The cosine of two descriptors is 0.4 x texture cosine + 0.6 x landmark cosine. Nothing
+depends on the other items of a library: a query and a library window go through the same
+function with the same constants, so vectors stay comparable as a library grows.
 
 No downloads; it is the baseline the learned encoders are compared with.
 """
@@ -132,79 +145,122 @@ class WindowedAudioEncoder(Encoder):
 # -- the baseline descriptor -----------------------------------------------------------------
 _N_FFT = 512
 _HOP = 160  # 10 ms at 16 kHz
-_N_MELS = 64
-_N_MFCC = 40
+_N_MELS = 48
+_FLOOR_DB = 60.0
 _EPS = 1e-10
-#: block weights: timbre matters most, then its spread and the coarse spectral shape
-_WEIGHTS = (1.0, 0.6, 0.4, 0.6)
+_CONTRAST_EDGES = (0, 8, 16, 32, 64, 128, 257)  # FFT bins: octaves from 250 Hz up
+_MOD_EDGES_HZ = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0)
+_MOD_GROUPS = 8
+#: texture groups, their sizes (in this order in the vector) and weights in the texture cosine
+TEXTURE_GROUPS: dict[str, int] = {"envelope": 48, "spread": 48, "motion": 48, "contrast": 12, "modulation": 48, "shape": 6}
+TEXTURE_WEIGHTS: dict[str, float] = {"envelope": 1.0, "spread": 0.5, "motion": 0.5, "contrast": 0.5, "modulation": 0.5, "shape": 0.3}
+TEXTURE_DIM = sum(TEXTURE_GROUPS.values())
+#: share of the landmark fingerprint in the cosine of two descriptors (the texture has the rest)
+FINGERPRINT_WEIGHT = 0.6
+
+
+class TextureFeatures:
+    """Raw texture statistics of a clip (before normalisation): the 16 kHz front end."""
+
+    def __init__(self, sr: int = 16_000) -> None:
+        import librosa
+
+        self.sr = sr
+        self._mel = librosa.filters.mel(sr=sr, n_fft=_N_FFT, n_mels=_N_MELS, fmin=40.0, fmax=sr / 2).astype(np.float64)
+        self._window = np.hanning(_N_FFT + 1)[:-1]
+        self._freqs = np.linspace(0.0, 1.0, _N_FFT // 2 + 1)  # fraction of Nyquist
+
+    def power_spectrogram(self, samples: np.ndarray) -> np.ndarray:
+        """(samples,) -> (frames, 257) float64 power spectrum, 32 ms Hann frames every 10 ms."""
+        samples = np.asarray(samples, dtype=np.float64).reshape(-1)
+        if samples.size < _N_FFT:
+            samples = np.pad(samples, (0, _N_FFT - samples.size))
+        samples = np.pad(samples, (_N_FFT // 2, _N_FFT // 2), mode="reflect")
+        frames = np.lib.stride_tricks.sliding_window_view(samples, _N_FFT)[::_HOP]
+        return np.square(np.abs(np.fft.rfft(frames * self._window, axis=1)))
+
+    def __call__(self, samples: np.ndarray) -> np.ndarray:
+        """(samples,) float32 at 16 kHz -> (210,) float64 raw statistics, groups in TEXTURE_GROUPS order."""
+        power = self.power_spectrogram(samples)
+        db = 10.0 * np.log10(power @ self._mel.T + _EPS)  # (frames, 48)
+        db = np.maximum(db, np.percentile(db, 99) - _FLOOR_DB)
+        envelope = db.mean(axis=0)
+        envelope = envelope - envelope.mean()  # the shape of the spectrum, not its loudness
+        delta = np.diff(db, axis=0) if db.shape[0] > 1 else np.zeros_like(db)
+        spread = np.log(db.std(axis=0) + 1.0)
+        motion = np.log(np.abs(delta).mean(axis=0) + 0.1)
+
+        contrast = []
+        for a, b in zip(_CONTRAST_EDGES[:-1], _CONTRAST_EDGES[1:]):
+            band = np.sort(10.0 * np.log10(power[:, a:b] + _EPS), axis=1)
+            k = max(1, (b - a) // 5)
+            contrast.append(band[:, -k:].mean(axis=1) - band[:, :k].mean(axis=1))
+        contrast_t = np.asarray(contrast).T / 20.0  # (frames, 6)
+
+        groups = db.reshape(db.shape[0], _MOD_GROUPS, -1).mean(axis=2)
+        groups = groups - groups.mean(axis=0)
+        n = groups.shape[0]
+        spectrum = np.square(np.abs(np.fft.rfft(groups * np.hanning(n)[:, None], axis=0)))
+        mod_freqs = np.fft.rfftfreq(n, _HOP / self.sr)
+        modulation = []
+        for a, b in zip(_MOD_EDGES_HZ[:-1], _MOD_EDGES_HZ[1:]):
+            sel = (mod_freqs >= a) & (mod_freqs < b)
+            modulation.append(spectrum[sel].sum(axis=0) if sel.any() else np.zeros(_MOD_GROUPS))
+        modulation_db = np.log(np.asarray(modulation) + 1e-3 * n)  # (6 bands, 8 groups)
+
+        total = power.sum(axis=1) + _EPS
+        centroid = (power @ self._freqs) / total
+        bandwidth = np.sqrt(np.clip((power @ np.square(self._freqs)) / total - np.square(centroid), 0.0, None))
+        flatness = np.log(np.exp(np.log(power + _EPS).mean(axis=1)) / (power.mean(axis=1) + _EPS) + _EPS) / 10.0
+        shape = [centroid.mean(), bandwidth.mean(), flatness.mean(), centroid.std(), bandwidth.std(), flatness.std()]
+        features = np.concatenate(
+            [
+                envelope, spread, motion,
+                contrast_t.mean(axis=0), contrast_t.std(axis=0),
+                (modulation_db - modulation_db.mean()).ravel(), shape,
+            ]
+        )
+        return np.nan_to_num(features)
+
+
+def normalise_texture(raw: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.ndarray:
+    """(210,) raw statistics -> (210,) float64: z-scored with the fixed constants, each group
+    L2-normalised and scaled by the square root of its share, unit length overall."""
+    z = (raw - mean) / std
+    parts, start = [], 0
+    total_weight = sum(TEXTURE_WEIGHTS.values())
+    for name, size in TEXTURE_GROUPS.items():
+        part = z[start : start + size]
+        norm = float(np.linalg.norm(part))
+        parts.append(np.sqrt(TEXTURE_WEIGHTS[name] / total_weight) * (part / norm if norm > 1e-9 else part))
+        start += size
+    out = np.concatenate(parts)
+    norm = float(np.linalg.norm(out))
+    return out / norm if norm > 1e-9 else out
 
 
 class BaselineAudioEncoder(WindowedAudioEncoder):
-    """MFCC + spectral statistics, 128-d, 16 kHz (see the module docstring)."""
+    """Texture statistics + landmark fingerprint, 1234-d, 16 kHz (see the module docstring)."""
 
     def __init__(self, spec, settings, model_paths) -> None:  # type: ignore[no-untyped-def]
         super().__init__(spec, settings, model_paths)
-        import librosa
+        from mediasearch.encoders import fingerprint_audio
+        from mediasearch.encoders.baseline_audio_norm import TEXTURE_MEAN, TEXTURE_STD
 
         self.sr = int(spec.sample_rate or 16_000)
-        self._mel = librosa.filters.mel(sr=self.sr, n_fft=_N_FFT, n_mels=_N_MELS, fmin=20.0, fmax=self.sr / 2).astype(
-            np.float32
-        )
-        self._window = np.hanning(_N_FFT + 1)[:-1].astype(np.float32)
-        self._freqs = np.linspace(0.0, 1.0, _N_FFT // 2 + 1, dtype=np.float32)  # fraction of Nyquist
+        self._texture = TextureFeatures(self.sr)
+        self._fingerprint = fingerprint_audio.fingerprint
+        self._fp_dim = int(spec.dim) - TEXTURE_DIM
+        self._mean = np.asarray(TEXTURE_MEAN, np.float64)
+        self._std = np.asarray(TEXTURE_STD, np.float64)
 
     def embed_windows(self, windows: Sequence[np.ndarray]) -> tuple[np.ndarray, list[list[tuple[str, float]]]]:
         vectors = np.stack([self.describe(w) for w in windows]) if windows else np.zeros((0, self.spec.dim), np.float32)
         return vectors, [[] for _ in windows]
 
-    def _power_spectrogram(self, samples: np.ndarray) -> np.ndarray:
-        """(samples,) -> (frames, 257) float32 power spectrum, 32 ms Hann frames every 10 ms."""
-        samples = np.asarray(samples, dtype=np.float32).reshape(-1)
-        if samples.size < _N_FFT:
-            samples = np.pad(samples, (0, _N_FFT - samples.size))
-        samples = np.pad(samples, (_N_FFT // 2, _N_FFT // 2), mode="reflect")
-        frames = np.lib.stride_tricks.sliding_window_view(samples, _N_FFT)[::_HOP]
-        return np.square(np.abs(np.fft.rfft(frames * self._window, axis=1))).astype(np.float32)
-
     def describe(self, samples: np.ndarray) -> np.ndarray:
-        """(samples,) float32 at 16 kHz -> (128,) float32, L2-normalised."""
-        from scipy.fft import dct
-
-        power = self._power_spectrogram(samples)
-        log_mel = 10.0 * np.log10(power @ self._mel.T + _EPS)  # (frames, 64) dB
-        mfcc = dct(log_mel, type=2, norm="ortho", axis=1)[:, :_N_MFCC]
-        delta = np.diff(mfcc, axis=0) if mfcc.shape[0] > 1 else np.zeros_like(mfcc)
-
-        timbre = mfcc[:, 1:].mean(axis=0) / 10.0
-        loudness = np.tanh((mfcc[:, 0].mean() / np.sqrt(_N_MELS) + 40.0) / 20.0)
-        block_timbre = np.concatenate([timbre, [loudness]])
-        block_spread = np.log(mfcc.std(axis=0) + 1e-3)
-        block_motion = np.log(delta.std(axis=0) + 1e-3)
-
-        total = power.sum(axis=1) + _EPS
-        centroid = (power @ self._freqs) / total
-        bandwidth = np.sqrt((power @ np.square(self._freqs)) / total - np.square(centroid)).clip(0.0)
-        cumulative = np.cumsum(power, axis=1)
-        rolloff = self._freqs[np.argmax(cumulative >= 0.85 * cumulative[:, -1:], axis=1)]
-        flatness = np.exp(np.log(power + _EPS).mean(axis=1)) / (power.mean(axis=1) + _EPS)
-        log_flat = np.log10(flatness + _EPS) / 5.0
-        block_spectral = np.array(
-            [
-                centroid.mean() - 0.25,
-                bandwidth.mean() - 0.2,
-                rolloff.mean() - 0.4,
-                log_flat.mean() + 0.4,
-                centroid.std(),
-                bandwidth.std(),
-                rolloff.std(),
-                log_flat.std(),
-            ]
-        )
-        blocks = (block_timbre, block_spread - block_spread.mean(), block_motion - block_motion.mean(), block_spectral)
-        parts = [w * _unit(np.nan_to_num(b.astype(np.float32))) for w, b in zip(_WEIGHTS, blocks)]
-        return l2_normalise(np.concatenate(parts)[None, :])[0]
-
-
-def _unit(block: np.ndarray) -> np.ndarray:
-    norm = float(np.linalg.norm(block))
-    return block / norm if norm > 1e-8 else block
+        """(samples,) float32 at 16 kHz -> (1234,) float32, L2-normalised."""
+        texture = normalise_texture(self._texture(samples), self._mean, self._std)
+        landmarks = self._fingerprint(samples, self._fp_dim)
+        out = np.concatenate([np.sqrt(1.0 - FINGERPRINT_WEIGHT) * texture, np.sqrt(FINGERPRINT_WEIGHT) * landmarks])
+        return l2_normalise(out[None, :])[0]

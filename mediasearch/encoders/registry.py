@@ -83,11 +83,25 @@ _SPECS: list[EncoderSpec] = [
         family="baseline",
         streams=frozenset({Stream.AUDIO}),
         query_modalities=_AUDIO_Q,
-        dim=128,
+        dim=1234,
         factory="mediasearch.encoders.baseline_audio:BaselineAudioEncoder",
-        description="weight-free MFCC + spectral statistics descriptor (no downloads)",
+        description="weight-free texture statistics (log-mel, contrast, modulation) + landmark fingerprint (no downloads)",
         licence="Apache-2.0 (this project)",
-        preprocessing="mono 16 kHz; 40 MFCC + deltas, spectral centroid/bandwidth/flatness/rolloff, mean and std",
+        preprocessing="mono 16 kHz; 48-band log-mel envelope/spread/motion, spectral contrast, modulation spectrum, "
+        "z-scored with fixed constants (210, weight 0.4); spectral-peak-pair landmarks, signed-hashed (1024, weight 0.6)",
+        sample_rate=16_000,
+    ),
+    EncoderSpec(
+        name="fingerprint-audio",
+        family="baseline",
+        streams=frozenset({Stream.AUDIO}),
+        query_modalities=_AUDIO_Q,
+        dim=1024,
+        factory="mediasearch.encoders.fingerprint_audio:FingerprintAudioEncoder",
+        description="weight-free landmark fingerprint: finds the same recording after noise, shift, resampling (no downloads)",
+        licence="Apache-2.0 (this project)",
+        preprocessing="mono 16 kHz; 64 ms frames every 16 ms, spectral peaks 150-3800 Hz, peak pairs hashed "
+        "(anchor, target, time apart), square-rooted counts signed-hashed into 1024 dims",
         sample_rate=16_000,
     ),
     EncoderSpec(
