@@ -3,9 +3,11 @@
 # example (and grade a few results), and save a screenshot of the window.
 #
 #   scripts/gui_screenshot.sh [OUT.png]        (default: docs/screenshot.png)
+#   LANG_UI=zh_CN scripts/gui_screenshot.sh    (default: docs/screenshot_zh_CN.png)
 #
 # Environment: PYTHON (default .venv/bin/python), DISPLAY_NUM (default 99),
 # QUERY (default samples/images/sunset_crop.jpg), THEME (light | dark, default light),
+# LANG_UI (interface language: en | zh_CN, default en; Chinese needs a CJK font: fonts-noto-cjk),
 # MEDIASEARCH_MODEL_DIR (default ../shared/models when it exists: adds EfficientNet-Lite0).
 # Needs Xvfb; ImageMagick (convert) shrinks the PNG when present.
 set -euo pipefail
@@ -13,7 +15,11 @@ set -euo pipefail
 REPO="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$REPO"
 PYTHON="${PYTHON:-.venv/bin/python}"
-OUT="${1:-docs/screenshot.png}"
+LANG_UI="${LANG_UI:-en}"
+if [[ "$LANG_UI" == en ]]; then OUT="${1:-docs/screenshot.png}"; else OUT="${1:-docs/screenshot_$LANG_UI.png}"; fi
+if [[ "$LANG_UI" == zh* ]] && command -v fc-list >/dev/null && [[ -z "$(fc-list :lang=zh 2>/dev/null)" ]]; then
+    echo "no Chinese font installed (Debian: apt-get install fonts-noto-cjk); the text will show as boxes" >&2
+fi
 DISPLAY_NUM="${DISPLAY_NUM:-99}"
 QUERY="${QUERY:-samples/images/sunset_crop.jpg}"
 THEME="${THEME:-light}"
@@ -68,6 +74,7 @@ echo "platform: $platform; encoders: $encoders; query: $QUERY" >&2
     --library "$work/library" \
     --settings-file "$work/ui.ini" \
     "--$THEME" \
+    --lang "$LANG_UI" \
     --size 1360x860 \
     "${folders[@]}" \
     --encoders "$encoders" \

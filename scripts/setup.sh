@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-DEB_PACKAGES="espeak-ng sox libsox-fmt-all ffmpeg xvfb imagemagick libegl1 libgl1 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 libdbus-1-3 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-render-util0"
+DEB_PACKAGES="espeak-ng sox libsox-fmt-all ffmpeg xvfb imagemagick fonts-noto-cjk libegl1 libgl1 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 libdbus-1-3 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-render-util0"
 missing=""
 for p in $DEB_PACKAGES; do
   dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"
@@ -25,3 +25,5 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   .venv/bin/pip install -q --disable-pip-version-check -c constraints.txt -e '.[all,test]'
   echo "$want" > "$stamp"
 fi
+# the desktop app's translations (.ts -> .qm with pyside6-lrelease); the app also compiles a missing one on first run
+.venv/bin/python -m ui.i18n >/dev/null || echo "warning: could not compile the GUI translations (ui/i18n)" >&2

@@ -32,6 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--settings-file", metavar="INI", help="keep the app's settings in this INI file instead of the user's")
     p.add_argument("--size", metavar="WxH", help="window size in pixels, e.g. 1280x800")
     p.add_argument("--page", choices=["search", "library", "evaluate", "models"], help="page to show first")
+    p.add_argument("--lang", metavar="LANG", help="interface language: en, zh_CN or system (default: View → Language, else the system locale)")
     demo = p.add_argument_group("scripting (demos, screenshots)")
     demo.add_argument("--add-folder", action="append", default=[], metavar="DIR", help="add a folder to the library")
     demo.add_argument("--encoders", metavar="A,B", help="tick these encoders for indexing")
@@ -104,6 +105,52 @@ def apply_palette(app, *, dark: bool) -> None:  # noqa: ANN001 - QApplication
     for widget in app.allWidgets():
         if isinstance(widget, QWidget):
             widget.update()
+
+
+#: Qt platform plugins that need no display server
+HEADLESS_PLATFORMS = {"offscreen", "minimal", "vnc", "eglfs", "linuxfb", "vkkhrdisplay"}
+
+
+def display_problem(env: dict | None = None, platform: str | None = None) -> str | None:
+    """Why Qt could not open a window here (one line, with what to do), or None when it can.
+
+    Only Linux and the other X11/Wayland systems need a display server named in the
+    environment; Windows and macOS always have one. Qt itself aborts the process when
+    its platform plugin cannot connect, so this is checked before any QApplication exists.
+    """
+    env = os.environ if env is None else env
+    platform = sys.platform if platform is None else platform
+    if platform.startswith(("win", "darwin", "cygwin")):
+        return None
+    qpa = env.get("QT_QPA_PLATFORM", "").split(":")[0].strip().lower()
+    if qpa in HEADLESS_PLATFORMS:
+        return None
+    has_x = bool(env.get("DISPLAY"))
+    has_wayland = bool(env.get("WAYLAND_DISPLAY"))
+    if qpa == "xcb" and not has_x:
+        missing = "QT_QPA_PLATFORM=xcb but DISPLAY is not set"
+    elif qpa.startswith("wayland") and not has_wayland:
+        missing = f"QT_QPA_PLATFORM={qpa} but WAYLAND_DISPLAY is not set"
+    elif not qpa and not (has_x or has_wayland):
+        missing = "no display: neither DISPLAY nor WAYLAND_DISPLAY is set"
+    else:
+        return None
+    return (
+        f"mediasearch-gui: {missing}. Run it in a desktop session (or set DISPLAY, e.g. DISPLAY=:0), "
+        "under a virtual display with `xvfb-run mediasearch gui`, or without a window for scripts "
+        "with QT_QPA_PLATFORM=offscreen."
+    )
+
+
+def install_language(app, lang: str) -> None:  # noqa: ANN001 - QApplication
+    """Load the translations for ``lang`` (kept on the app so they stay alive)."""
+    from ui import i18n
+
+    previous = getattr(app, "_mediasearch_translators", None)
+    if previous:
+        i18n.uninstall(app, previous)
+    app._mediasearch_translators = i18n.install(app, lang)
+    app._mediasearch_language = lang
 
 
 def create_app(argv: Sequence[str] | None = None):  # -> QApplication
@@ -185,15 +232,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(list(sys.argv[1:] if argv is None else argv))
     level = logging.WARNING - 10 * min(args.verbose, 2)
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    problem = display_problem()
+    if problem is not None:
+        print(problem, file=sys.stderr)
+        return 2
     try:
         from PySide6.QtWidgets import QApplication  # noqa: F401
     except ImportError as exc:  # pragma: no cover - install problem
         print(f"mediasearch-gui: PySide6 is not installed ({exc}); install mediasearch[gui]", file=sys.stderr)
         return 1
     app = create_app([])
+    from ui import i18n
     from ui.prefs import Prefs
 
     prefs = Prefs.from_file(args.settings_file) if args.settings_file else Prefs()
+    install_language(app, i18n.choose_language(args.lang, prefs.get(i18n.PREF_KEY, None)))
     settings = _settings(args, prefs)
     dark = True if args.dark else False if args.light else None
     window = build_window(settings, prefs, dark=dark)
@@ -207,7 +260,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     script = Script(window, args)
     script.start()
     code = app.exec()
-    return script.exit_code if script.active else int(code)
+    code = script.exit_code if script.active else int(code)
+    if window.abandoned:
+        # Work that ignored its cancel token (a model loading, a frame decoding) would
+        # hold the interpreter's exit; the window is closed and the settings are saved.
+        log.info("exiting without waiting for %d running job(s)", window.abandoned)
+        prefs.sync()
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    return code
 
 
 class Script:

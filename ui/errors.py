@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import traceback
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QCoreApplication, Qt
 from PySide6.QtWidgets import QMessageBox, QWidget
 
 from mediasearch.errors import CancelledError, MediaSearchError, ModelUnavailableError
@@ -29,11 +29,12 @@ def describe(exc: BaseException | str) -> tuple[str, str, str]:
         return exc, "", ""
     if isinstance(exc, ModelUnavailableError):
         hint = exc.how_to_get_it
-        return str(exc), f"Open the Models page to pull or import it, or {hint}.", ""
+        return str(exc), QCoreApplication.translate("errors", "Open the Models page to pull or import it, or {hint}.").format(hint=hint), ""
     if isinstance(exc, MediaSearchError):
         return str(exc), "", ""
     details = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
-    return f"Unexpected error: {type(exc).__name__}: {exc}", "This is a bug; the details help to report it.", details
+    headline = QCoreApplication.translate("errors", "Unexpected error: {error}").format(error=f"{type(exc).__name__}: {exc}")
+    return headline, QCoreApplication.translate("errors", "This is a bug; the details help to report it."), details
 
 
 def show_error(parent: QWidget | None, exc: BaseException | str, *, title: str = "mediasearch") -> QMessageBox | None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from PySide6.QtCore import QSize, Qt
+from PySide6.QtCore import QCoreApplication, QEvent, QSize, Qt, QTimer
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
@@ -32,31 +32,103 @@ from ui.panels.eval_view import EvalView
 from ui.panels.library_panel import LibraryPanel
 from ui.panels.models_view import ModelsView
 from ui.panels.search_page import SearchPage
-from ui.resources import app_icon, icon
+from ui import i18n
+from ui.resources import app_icon, clear_icon_cache, icon
+from ui.text import describe_summary
 
 log = logging.getLogger(__name__)
 
-PAGES = [("search", "Search", "search"), ("library", "Library", "library"), ("evaluate", "Evaluation", "evaluate"), ("models", "Models", "models")]
+translate = QCoreApplication.translate
+
+#: (key, icon) of each page, in sidebar order; titles come from page_title()
+PAGES = [("search", "search"), ("library", "library"), ("evaluate", "evaluate"), ("models", "models")]
 DEFAULT_SIZE = QSize(1280, 820)
 
-SHORTCUTS_HELP = """
-<table cellspacing=6>
-<tr><td><b>Ctrl+F</b></td><td>type a text query</td></tr>
-<tr><td><b>Ctrl+O</b></td><td>choose an example file</td></tr>
-<tr><td><b>Ctrl+Enter</b></td><td>search</td></tr>
-<tr><td><b>2 / 1 / 0</b></td><td>grade the selected result highly relevant / relevant / not relevant</td></tr>
-<tr><td><b>Backspace</b></td><td>forget the selected result's grade</td></tr>
-<tr><td><b>Arrows</b></td><td>move between results</td></tr>
-<tr><td><b>Enter</b>, double-click</td><td>open the result (videos at the hit's time)</td></tr>
-<tr><td><b>Space</b></td><td>play a sound result</td></tr>
-<tr><td><b>F5</b> / <b>Esc</b></td><td>index now / cancel indexing</td></tr>
-<tr><td><b>Ctrl+Shift+O</b></td><td>add a folder to the library</td></tr>
-<tr><td><b>Ctrl+L</b></td><td>open another library</td></tr>
-<tr><td><b>Ctrl+R</b> / <b>Ctrl+E</b></td><td>run the evaluation / export its HTML report</td></tr>
-<tr><td><b>Ctrl+1…4</b></td><td>switch pages</td></tr>
-<tr><td><b>Ctrl+Shift+D</b></td><td>dark / light palette</td></tr>
-</table>
-"""
+
+def page_title(key: str) -> str:
+    return {
+        "search": translate("MainWindow", "Search"),
+        "library": translate("MainWindow", "Library"),
+        "evaluate": translate("MainWindow", "Evaluation"),
+        "models": translate("MainWindow", "Models"),
+    }[key]
+
+
+def shortcuts_help() -> str:
+    rows = [
+        ("Ctrl+F", translate("MainWindow", "type a text query")),
+        ("Ctrl+O", translate("MainWindow", "choose an example file")),
+        ("Ctrl+Enter", translate("MainWindow", "search")),
+        ("2 / 1 / 0", translate("MainWindow", "grade the selected result highly relevant / relevant / not relevant")),
+        ("Backspace", translate("MainWindow", "forget the selected result's grade")),
+        ("↑ ↓ ← →", translate("MainWindow", "move between results")),
+        ("Enter", translate("MainWindow", "open the result (videos at the hit's time); double-click does the same")),
+        ("Space", translate("MainWindow", "play a sound result")),
+        ("F5 / Esc", translate("MainWindow", "index now / cancel indexing")),
+        ("Ctrl+Shift+O", translate("MainWindow", "add a folder to the library")),
+        ("Ctrl+L", translate("MainWindow", "open another library")),
+        ("Ctrl+R / Ctrl+E", translate("MainWindow", "run the evaluation / export its HTML report")),
+        ("Ctrl+1…4", translate("MainWindow", "switch pages")),
+        ("Ctrl+Shift+D", translate("MainWindow", "dark / light palette")),
+        ("Ctrl+Q", translate("MainWindow", "quit")),
+    ]
+    body = "".join(f"<tr><td><b>{keys}</b></td><td>{what}</td></tr>" for keys, what in rows)
+    return f"<table cellspacing=6>{body}</table>"
+
+
+#: how long quitting waits for running work to notice its cancel token
+QUIT_WAIT_S = 0.6
+
+
+def shutdown_quickly(ctx: AppContext, wait_s: float = QUIT_WAIT_S) -> int:
+    """Cancel every worker and the queued thumbnails, wait at most ``wait_s`` for them,
+    stop the judgement writer (idle unless a grade is being written) and close the UI's
+    library. Returns how many worker threads are still running (to be abandoned)."""
+    import time
+
+    deadline = time.monotonic() + wait_s
+    workers = ctx.launcher.running()
+    for worker in workers:
+        worker.cancel()
+    ctx.thumbnails.pool.clear()
+    still = 0
+    for worker in workers:
+        thread = worker.thread()
+        if thread is None or thread is QApplication.instance().thread():
+            continue
+        if worker.result is not None or worker.error is not None:
+            thread.quit()
+        left_ms = max(int((deadline - time.monotonic()) * 1000), 1)
+        if not thread.wait(left_ms):
+            log.warning("quitting without waiting for %s", type(worker).__name__)
+            still += 1
+    if not ctx.thumbnails.wait_idle(max(int((deadline - time.monotonic()) * 1000), 1)):
+        still += 1  # a thumbnail still being drawn
+    ctx.judge.stop()
+    try:
+        ctx.close_library()
+    except Exception as exc:  # noqa: BLE001 - quitting regardless
+        log.warning("closing the library: %s", exc)
+    return still
+
+
+def sidebar_style(pal) -> str:  # noqa: ANN001 - QPalette
+    """The sidebar's style sheet with the palette's colours written in: a style sheet's
+    palette() references are resolved once, so a palette switch needs a fresh sheet."""
+    from PySide6.QtGui import QPalette
+
+    c = {
+        "bg": pal.color(QPalette.ColorRole.AlternateBase).name(),
+        "fg": pal.color(QPalette.ColorRole.WindowText).name(),
+        "line": pal.color(QPalette.ColorRole.Mid).name(),
+        "sel": pal.color(QPalette.ColorRole.Highlight).name(),
+        "selfg": pal.color(QPalette.ColorRole.HighlightedText).name(),
+    }
+    return (
+        f"QListWidget#sidebar {{ background: {c['bg']}; color: {c['fg']}; border-right: 1px solid {c['line']}; padding-top: 8px; }}"
+        " QListWidget#sidebar::item { border-radius: 8px; padding: 4px; }"
+        f" QListWidget#sidebar::item:selected {{ background: {c['sel']}; color: {c['selfg']}; }}"
+    )
 
 
 class MainWindow(QMainWindow):
@@ -67,6 +139,9 @@ class MainWindow(QMainWindow):
         self.ctx = ctx
         ctx.window = self
         self.setWindowTitle("mediasearch")
+        self._quitting = False
+        #: worker threads still running when the window closed (main() then exits at once)
+        self.abandoned = 0
         self.setWindowIcon(app_icon())
         self.setObjectName("mainWindow")
         self.resize(DEFAULT_SIZE)
@@ -104,6 +179,7 @@ class MainWindow(QMainWindow):
         self.sidebar.setObjectName("sidebar")
         self.sidebar.setFixedWidth(132)
         self.sidebar.setIconSize(QSize(28, 28))
+        self.sidebar.setWordWrap(True)
         self.sidebar.setViewMode(QListWidget.ViewMode.IconMode)
         self.sidebar.setMovement(QListWidget.Movement.Static)
         self.sidebar.setFlow(QListWidget.Flow.TopToBottom)
@@ -112,16 +188,13 @@ class MainWindow(QMainWindow):
         self.sidebar.setGridSize(QSize(120, 72))
         self.sidebar.setFrameShape(QListWidget.Shape.NoFrame)
         self.sidebar.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        self.sidebar.setStyleSheet(
-            "QListWidget#sidebar { background: palette(alternate-base); border-right: 1px solid palette(mid); padding-top: 8px; }"
-            " QListWidget#sidebar::item { border-radius: 8px; padding: 4px; }"
-            " QListWidget#sidebar::item:selected { background: palette(highlight); color: palette(highlighted-text); }"
-        )
+        self.sidebar.setStyleSheet(sidebar_style(QApplication.palette()))
         self.stack = QStackedWidget()
-        for i, (key, title, glyph) in enumerate(PAGES):
+        for i, (key, glyph) in enumerate(PAGES):
+            title = page_title(key)
             item = QListWidgetItem(icon(glyph), title)
             item.setTextAlignment(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignBottom)
-            item.setToolTip(f"{title} (Ctrl+{i + 1})")
+            item.setToolTip(self.tr("{page} (Ctrl+{n})").format(page=title, n=i + 1))
             item.setSizeHint(QSize(116, 68))
             self.sidebar.addItem(item)
             self.stack.addWidget(self.pages[key])
@@ -146,55 +219,70 @@ class MainWindow(QMainWindow):
     def _build_actions(self) -> None:
         bar = self.menuBar()
         lib = self.library_panel
-        m = bar.addMenu("&File")
-        self.act_open_library = self._action("Open &library…", self.choose_library, "Ctrl+L", "library", "Open or create a library folder")
+        m = bar.addMenu(self.tr("&File"))
+        self.act_open_library = self._action(self.tr("Open &library…"), self.choose_library, "Ctrl+L", "library", self.tr("Open or create a library folder"))
         m.addAction(self.act_open_library)
-        self.recent_menu = m.addMenu("Recent libraries")
+        self.recent_menu = m.addMenu(self.tr("Recent libraries"))
         self.recent_menu.aboutToShow.connect(self._fill_recent)
         m.addSeparator()
-        self.act_add_folder = self._action("&Add folder…", lib.choose_folder, "Ctrl+Shift+O", "folder-add", "Add a folder to index")
-        self.act_index = self._action("&Index now", lib.start_indexing, "F5", "index", "Index new and changed files (F5)")
-        self.act_cancel = self._action("&Cancel indexing", lib.cancel_indexing, "Esc", "stop", "Stop indexing; what is done is kept")
+        self.act_add_folder = self._action(self.tr("&Add folder…"), lib.choose_folder, "Ctrl+Shift+O", "folder-add", self.tr("Add a folder to index"))
+        self.act_index = self._action(self.tr("&Index now"), lib.start_indexing, "F5", "index", self.tr("Index new and changed files (F5)"))
+        self.act_cancel = self._action(self.tr("&Cancel indexing"), lib.cancel_indexing, "Esc", "stop", self.tr("Stop indexing; what is done is kept"))
         self.act_cancel.setEnabled(False)
         for a in (self.act_add_folder, self.act_index, self.act_cancel):
             m.addAction(a)
         m.addSeparator()
-        m.addAction(self._action("&Quit", self.close, QKeySequence.StandardKey.Quit))
+        self.act_quit = self._action(self.tr("&Quit"), self.close, QKeySequence.StandardKey.Quit)
+        m.addAction(self.act_quit)
 
-        m = bar.addMenu("&Search")
-        m.addAction(self._action("&Text query", self._focus_text, "Ctrl+F", "search", "Type a text query"))
-        m.addAction(self._action("&Example file…", self._choose_example, "Ctrl+O", "file", "Search by an example image, audio or video file"))
-        m.addAction(self._action("&Search", self.search_page.query.request_search, None, "search"))
+        m = bar.addMenu(self.tr("&Search"))
+        m.addAction(self._action(self.tr("&Text query"), self._focus_text, "Ctrl+F", "search", self.tr("Type a text query")))
+        m.addAction(self._action(self.tr("&Example file…"), self._choose_example, "Ctrl+O", "file", self.tr("Search by an example image, audio or video file")))
+        m.addAction(self._action(self.tr("&Search"), self.search_page.query.request_search, None, "search"))
         m.addSeparator()
-        for grade, label in ((2, "Mark &highly relevant\t2"), (1, "Mark &relevant\t1"), (0, "Mark &not relevant\t0")):
-            m.addAction(self._action(label, lambda _=False, g=grade: self.search_page.results._grade_current(g)))
+        for grade, label in ((2, self.tr("Mark &highly relevant")), (1, self.tr("Mark &relevant")), (0, self.tr("Mark &not relevant"))):
+            m.addAction(self._action(f"{label}\t{grade}", lambda _=False, g=grade: self.search_page.results._grade_current(g)))
 
-        m = bar.addMenu("&View")
+        m = bar.addMenu(self.tr("&View"))
         group = QActionGroup(self)
         self.page_actions = []
-        for i, (key, title, glyph) in enumerate(PAGES):
-            a = self._action(title, lambda _=False, k=key: self.show_page(k), f"Ctrl+{i + 1}", glyph)
+        for i, (key, glyph) in enumerate(PAGES):
+            a = self._action(page_title(key), lambda _=False, k=key: self.show_page(k), f"Ctrl+{i + 1}", glyph)
             a.setCheckable(True)
             group.addAction(a)
             m.addAction(a)
             self.page_actions.append(a)
         m.addSeparator()
-        self.act_dark = self._action("&Dark palette", self._toggle_dark, "Ctrl+Shift+D", "moon")
+        self.act_dark = self._action(self.tr("&Dark palette"), self._toggle_dark, "Ctrl+Shift+D", "moon")
         self.act_dark.setCheckable(True)
         self.act_dark.setChecked(bool(self.ctx.prefs.get("view/dark", False, bool)))
         m.addAction(self.act_dark)
-        self.act_full = self._action("&Full screen", self._toggle_full, QKeySequence.StandardKey.FullScreen)
+        self.act_full = self._action(self.tr("&Full screen"), self._toggle_full, QKeySequence.StandardKey.FullScreen)
         m.addAction(self.act_full)
+        self.language_menu = m.addMenu(self.tr("&Language"))
+        self.language_group = QActionGroup(self)
+        saved = self.ctx.prefs.get(i18n.PREF_KEY, i18n.SYSTEM) or i18n.SYSTEM
+        choices = [(i18n.SYSTEM, self.tr("System default"))] + list(i18n.LANGUAGES.items())
+        self.language_actions: dict[str, QAction] = {}
+        for code, name in choices:
+            a = QAction(name, self)
+            a.setCheckable(True)
+            a.setChecked(code == saved)
+            a.setData(code)
+            a.triggered.connect(lambda _=False, c=code: self.set_language(c))
+            self.language_group.addAction(a)
+            self.language_menu.addAction(a)
+            self.language_actions[code] = a
 
-        m = bar.addMenu("&Evaluate")
-        m.addAction(self._action("&Run evaluation", self._run_eval, "Ctrl+R", "evaluate"))
-        m.addAction(self._action("&Export HTML report…", lambda: self.eval_view.export_dialog("html"), "Ctrl+E", "export"))
-        m.addAction(self._action("Export &CSV…", lambda: self.eval_view.export_dialog("csv"), None, "export"))
-        m.addAction(self._action("Export &JSON…", lambda: self.eval_view.export_dialog("json"), None, "export"))
+        m = bar.addMenu(self.tr("&Evaluate"))
+        m.addAction(self._action(self.tr("&Run evaluation"), self._run_eval, "Ctrl+R", "evaluate"))
+        m.addAction(self._action(self.tr("&Export HTML report…"), lambda: self.eval_view.export_dialog("html"), "Ctrl+E", "export"))
+        m.addAction(self._action(self.tr("Export &CSV…"), lambda: self.eval_view.export_dialog("csv"), None, "export"))
+        m.addAction(self._action(self.tr("Export &JSON…"), lambda: self.eval_view.export_dialog("json"), None, "export"))
 
-        m = bar.addMenu("&Help")
-        m.addAction(self._action("&Keyboard shortcuts", self._show_shortcuts, QKeySequence.StandardKey.HelpContents, "info"))
-        m.addAction(self._action("&About mediasearch", self._about))
+        m = bar.addMenu(self.tr("&Help"))
+        m.addAction(self._action(self.tr("&Keyboard shortcuts"), self._show_shortcuts, QKeySequence.StandardKey.HelpContents, "info"))
+        m.addAction(self._action(self.tr("&About mediasearch"), self._about))
 
     def _build_status_bar(self) -> None:
         sb = self.statusBar()
@@ -210,7 +298,7 @@ class MainWindow(QMainWindow):
 
     # -- pages ------------------------------------------------------------------------------
     def show_page(self, key: str) -> None:
-        index = [k for k, _, _ in PAGES].index(key)
+        index = [k for k, _ in PAGES].index(key)
         self.sidebar.setCurrentRow(index)
         self.page_actions[index].setChecked(True)
 
@@ -231,7 +319,7 @@ class MainWindow(QMainWindow):
 
     # -- library -------------------------------------------------------------------------------
     def choose_library(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Open or create a library folder", str(self.ctx.settings.library_dir.parent))
+        folder = QFileDialog.getExistingDirectory(self, self.tr("Open or create a library folder"), str(self.ctx.settings.library_dir.parent))
         if folder:
             self.open_library(Path(folder))
 
@@ -247,7 +335,7 @@ class MainWindow(QMainWindow):
             a = self.recent_menu.addAction(str(path))
             a.triggered.connect(lambda _=False, p=path: self.open_library(p))
         if not self.recent_menu.actions():
-            self.recent_menu.addAction("(none)").setEnabled(False)
+            self.recent_menu.addAction(self.tr("(none)")).setEnabled(False)
 
     def _library_changed(self) -> None:
         try:
@@ -256,7 +344,7 @@ class MainWindow(QMainWindow):
             self.ctx.error(exc)
             return
         lib = self.ctx.settings.library_dir
-        self.library_label.setText(f"{lib.name} · {summary.describe()}")
+        self.library_label.setText(f"{lib.name} · {describe_summary(summary)}")
         self.library_label.setToolTip(str(lib))
         self.setWindowTitle(f"{lib.name} — mediasearch")
 
@@ -291,16 +379,38 @@ class MainWindow(QMainWindow):
 
         self.ctx.prefs.set("view/dark", on)
         apply_palette(QApplication.instance(), dark=on)
-        self.update()
+        self.restyle()
+
+    def restyle(self) -> None:
+        """Follow a palette switch: the sidebar's sheet and every icon are drawn anew."""
+        clear_icon_cache()
+        self.sidebar.setStyleSheet(sidebar_style(QApplication.palette()))
+        for i, (_key, glyph) in enumerate(PAGES):
+            self.sidebar.item(i).setIcon(icon(glyph))
+        for widget in [self, *self.findChildren(QWidget)]:
+            widget.update()
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt API
+        if event.type() == QEvent.Type.ApplicationPaletteChange and hasattr(self, "sidebar"):
+            self.sidebar.setStyleSheet(sidebar_style(QApplication.palette()))
+        super().changeEvent(event)
+
+    def set_language(self, code: str) -> None:
+        """Remember the language; it applies the next time the app starts."""
+        previous = self.ctx.prefs.get(i18n.PREF_KEY, i18n.SYSTEM) or i18n.SYSTEM
+        self.ctx.prefs.set(i18n.PREF_KEY, code)
+        self.ctx.prefs.sync()
+        if code != previous:
+            self.ctx.say(self.tr("The language changes the next time mediasearch starts."), 10000)
 
     def _toggle_full(self) -> None:
         self.showNormal() if self.isFullScreen() else self.showFullScreen()
 
     def _show_shortcuts(self) -> None:
         box = QMessageBox(self)
-        box.setWindowTitle("Keyboard shortcuts")
+        box.setWindowTitle(self.tr("Keyboard shortcuts"))
         box.setIconPixmap(icon("info").pixmap(32))
-        box.setText(SHORTCUTS_HELP)
+        box.setText(shortcuts_help())
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         box.open()
 
@@ -310,14 +420,12 @@ class MainWindow(QMainWindow):
         try:
             core_version = version("mediasearch")
         except PackageNotFoundError:
-            core_version = "(source tree)"
-        QMessageBox.about(
-            self,
-            "About mediasearch",
-            f"<h3>mediasearch {core_version}</h3><p>Local-first search over your own images, videos and audio, "
-            "and evaluation of which encoder works best on them.</p>"
-            f"<p>Library: {self.ctx.settings.library_dir}<br>Models: {self.ctx.settings.model_dir}</p>",
+            core_version = self.tr("(source tree)")
+        about = self.tr("Local-first search over your own images, videos and audio, and evaluation of which encoder works best on them.")
+        where = self.tr("Library: {library}<br>Models: {models}").format(
+            library=self.ctx.settings.library_dir, models=self.ctx.settings.model_dir
         )
+        QMessageBox.about(self, self.tr("About mediasearch"), f"<h3>mediasearch {core_version}</h3><p>{about}</p><p>{where}</p>")
 
     # -- state -------------------------------------------------------------------------------------
     def _restore(self) -> None:
@@ -362,9 +470,16 @@ class MainWindow(QMainWindow):
         prefs.sync()
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt API
+        """Close at once: save the layout, hide, ask running work to stop and wait only
+        briefly. Work that cannot stop in time (a model still loading, a frame still
+        decoding) is abandoned: :func:`ui.app.main` then ends the process without waiting
+        for it (indexing commits in batches, so what was committed is kept)."""
+        if self._quitting:
+            event.accept()
+            return
+        self._quitting = True
         self.save_state()
-        if self.library_panel.worker is not None:
-            self.statusBar().showMessage("Stopping indexing (what is done is kept)…")
-        self.ctx.shutdown()
+        self.hide()
+        self.abandoned = shutdown_quickly(self.ctx)
         event.accept()
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
-from PySide6.QtCore import QAbstractListModel, QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtCore import QAbstractListModel, QAbstractTableModel, QCoreApplication, QModelIndex, QPersistentModelIndex, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QFont, QPixmap
 
 from mediasearch.media import MediaKind
@@ -25,14 +25,24 @@ log = logging.getLogger(__name__)
 
 Index = QModelIndex | QPersistentModelIndex
 
-#: grade -> (short label, long label)
-GRADE_LABELS = {
-    2: ("Highly relevant", "highly relevant (2)"),
-    1: ("Relevant", "relevant (1)"),
-    0: ("Not relevant", "not relevant (0)"),
-}
-#: grade -> badge colour (readable on light and dark palettes)
-GRADE_COLOURS = {2: QColor("#16a34a"), 1: QColor("#2563eb"), 0: QColor("#9ca3af")}
+translate = QCoreApplication.translate
+
+
+def grade_label(grade: int | None, *, long: bool = False) -> str:
+    """'Highly relevant' (short) or 'highly relevant (2)' (long); None: not judged."""
+    if grade is None:
+        return translate("grades", "not judged")
+    if long:
+        return {
+            2: translate("grades", "highly relevant (2)"),
+            1: translate("grades", "relevant (1)"),
+            0: translate("grades", "not relevant (0)"),
+        }[grade]
+    return {2: translate("grades", "Highly relevant"), 1: translate("grades", "Relevant"), 0: translate("grades", "Not relevant")}[grade]
+
+
+#: grade -> badge colour (white text on it reads: contrast >= 4.5)
+GRADE_COLOURS = {2: QColor("#15803d"), 1: QColor("#2563eb"), 0: QColor("#6b7280")}
 
 
 class ResultRole:
@@ -54,6 +64,17 @@ def thumb_spec(item: ResultItem) -> ThumbSpec:
     if hit.kind is MediaKind.VIDEO:
         return ThumbSpec(str(hit.path), "frame", hit.start_s or 0.0)
     return ThumbSpec(str(hit.path), "image")
+
+
+def kind_name(kind: str) -> str:
+    """A media kind (image, video, audio, text) in the interface language."""
+    names = {
+        "image": translate("kinds", "image"),
+        "video": translate("kinds", "video"),
+        "audio": translate("kinds", "audio"),
+        "text": translate("kinds", "text"),
+    }
+    return names.get(kind, kind)
 
 
 def describe_time(item: ResultItem) -> str:
@@ -139,27 +160,34 @@ class ResultsModel(QAbstractListModel):
         if role == Qt.ItemDataRole.ToolTipRole:
             return self._tooltip(item)
         if role == Qt.ItemDataRole.AccessibleTextRole:
-            grade = GRADE_LABELS[item.grade][1] if item.grade is not None else "not judged"
-            return f"Result {hit.rank}: {Path(hit.path).name}, score {hit.score:.3f}, {grade}"
+            return translate("results", "Result {rank}: {name}, score {score}, {grade}").format(
+                rank=hit.rank, name=Path(hit.path).name, score=f"{hit.score:.3f}", grade=grade_label(item.grade, long=True)
+            )
         return None
 
     def _tooltip(self, item: ResultItem) -> str:
         hit = item.hit
         lines = [f"<b>{Path(hit.path).name}</b>", str(Path(hit.path).parent)]
-        lines.append(f"{hit.kind.value} · rank {hit.rank} · score {hit.score:.4f} · {hit.encoder}")
+        lines.append(
+            translate("results", "{kind} · rank {rank} · score {score} · {encoder}").format(
+                kind=kind_name(hit.kind.value), rank=hit.rank, score=f"{hit.score:.4f}", encoder=hit.encoder
+            )
+        )
         when = describe_time(item)
         if when:
-            lines.append(f"at {when}")
+            lines.append(translate("results", "at {time}").format(time=when))
         if hit.frames:
-            lines.append("also at " + ", ".join(fmt_time(f.start_s) for f in hit.frames if f.start_s is not None))
+            times = ", ".join(fmt_time(f.start_s) for f in hit.frames if f.start_s is not None)
+            lines.append(translate("results", "also at {times}").format(times=times))
         if hit.text:
             lines.append(f"“{hit.text.strip()}”")
         if hit.labels:
             lines.append(", ".join(f"{name} {score:.2f}" for name, score in hit.labels[:5]))
         if item.pool_ranks:
-            lines.append("found by " + ", ".join(f"{n} #{r}" for n, r in sorted(item.pool_ranks.items(), key=lambda x: x[1])))
-        grade = GRADE_LABELS[item.grade][1] if item.grade is not None else "not judged yet"
-        lines.append(f"<i>{grade}</i> — keys 2 / 1 / 0 to grade")
+            who = ", ".join(f"{n} #{r}" for n, r in sorted(item.pool_ranks.items(), key=lambda x: x[1]))
+            lines.append(translate("results", "found by {encoders}").format(encoders=who))
+        grade = grade_label(item.grade, long=True) if item.grade is not None else translate("results", "not judged yet")
+        lines.append(translate("results", "<i>{grade}</i> — keys 2 / 1 / 0 to grade").format(grade=grade))
         return "<br>".join(lines)
 
     def flags(self, index: Index) -> Qt.ItemFlag:

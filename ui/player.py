@@ -15,7 +15,7 @@ import shutil
 from pathlib import Path
 from typing import Callable
 
-from PySide6.QtCore import QObject, QProcess, QUrl, Signal
+from PySide6.QtCore import QCoreApplication, QObject, QProcess, QUrl, Signal
 from PySide6.QtGui import QDesktopServices
 
 from ui.actions import fmt_time
@@ -59,10 +59,13 @@ def open_at(path: Path, start_s: float | None = None) -> str:
     command = player_command(path, start_s) if start_s else None
     ok = opener(command, path, start_s)
     if not ok:
-        return f"Could not open {path.name}"
+        return QCoreApplication.translate("player", "Could not open {name}").format(name=path.name)
     if command is None and start_s:
-        return f"Opened {path.name} (seek to {fmt_time(start_s)}: the default player cannot be told where to start)"
-    return f"Opened {path.name}" + (f" at {fmt_time(start_s)}" if start_s else "")
+        return QCoreApplication.translate("player", "Opened {name} (seek to {time}: the default player cannot be told where to start)").format(
+            name=path.name, time=fmt_time(start_s))
+    if start_s:
+        return QCoreApplication.translate("player", "Opened {name} at {time}").format(name=path.name, time=fmt_time(start_s))
+    return QCoreApplication.translate("player", "Opened {name}").format(name=path.name)
 
 
 class AudioPlayer(QObject):
@@ -76,6 +79,7 @@ class AudioPlayer(QObject):
         self._player = None
         self._output = None
         self._end_ms: int | None = None
+        self._seek_ms: int | None = None
         self._tried = False
         self.current: tuple[str, float | None] | None = None
 
@@ -101,6 +105,7 @@ class AudioPlayer(QObject):
             self._player = QMediaPlayer(self)
             self._player.setAudioOutput(self._output)
             self._player.positionChanged.connect(self._on_position)
+            self._player.mediaStatusChanged.connect(self._on_media_status)
             self._player.playbackStateChanged.connect(self._on_state)
         except Exception:  # noqa: BLE001 - a broken multimedia backend must not break the app
             log.warning("QtMultimedia unusable", exc_info=True)
@@ -119,10 +124,25 @@ class AudioPlayer(QObject):
             return
         player.setSource(QUrl.fromLocalFile(str(path)))
         self._end_ms = int(end_s * 1000) if end_s else None
-        if start_s:
-            player.setPosition(int(start_s * 1000))
+        # a position set before the media has loaded is dropped (playback would start at 0 s):
+        # seek now and again once it has loaded
+        self._seek_ms = int(start_s * 1000) if start_s else None
+        if self._seek_ms:
+            player.setPosition(self._seek_ms)
         player.play()
-        self.message.emit(f"Playing {Path(path).name}" + (f" from {fmt_time(start_s)}" if start_s else ""))
+        if start_s:
+            self.message.emit(QCoreApplication.translate("player", "Playing {name} from {time}").format(name=Path(path).name, time=fmt_time(start_s)))
+        else:
+            self.message.emit(QCoreApplication.translate("player", "Playing {name}").format(name=Path(path).name))
+
+    def _on_media_status(self, status) -> None:  # noqa: ANN001 - QMediaPlayer.MediaStatus
+        from PySide6.QtMultimedia import QMediaPlayer
+
+        loaded = (QMediaPlayer.MediaStatus.LoadedMedia, QMediaPlayer.MediaStatus.BufferedMedia)
+        if status in loaded and self._seek_ms and self._player is not None:
+            if abs(self._player.position() - self._seek_ms) > 250:
+                self._player.setPosition(self._seek_ms)
+            self._seek_ms = None
 
     def is_playing(self) -> bool:
         if self._player is None:

@@ -33,13 +33,33 @@ def header(title: str, subtitle: str = "") -> QWidget:
 
 
 def hint(text: str) -> QLabel:
-    """A secondary (greyed, word-wrapped) label."""
-    label = QLabel(text)
-    label.setWordWrap(True)
-    pal = label.palette()
-    pal.setColor(QPalette.ColorRole.WindowText, pal.color(QPalette.ColorGroup.Disabled, QPalette.ColorRole.WindowText))
-    label.setPalette(pal)
-    return label
+    """A secondary (muted but readable, word-wrapped) label; it follows palette switches."""
+    return HintLabel(text)
+
+
+class HintLabel(QLabel):
+    """A word-wrapped label in the palette's secondary text colour (contrast >= 4.5)."""
+
+    def __init__(self, text: str = "", parent: QWidget | None = None) -> None:
+        super().__init__(text, parent)
+        self.setWordWrap(True)
+        self._recolour()
+
+    def _recolour(self) -> None:
+        from PySide6.QtWidgets import QApplication
+
+        from ui.text import secondary_text
+
+        pal = QPalette(QApplication.palette())
+        pal.setColor(QPalette.ColorRole.WindowText, secondary_text(pal, QPalette.ColorRole.WindowText))
+        self.setPalette(pal)
+
+    def changeEvent(self, event) -> None:  # noqa: N802, ANN001 - Qt API
+        from PySide6.QtCore import QEvent
+
+        if event.type() == QEvent.Type.ApplicationPaletteChange:
+            self._recolour()
+        super().changeEvent(event)
 
 
 class Table(QTableView):

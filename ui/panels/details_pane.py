@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from ui.actions import ResultItem, fmt_time, hit_is_sound
-from ui.models import GRADE_COLOURS, GRADE_LABELS, describe_time, thumb_spec
+from ui.models import GRADE_COLOURS, describe_time, grade_label, kind_name, thumb_spec
 from ui.resources import icon
 from ui.thumbnails import ThumbnailCache
 from ui.widgets import ScaledPixmap, hint
@@ -72,31 +72,31 @@ class DetailsPane(QFrame):
         self.text.setWordWrap(True)
         self.text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout.addWidget(self.text)
-        self.moments_label = QLabel("Other matching moments")
+        self.moments_label = QLabel(self.tr("Other matching moments"))
         layout.addWidget(self.moments_label)
         self.moments = QListWidget()
         self.moments.setObjectName("momentsList")
-        self.moments.setToolTip("Double-click to open the file at that moment")
+        self.moments.setToolTip(self.tr("Double-click to open the file at that moment"))
         self.moments.itemActivated.connect(self._moment_activated)
         layout.addWidget(self.moments, 1)
         self.spacer = QWidget()
         layout.addWidget(self.spacer, 1)
         row = QHBoxLayout()
-        self.open_button = QPushButton(icon("open"), "Open")
-        self.open_button.setToolTip("Open in the system player or viewer (videos at the hit's time)")
+        self.open_button = QPushButton(icon("open"), self.tr("Open"))
+        self.open_button.setToolTip(self.tr("Open in the system player or viewer (videos at the hit's time)"))
         self.open_button.clicked.connect(lambda: self.item and self.open_at.emit(self.item.hit.path, self.item.hit.start_s))
-        self.play_button = QPushButton(icon("play"), "Play")
-        self.play_button.setToolTip("Play the matching stretch (Space)")
+        self.play_button = QPushButton(icon("play"), self.tr("Play"))
+        self.play_button.setToolTip(self.tr("Play the matching stretch (Space)"))
         self.play_button.clicked.connect(self.play)
-        self.folder_button = QPushButton(icon("library"), "Folder")
-        self.folder_button.setToolTip("Show the file's folder")
+        self.folder_button = QPushButton(icon("library"), self.tr("Folder"))
+        self.folder_button.setToolTip(self.tr("Show the file's folder"))
         self.folder_button.clicked.connect(self._show_folder)
         row.addWidget(self.open_button)
         row.addWidget(self.play_button)
         row.addWidget(self.folder_button)
         layout.addLayout(row)
-        self.similar_button = QPushButton(icon("search"), "Search with this")
-        self.similar_button.setToolTip("Use this result (at its time) as the next query")
+        self.similar_button = QPushButton(icon("search"), self.tr("Search with this"))
+        self.similar_button.setToolTip(self.tr("Use this result (at its time) as the next query"))
         self.similar_button.clicked.connect(
             lambda: self.item and self.search_with.emit(self.item.hit.path, self.item.hit.start_s)
         )
@@ -111,8 +111,8 @@ class DetailsPane(QFrame):
             w.setEnabled(has)
         if item is None:
             self.preview.clear()
-            self.name.setText("No result selected")
-            self.folder.setText("Select a result to see its details.")
+            self.name.setText(self.tr("No result selected"))
+            self.folder.setText(self.tr("Select a result to see its details."))
             self.facts.setText("")
             self.text.setText("")
             self.moments.clear()
@@ -124,17 +124,21 @@ class DetailsPane(QFrame):
         self._refresh_preview()
         self.name.setText(Path(hit.path).name)
         self.folder.setText(str(Path(hit.path).parent))
-        facts = [f"{hit.kind.value} · rank {hit.rank} · score {hit.score:.4f}", f"encoder {hit.encoder}"]
+        facts = [
+            self.tr("{kind} · rank {rank} · score {score}").format(kind=kind_name(hit.kind.value), rank=hit.rank, score=f"{hit.score:.4f}"),
+            self.tr("encoder {encoder}").format(encoder=hit.encoder),
+        ]
         when = describe_time(item)
         if when:
-            facts.append(f"at {when}")
+            facts.append(self.tr("at {time}").format(time=when))
         if item.pool_ranks:
-            facts.append("found by " + ", ".join(f"{n} #{r}" for n, r in sorted(item.pool_ranks.items(), key=lambda kv: kv[1])))
+            who = ", ".join(f"{n} #{r}" for n, r in sorted(item.pool_ranks.items(), key=lambda kv: kv[1]))
+            facts.append(self.tr("found by {encoders}").format(encoders=who))
         if item.grade is not None:
             colour = GRADE_COLOURS[item.grade].name()
-            facts.append(f"<span style='color:{colour}'><b>{GRADE_LABELS[item.grade][0]}</b></span>")
+            facts.append(f"<span style='color:{colour}'><b>{grade_label(item.grade)}</b></span>")
         else:
-            facts.append("<i>not judged yet</i> — 2 / 1 / 0")
+            facts.append(self.tr("<i>not judged yet</i> — 2 / 1 / 0"))
         self.facts.setText("<br>".join(facts))
         if hit.text:
             self.text.setText(f"“{hit.text.strip()}”")
@@ -150,7 +154,7 @@ class DetailsPane(QFrame):
             span = fmt_time(other.start_s)
             if other.end_s is not None and other.end_s - other.start_s > 1e-3:
                 span += f"–{fmt_time(other.end_s)}"
-            entry = QListWidgetItem(icon("play"), f"{span}   score {other.score:.3f}")
+            entry = QListWidgetItem(icon("play"), f"{span}   " + self.tr("score {score}").format(score=f"{other.score:.3f}"))
             entry.setData(Qt.ItemDataRole.UserRole, other.start_s)
             self.moments.addItem(entry)
         self.moments.setVisible(self.moments.count() > 0)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QCoreApplication, Qt, Signal
 from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -44,15 +44,37 @@ from PySide6.QtWidgets import (
 from mediasearch.errors import MediaSearchError, QueryError
 from mediasearch.progress import Progress
 from ui.context import AppContext
-from ui.models import Cell, Table
+from ui.models import Cell, Table, kind_name
 from ui.resources import icon
 from ui.widgets import Table as TableView
+from ui.panels.query_panel import describe_saved
 from ui.widgets import ScaledPixmap, header, hint
 from ui.workers import CallWorker
 
 log = logging.getLogger(__name__)
 
 BEST_MARK = "★ "
+translate = QCoreApplication.translate
+
+
+def group_name(group: str) -> str:
+    """The report's group keys ("text queries → image", "image queries") in the interface language."""
+    query, _, media = group.partition("→")
+    query = query.strip().removesuffix(" queries")
+    media = media.strip()
+    if media == "mixed":
+        media = translate("EvalView", "mixed")
+    if not media:
+        return translate("EvalView", "{query} queries").format(query=kind_name(query))
+    return translate("EvalView", "{query} queries → {media}").format(query=kind_name(query), media=kind_name(media))
+
+
+def chart_title(key: str) -> str:
+    group, _, what = key.rpartition(": ")
+    if not group:
+        return translate("EvalView", "search latency") if key == "search latency" else key
+    what = {"metrics": translate("EvalView", "metrics"), "precision-recall": translate("EvalView", "precision-recall")}.get(what, what)
+    return f"{group_name(group)}: {what}"
 
 
 @dataclass
@@ -119,7 +141,7 @@ class EvalView(QWidget):
     def _build(self) -> None:
         outer = QVBoxLayout(self)
         outer.setContentsMargins(16, 12, 16, 12)
-        self.title = header("Evaluation", "…")
+        self.title = header(self.tr("Evaluation"), "…")
         self.subtitle = self.title.findChild(QLabel, "pageSubtitle")
         outer.addWidget(self.title)
 
@@ -129,63 +151,63 @@ class EvalView(QWidget):
         tl = QHBoxLayout(top)
         tl.setContentsMargins(0, 0, 0, 0)
 
-        qbox = QGroupBox("Saved queries")
+        qbox = QGroupBox(self.tr("Saved queries"))
         ql = QVBoxLayout(qbox)
         self.queries = TableView(stretch_column=2)
         self.queries.setObjectName("savedQueriesTable")
         self.queries.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         ql.addWidget(self.queries)
         row = QHBoxLayout()
-        self.remove_button = QPushButton(icon("remove"), "Remove")
-        self.remove_button.setToolTip("Delete the selected saved queries and their judgements")
+        self.remove_button = QPushButton(icon("remove"), self.tr("Remove"))
+        self.remove_button.setToolTip(self.tr("Delete the selected saved queries and their judgements"))
         self.remove_button.clicked.connect(self._remove_selected)
         row.addWidget(self.remove_button)
-        row.addWidget(hint("Queries are saved when you first grade a result on the Search page."), 1)
+        row.addWidget(hint(self.tr("Queries are saved when you first grade a result on the Search page.")), 1)
         ql.addLayout(row)
         tl.addWidget(qbox, 3)
 
-        rbox = QGroupBox("Run")
+        rbox = QGroupBox(self.tr("Run"))
         rl = QGridLayout(rbox)
-        rl.addWidget(QLabel("Cut-offs k"), 0, 0)
+        rl.addWidget(QLabel(self.tr("Cut-offs k")), 0, 0)
         self.ks = QLineEdit(self.ctx.prefs.get("eval/ks", "1,5,10"))
-        self.ks.setToolTip("Comma-separated cut-offs for P@k, R@k, NDCG@k")
+        self.ks.setToolTip(self.tr("Comma-separated cut-offs for P@k, R@k, NDCG@k"))
         rl.addWidget(self.ks, 0, 1)
-        rl.addWidget(QLabel("Search depth"), 1, 0)
+        rl.addWidget(QLabel(self.tr("Search depth")), 1, 0)
         self.depth = QSpinBox()
         self.depth.setRange(1, 10_000)
         self.depth.setValue(int(self.ctx.prefs.get("eval/depth", 100, int)))
-        self.depth.setToolTip("Results fetched per search: AP, R-precision and recall see this many")
+        self.depth.setToolTip(self.tr("Results fetched per search: AP, R-precision and recall see this many"))
         rl.addWidget(self.depth, 1, 1)
-        rl.addWidget(QLabel("Latency timing"), 2, 0)
+        rl.addWidget(QLabel(self.tr("Latency timing")), 2, 0)
         self.latency_s = QDoubleSpinBox()
         self.latency_s.setRange(0.0, 60.0)
         self.latency_s.setSingleStep(0.5)
         self.latency_s.setSuffix(" s")
         self.latency_s.setValue(float(self.ctx.prefs.get("eval/latency_s", 1.0, float)))
-        self.latency_s.setToolTip("Seconds of repeated searches per encoder for the latency figures (more: steadier)")
+        self.latency_s.setToolTip(self.tr("Seconds of repeated searches per encoder for the latency figures (more: steadier)"))
         rl.addWidget(self.latency_s, 2, 1)
         buttons = QHBoxLayout()
-        self.run_button = QPushButton(icon("evaluate"), "Run evaluation")
+        self.run_button = QPushButton(icon("evaluate"), self.tr("Run evaluation"))
         self.run_button.setObjectName("runEvalButton")
-        self.run_button.setToolTip("Search every saved query with every applicable encoder and score them (Ctrl+R)")
+        self.run_button.setToolTip(self.tr("Search every saved query with every applicable encoder and score them (Ctrl+R)"))
         self.run_button.clicked.connect(self.run_evaluation)
-        self.cancel_button = QPushButton(icon("stop"), "Cancel")
+        self.cancel_button = QPushButton(icon("stop"), self.tr("Cancel"))
         self.cancel_button.setEnabled(False)
         self.cancel_button.clicked.connect(self.cancel)
         buttons.addWidget(self.run_button)
         buttons.addWidget(self.cancel_button)
         rl.addLayout(buttons, 3, 0, 1, 2)
         self.progress = QProgressBar()
-        self.progress.setFormat("idle")
+        self.progress.setFormat(self.tr("idle"))
         self.progress.setValue(0)
         rl.addWidget(self.progress, 4, 0, 1, 2)
         self.progress_label = hint("")
         rl.addWidget(self.progress_label, 5, 0, 1, 2)
         export = QHBoxLayout()
         self.export_buttons = {}
-        for kind, label in (("html", "HTML report…"), ("csv", "CSV…"), ("json", "JSON…")):
+        for kind, label in (("html", self.tr("HTML report…")), ("csv", "CSV…"), ("json", "JSON…")):
             b = QPushButton(icon("export"), label)
-            b.setToolTip(f"Export the evaluation as {kind.upper()}")
+            b.setToolTip(self.tr("Export the evaluation as {format}").format(format=kind.upper()))
             b.setEnabled(False)
             b.clicked.connect(lambda _=False, k=kind: self.export_dialog(k))
             export.addWidget(b)
@@ -200,10 +222,10 @@ class EvalView(QWidget):
         comp = QWidget()
         cl = QVBoxLayout(comp)
         grow = QHBoxLayout()
-        grow.addWidget(QLabel("Queries"))
+        grow.addWidget(QLabel(self.tr("Queries")))
         self.group_box = QComboBox()
         self.group_box.setObjectName("groupCombo")
-        self.group_box.setToolTip("Queries are compared per (query modality, media type of their relevant files)")
+        self.group_box.setToolTip(self.tr("Queries are compared per (query modality, media type of their relevant files)"))
         self.group_box.currentIndexChanged.connect(self._show_group)
         grow.addWidget(self.group_box, 1)
         cl.addLayout(grow)
@@ -222,26 +244,26 @@ class EvalView(QWidget):
         csplit.setStretchFactor(1, 2)
         csplit.setSizes([160, 320])
         cl.addWidget(csplit, 1)
-        self.best_label = hint(f"{BEST_MARK}best in column. Unjudged results count as not relevant (see judged@k).")
+        self.best_label = hint(BEST_MARK + self.tr("best in column. Unjudged results count as not relevant (see judged@k)."))
         cl.addWidget(self.best_label)
-        self.tabs.addTab(comp, icon("evaluate"), "Comparison")
+        self.tabs.addTab(comp, icon("evaluate"), self.tr("Comparison"))
 
         self.speed = TableView()
         self.speed.setObjectName("speedTable")
-        self.tabs.addTab(self.speed, icon("index"), "Speed")
+        self.tabs.addTab(self.speed, icon("index"), self.tr("Speed"))
 
         self.charts_area = QScrollArea()
         self.charts_area.setWidgetResizable(True)
         self.charts_holder = QWidget()
         self.charts_layout = QGridLayout(self.charts_holder)
         self.charts_area.setWidget(self.charts_holder)
-        self.tabs.addTab(self.charts_area, icon("evaluate"), "Charts")
+        self.tabs.addTab(self.charts_area, icon("evaluate"), self.tr("Charts"))
 
         self.misses = QTreeWidget()
         self.misses.setObjectName("missesTree")
-        self.misses.setHeaderLabels(["Query / encoder / missed file", "Grade", "Rank"])
+        self.misses.setHeaderLabels([self.tr("Query / encoder / missed file"), self.tr("Grade"), self.tr("Rank")])
         self.misses.setAlternatingRowColors(True)
-        self.tabs.addTab(self.misses, icon("cross"), "Per-query misses")
+        self.tabs.addTab(self.misses, icon("cross"), self.tr("Per-query misses"))
 
         self.notes = QLabel()
         self.notes.setWordWrap(True)
@@ -250,7 +272,7 @@ class EvalView(QWidget):
         notes_area = QScrollArea()
         notes_area.setWidgetResizable(True)
         notes_area.setWidget(self.notes)
-        self.tabs.addTab(notes_area, icon("info"), "Notes")
+        self.tabs.addTab(notes_area, icon("info"), self.tr("Notes"))
         split.addWidget(self.tabs)
         split.setStretchFactor(0, 2)
         split.setStretchFactor(1, 5)
@@ -273,19 +295,19 @@ class EvalView(QWidget):
                 rows.append(
                     [
                         Cell(q.name, tooltip=f"id {q.id}"),
-                        Cell(q.modality.value),
-                        Cell(q.describe(), tooltip=str(q.file) if q.file else (q.text or "")),
+                        Cell(kind_name(q.modality.value)),
+                        Cell(describe_saved(q), tooltip=str(q.file) if q.file else (q.text or "")),
                         Cell(str(len(qrels)), sort=len(qrels), align_right=True),
                         Cell(str(relevant), sort=relevant, align_right=True,
-                             tooltip="" if relevant else "no relevant file judged yet: left out of the means"),
+                             tooltip="" if relevant else self.tr("no relevant file judged yet: left out of the means")),
                     ]
                 )
         except MediaSearchError as exc:
             self.ctx.error(exc)
             return
-        self.queries.set_table(Table(["Name", "Type", "Query", "Judged", "Relevant"], rows))
+        self.queries.set_table(Table([self.tr("Name"), self.tr("Type"), self.tr("Query"), self.tr("Judged"), self.tr("Relevant")], rows))
         self.queries.setProperty("query_names", [q.name for q in queries])
-        self.subtitle.setText(f"{len(queries)} saved queries · {judged_total} judged files")
+        self.subtitle.setText(self.tr("{queries} saved queries · {judged} judged files").format(queries=len(queries), judged=judged_total))
         self.remove_button.setEnabled(bool(queries))
 
     def _remove_selected(self) -> None:
@@ -294,10 +316,10 @@ class EvalView(QWidget):
         rows = sorted({i.row() for i in self.queries.selectionModel().selectedRows()})
         names = [self.queries.cell_text(r, 0) for r in rows]
         if not names:
-            self.ctx.say("Select saved queries to remove first")
+            self.ctx.say(self.tr("Select saved queries to remove first"))
             return
-        answer = QMessageBox.question(self, "Remove saved queries",
-                                      f"Delete {', '.join(names)} and their judgements?")
+        answer = QMessageBox.question(self, self.tr("Remove saved queries"),
+                                      self.tr("Delete {names} and their judgements?").format(names=", ".join(names)))
         if answer != QMessageBox.StandardButton.Yes:
             return
         try:
@@ -326,9 +348,9 @@ class EvalView(QWidget):
         try:
             ks = tuple(sorted({int(x) for x in self.ks.text().replace(" ", "").split(",") if x}))
         except ValueError:
-            raise QueryError(f"cut-offs must be whole numbers separated by commas, got {self.ks.text()!r}") from None
+            raise QueryError(self.tr("cut-offs must be whole numbers separated by commas, got {text}").format(text=repr(self.ks.text()))) from None
         if not ks:
-            raise QueryError("give at least one cut-off k")
+            raise QueryError(self.tr("give at least one cut-off k"))
         return EvalOptions(
             ks=ks,
             depth=max(self.depth.value(), max(ks)),
@@ -349,15 +371,15 @@ class EvalView(QWidget):
         self.ctx.prefs.set("eval/ks", self.ks.text())
         self.ctx.prefs.set("eval/depth", self.depth.value())
         self.ctx.prefs.set("eval/latency_s", self.latency_s.value())
-        self.worker = CallWorker(self.ctx.settings, _run_evaluation(options), title="Evaluating")
+        self.worker = CallWorker(self.ctx.settings, _run_evaluation(options), title=self.tr("Evaluating"))
         self.worker.progress.connect(self._on_progress)
         self.worker.finished.connect(self._on_finished)
         self.worker.failed.connect(self._on_failed)
         self.run_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
         self.progress.setRange(0, 0)
-        self.progress.setFormat("starting…")
-        self.progress_label.setText("Loading encoders…")
+        self.progress.setFormat(self.tr("starting…"))
+        self.progress_label.setText(self.tr("Loading encoders…"))
         self.ctx.start(self.worker)
         return self.worker
 
@@ -370,7 +392,7 @@ class EvalView(QWidget):
         if p.total:
             self.progress.setRange(0, p.total)
             self.progress.setValue(p.done)
-            self.progress.setFormat(f"{p.done} / {p.total} queries")
+            self.progress.setFormat(self.tr("{done} / {total} queries").format(done=p.done, total=p.total))
         self.progress_label.setText(p.current)
 
     def _idle(self) -> None:
@@ -383,14 +405,14 @@ class EvalView(QWidget):
     def _on_finished(self, outcome: EvalOutcome) -> None:
         self._idle()
         self.progress.setValue(self.progress.maximum())
-        self.progress.setFormat("done")
-        self.progress_label.setText(f"Evaluated in {outcome.data.get('wall_s', 0):.1f} s")
+        self.progress.setFormat(self.tr("done"))
+        self.progress_label.setText(self.tr("Evaluated in {seconds} s").format(seconds=f"{outcome.data.get('wall_s', 0):.1f}"))
         self.show_outcome(outcome)
         self.evaluation_finished.emit(outcome)
 
     def _on_failed(self, exc: BaseException) -> None:
         self._idle()
-        self.progress.setFormat("cancelled" if type(exc).__name__ == "CancelledError" else "failed")
+        self.progress.setFormat(self.tr("cancelled") if type(exc).__name__ == "CancelledError" else self.tr("failed"))
         self.progress_label.setText(str(exc))
         self.evaluation_failed.emit(exc)
         self.ctx.error(exc)
@@ -402,13 +424,13 @@ class EvalView(QWidget):
         self.group_box.blockSignals(True)
         self.group_box.clear()
         for group, g in data["groups"].items():
-            self.group_box.addItem(f"{group} ({len(g['queries'])} queries)", group)
+            self.group_box.addItem(self.tr("{group} ({n} queries)").format(group=group_name(group), n=len(g["queries"])), group)
         self.group_box.blockSignals(False)
         if not data["groups"]:
-            self.comparison.set_table(Table(["Encoder"], []))
-            self.best_label.setText("No saved query has a relevant judgement yet: grade some results as relevant first.")
+            self.comparison.set_table(Table([self.tr("Encoder")], []))
+            self.best_label.setText(self.tr("No saved query has a relevant judgement yet: grade some results as relevant first."))
         else:
-            self.best_label.setText(f"{BEST_MARK}best in column. Unjudged results count as not relevant (see judged@k).")
+            self.best_label.setText(BEST_MARK + self.tr("best in column. Unjudged results count as not relevant (see judged@k)."))
             self.group_box.setCurrentIndex(0)
             self._show_group()
         self._show_speed(data)
@@ -417,10 +439,12 @@ class EvalView(QWidget):
         notes = "".join(f"<li>{n}</li>" for n in data.get("notes", []))
         fails = "".join(f"<li><b>{enc}</b>: {why}</li>" for enc, why in data.get("failures", {}).items())
         machine = ", ".join(f"{k}: {v}" for k, v in data.get("machine", {}).items())
+        how, left_out, machine_title = self.tr("How to read this"), self.tr("Left out"), self.tr("Machine")
+        significance = self.tr("Significance: {test}").format(test=data["options"].get("significance", ""))
         self.notes.setText(
-            f"<h3>How to read this</h3><ul>{notes}</ul>"
-            + (f"<h3>Left out</h3><ul>{fails}</ul>" if fails else "")
-            + f"<h3>Machine</h3><p>{machine}</p><p>Significance: {data['options'].get('significance', '')}</p>"
+            f"<h3>{how}</h3><ul>{notes}</ul>"
+            + (f"<h3>{left_out}</h3><ul>{fails}</ul>" if fails else "")
+            + f"<h3>{machine_title}</h3><p>{machine}</p><p>{significance}</p>"
         )
         for b in self.export_buttons.values():
             b.setEnabled(True)
@@ -438,15 +462,17 @@ class EvalView(QWidget):
             for mt in metrics:
                 c = _num(means.get(mt))
                 if encoder in best.get(mt, []):
-                    c = Cell(BEST_MARK + c.text, sort=c.sort, bold=True, align_right=True, tooltip=f"best {mt} in this group")
+                    c = Cell(BEST_MARK + c.text, sort=c.sort, bold=True, align_right=True,
+                             tooltip=self.tr("best {metric} in this group").format(metric=mt))
                 row.append(c)
             rows.append(row)
         top = best.get("MAP", [])
         if top:
             value = g["table"][top[0]].get("MAP")
-            who = " and ".join(top)
-            tie = " (tied)" if len(top) > 1 else ""
-            self.winner.setText(f"Best on {group}: <b>{who}</b>{tie} — MAP {value:.3f} over {len(g['queries'])} queries")
+            who = self.tr(" and ").join(top)
+            tie = self.tr(" (tied)") if len(top) > 1 else ""
+            self.winner.setText(self.tr("Best on {group}: <b>{who}</b>{tie} — MAP {value} over {n} queries").format(
+                group=group_name(group), who=who, tie=tie, value=f"{value:.3f}", n=len(g["queries"])))
         else:
             self.winner.setText("")
         png = self.outcome.charts.get(f"{group}: metrics")
@@ -455,11 +481,12 @@ class EvalView(QWidget):
             self.group_chart.set_pixmap(pixmap)
         else:
             self.group_chart.clear()
-        tips = ["The encoder"] + [
-            "judged@k: share of the top k that was judged" if mt.startswith("judged@") else f"mean {mt} over the group's queries"
+        tips = [self.tr("The encoder")] + [
+            self.tr("judged@k: share of the top k that was judged") if mt.startswith("judged@")
+            else self.tr("mean {metric} over the group's queries").format(metric=mt)
             for mt in metrics
         ]
-        self.comparison.set_table(Table(["Encoder", *metrics], rows, tips))
+        self.comparison.set_table(Table([self.tr("Encoder"), *metrics], rows, tips))
 
     def _show_speed(self, data: dict) -> None:
         rows = []
@@ -480,10 +507,12 @@ class EvalView(QWidget):
             )
         self.speed.set_table(
             Table(
-                ["Encoder", "p50 ms", "p95 ms", "p99 ms", "searches/s", "timed", "indexing files/s", "media s/s"],
+                [self.tr("Encoder"), "p50 ms", "p95 ms", "p99 ms", self.tr("searches/s"), self.tr("timed"),
+                 self.tr("indexing files/s"), self.tr("media s/s")],
                 rows,
-                ["", "median search latency", "95th percentile", "99th percentile", "sequential searches per second",
-                 "timed searches", "files indexed per second (all runs)", "seconds of audio/video indexed per second"],
+                ["", self.tr("median search latency"), self.tr("95th percentile"), self.tr("99th percentile"),
+                 self.tr("sequential searches per second"), self.tr("timed searches"), self.tr("files indexed per second (all runs)"),
+                 self.tr("seconds of audio/video indexed per second")],
             )
         )
 
@@ -493,7 +522,7 @@ class EvalView(QWidget):
             if w is not None:
                 w.deleteLater()
         for i, (title, png) in enumerate(charts.items()):
-            box = QGroupBox(title)
+            box = QGroupBox(chart_title(title))
             bl = QVBoxLayout(box)
             label = ScaledPixmap()
             pixmap = QPixmap()
@@ -503,7 +532,7 @@ class EvalView(QWidget):
             bl.addWidget(label)
             self.charts_layout.addWidget(box, i // 2, i % 2)
         if not charts:
-            self.charts_layout.addWidget(hint("No charts: nothing could be scored yet."), 0, 0)
+            self.charts_layout.addWidget(hint(self.tr("No charts: nothing could be scored yet.")), 0, 0)
 
     def _show_misses(self, data: dict) -> None:
         self.misses.clear()
@@ -513,16 +542,19 @@ class EvalView(QWidget):
             top = QTreeWidgetItem([f"{q['name']} — {q['description']}", "", ""])
             total = 0
             for encoder, missed in q.get("misses", {}).items():
-                enc_item = QTreeWidgetItem([f"{encoder}: {len(missed)} relevant files not in the top {max(data['options']['ks'])}", "", ""])
+                text = self.tr("{encoder}: {n} relevant files not in the top {k}").format(
+                    encoder=encoder, n=len(missed), k=max(data["options"]["ks"]))
+                enc_item = QTreeWidgetItem([text, "", ""])
                 for miss in missed:
                     rank = miss.get("rank")
-                    child = QTreeWidgetItem([Path(miss.get("path") or "?").name, str(miss.get("grade")), str(rank) if rank else "beyond depth"])
+                    child = QTreeWidgetItem([Path(miss.get("path") or "?").name, str(miss.get("grade")),
+                                             str(rank) if rank else self.tr("beyond depth")])
                     child.setToolTip(0, miss.get("path") or "")
                     enc_item.addChild(child)
                 total += len(missed)
                 top.addChild(enc_item)
             top.setText(1, "")
-            top.setText(2, f"{total} misses")
+            top.setText(2, self.tr("{n} misses").format(n=total))
             self.misses.addTopLevelItem(top)
             top.setExpanded(total > 0)
         self.misses.resizeColumnToContents(1)
@@ -534,17 +566,17 @@ class EvalView(QWidget):
             return
         suffix = {"html": "HTML (*.html)", "csv": "CSV (*.csv)", "json": "JSON (*.json)"}[kind]
         start = str(Path(self.ctx.prefs.get("eval/export_dir", str(Path.home()))) / f"mediasearch-report.{kind}")
-        name, _ = QFileDialog.getSaveFileName(self, f"Export {kind.upper()}", start, suffix)
+        name, _ = QFileDialog.getSaveFileName(self, self.tr("Export {format}").format(format=kind.upper()), start, suffix)
         if name:
             self.export(Path(name), kind)
 
     def export(self, path: Path, kind: str) -> CallWorker | None:
         """Write the report as ``kind`` (html, csv or json) to ``path``, in a worker."""
         if self.outcome is None:
-            self.ctx.error("Run the evaluation first.")
+            self.ctx.error(self.tr("Run the evaluation first."))
             return None
         self.ctx.prefs.set("eval/export_dir", str(Path(path).parent))
-        worker = CallWorker(self.ctx.settings, _export(self.outcome.data, Path(path), kind), title="Exporting", needs_library=False)
+        worker = CallWorker(self.ctx.settings, _export(self.outcome.data, Path(path), kind), title=self.tr("Exporting"), needs_library=False)
         worker.finished.connect(self._exported)
         worker.failed.connect(self.ctx.error)
         self._export_worker = worker
@@ -552,5 +584,5 @@ class EvalView(QWidget):
         return worker
 
     def _exported(self, path: Path) -> None:
-        self.ctx.say(f"Wrote {path}", 8000)
+        self.ctx.say(self.tr("Wrote {path}").format(path=path), 8000)
         self.exported.emit(path)

@@ -14,7 +14,7 @@ import logging
 import os
 from pathlib import Path
 
-from PySide6.QtCore import QFileSystemWatcher, Qt, QTimer, Signal
+from PySide6.QtCore import QCoreApplication, QFileSystemWatcher, Qt, QTimer, Signal
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -41,22 +41,30 @@ from mediasearch.errors import MediaSearchError
 from mediasearch.media import Stream
 from mediasearch.progress import Progress
 from ui import actions
-from ui.actions import fmt_time
 from ui.context import AppContext
-from ui.models import Cell, Table
+from ui.i18n.core_strings import core_text
+from ui.models import Cell, Table, kind_name
 from ui.resources import icon
 from ui.widgets import Table as TableView
+from ui.text import describe_summary, time_left
 from ui.widgets import header, hint
 from ui.workers import IndexOutcome, IndexWorker, RemoveFoldersWorker
 
 log = logging.getLogger(__name__)
 
-#: media-type groups of the encoder picker: (title, streams an encoder must index, tooltip)
-ENCODER_GROUPS = [
-    ("Images and video frames", {Stream.IMAGE, Stream.FRAME}, "Encoders that embed still images and sampled video frames"),
-    ("Audio and soundtracks", {Stream.AUDIO}, "Encoders that embed windows of audio files and of videos' soundtracks"),
-    ("Speech (transcripts)", {Stream.SPEECH}, "Speech recognisers: transcripts of audio and video, searchable by text"),
-]
+translate = QCoreApplication.translate
+
+
+def encoder_groups() -> list[tuple[str, set, str]]:
+    """Media-type groups of the encoder picker: (title, streams an encoder must index, tooltip)."""
+    return [
+        (translate("LibraryPanel", "Images and video frames"), {Stream.IMAGE, Stream.FRAME},
+         translate("LibraryPanel", "Encoders that embed still images and sampled video frames")),
+        (translate("LibraryPanel", "Audio and soundtracks"), {Stream.AUDIO},
+         translate("LibraryPanel", "Encoders that embed windows of audio files and of videos' soundtracks")),
+        (translate("LibraryPanel", "Speech (transcripts)"), {Stream.SPEECH},
+         translate("LibraryPanel", "Speech recognisers: transcripts of audio and video, searchable by text")),
+    ]
 #: encoders ticked the first time a library is opened (weight-free, like the CLI's default)
 DEFAULT_ENCODERS = ["baseline-image", "baseline-audio"]
 #: seconds of quiet after a change on disk before the watcher re-indexes
@@ -76,12 +84,13 @@ def encoder_available(name: str) -> bool:
 
 def describe_progress(p: Progress) -> str:
     """One line: stage, done/total, rate and time left."""
-    unit = p.unit + ("s" if p.unit and (p.total or p.done) != 1 else "")
-    text = f"{p.stage}: {p.done}" + (f" / {p.total}" if p.total is not None else "") + f" {unit}"
+    plural = p.unit + "s" if p.unit and (p.total or p.done) != 1 else p.unit
+    unit = core_text(plural) if plural in ("file", "files") else core_text(p.unit)
+    text = f"{core_text(p.stage)}: {p.done}" + (f" / {p.total}" if p.total is not None else "") + f" {unit}"
     if p.rate:
-        text += f" · {p.rate:.1f} {p.unit}/s"
+        text += f" · {p.rate:.1f} {core_text(p.unit)}/s"
     if p.eta_s is not None and p.total and p.done < p.total:
-        text += f" · {fmt_time(p.eta_s).split('.')[0]} left"
+        text += " · " + time_left(p.eta_s)
     return text
 
 
@@ -114,70 +123,70 @@ class LibraryPanel(QWidget):
     def _build(self) -> None:
         outer = QVBoxLayout(self)
         outer.setContentsMargins(16, 12, 16, 12)
-        self.title = header("Library", "…")
+        self.title = header(self.tr("Library"), "…")
         outer.addWidget(self.title)
         self.summary = self.title.findChild(QLabel, "pageSubtitle") or hint("")
 
         top = QSplitter(Qt.Orientation.Horizontal)
         top.setChildrenCollapsible(False)
 
-        folders_box = QGroupBox("Folders")
+        folders_box = QGroupBox(self.tr("Folders"))
         fl = QVBoxLayout(folders_box)
         self.folder_list = QListWidget()
         self.folder_list.setObjectName("folderList")
         self.folder_list.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
-        self.folder_list.setToolTip("The folders this library indexes. Drop folders here to add them.")
+        self.folder_list.setToolTip(self.tr("The folders this library indexes. Drop folders here to add them."))
         self.folder_list.setAlternatingRowColors(True)
         fl.addWidget(self.folder_list, 1)
         row = QHBoxLayout()
-        self.add_button = QPushButton(icon("folder-add"), "Add folder…")
-        self.add_button.setToolTip("Add a folder to index (Ctrl+Shift+O); you can also drop folders on this page")
+        self.add_button = QPushButton(icon("folder-add"), self.tr("Add folder…"))
+        self.add_button.setToolTip(self.tr("Add a folder to index (Ctrl+Shift+O); you can also drop folders on this page"))
         self.add_button.clicked.connect(self.choose_folder)
-        self.remove_button = QPushButton(icon("remove"), "Remove")
-        self.remove_button.setToolTip("Take the selected folders out of the library (their files leave the index)")
+        self.remove_button = QPushButton(icon("remove"), self.tr("Remove"))
+        self.remove_button.setToolTip(self.tr("Take the selected folders out of the library (their files leave the index)"))
         self.remove_button.clicked.connect(self._remove_selected)
         row.addWidget(self.add_button)
         row.addWidget(self.remove_button)
         row.addStretch(1)
         fl.addLayout(row)
-        self.watch_box = QCheckBox("Watch folders and re-index on changes")
-        self.watch_box.setToolTip("Re-index automatically a few seconds after files are added, changed or deleted")
+        self.watch_box = QCheckBox(self.tr("Watch folders and re-index on changes"))
+        self.watch_box.setToolTip(self.tr("Re-index automatically a few seconds after files are added, changed or deleted"))
         self.watch_box.toggled.connect(self._watch_toggled)
         fl.addWidget(self.watch_box)
-        fl.addWidget(hint("Drop folders here. Only new and changed files are processed on each run."))
+        fl.addWidget(hint(self.tr("Drop folders here. Only new and changed files are processed on each run.")))
         top.addWidget(folders_box)
 
-        enc_box = QGroupBox("Encoders per media type")
+        enc_box = QGroupBox(self.tr("Encoders per media type"))
         el = QVBoxLayout(enc_box)
         self.encoder_tree = QTreeWidget()
         self.encoder_tree.setObjectName("encoderTree")
-        self.encoder_tree.setHeaderLabels(["Encoder", "Weights", "About"])
+        self.encoder_tree.setHeaderLabels([self.tr("Encoder"), self.tr("Weights"), self.tr("About")])
         self.encoder_tree.setRootIsDecorated(False)
         self.encoder_tree.setUniformRowHeights(True)
         self.encoder_tree.itemChanged.connect(self._encoders_edited)
         el.addWidget(self.encoder_tree, 1)
-        el.addWidget(hint("Encoders whose weights are missing can be installed on the Models page."))
+        el.addWidget(hint(self.tr("Encoders whose weights are missing can be installed on the Models page.")))
         top.addWidget(enc_box)
         top.setStretchFactor(0, 1)
         top.setStretchFactor(1, 1)
 
-        run_box = QGroupBox("Indexing")
+        run_box = QGroupBox(self.tr("Indexing"))
         rl = QGridLayout(run_box)
-        self.index_button = QPushButton(icon("index"), "Index now")
+        self.index_button = QPushButton(icon("index"), self.tr("Index now"))
         self.index_button.setObjectName("indexButton")
-        self.index_button.setToolTip("Index new and changed files in every folder (F5)")
+        self.index_button.setToolTip(self.tr("Index new and changed files in every folder (F5)"))
         self.index_button.clicked.connect(self.start_indexing)
-        self.cancel_button = QPushButton(icon("stop"), "Cancel")
+        self.cancel_button = QPushButton(icon("stop"), self.tr("Cancel"))
         self.cancel_button.setObjectName("cancelButton")
-        self.cancel_button.setToolTip("Stop after the current file; what is done is kept and the next run resumes (Esc)")
+        self.cancel_button.setToolTip(self.tr("Stop after the current file; what is done is kept and the next run resumes (Esc)"))
         self.cancel_button.setEnabled(False)
         self.cancel_button.clicked.connect(self.cancel_indexing)
         self.progress = QProgressBar()
         self.progress.setObjectName("indexProgress")
         self.progress.setTextVisible(True)
-        self.progress.setFormat("idle")
+        self.progress.setFormat(self.tr("idle"))
         self.progress.setValue(0)
-        self.stage_label = QLabel("Ready.")
+        self.stage_label = QLabel(self.tr("Ready."))
         self.current_label = hint("")
         self.current_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.report_label = QLabel("")
@@ -190,11 +199,11 @@ class LibraryPanel(QWidget):
         rl.addWidget(self.report_label, 3, 0, 1, 3)
         rl.setColumnStretch(2, 1)
 
-        self.skipped_box = QGroupBox("Skipped files")
+        self.skipped_box = QGroupBox(self.tr("Skipped files"))
         sl = QVBoxLayout(self.skipped_box)
         self.skipped_table = TableView(stretch_column=2)
         self.skipped_table.setObjectName("skippedTable")
-        self.skipped_table.setToolTip("Files that could not be indexed, and why")
+        self.skipped_table.setToolTip(self.tr("Files that could not be indexed, and why"))
         sl.addWidget(self.skipped_table)
 
         vsplit = QSplitter(Qt.Orientation.Vertical)
@@ -228,7 +237,7 @@ class LibraryPanel(QWidget):
         item = QListWidgetItem(icon("library"), str(folder))
         item.setData(Qt.ItemDataRole.UserRole, str(folder))
         if not folder.is_dir():
-            item.setToolTip("This folder does not exist (any more); its files leave the index on the next run")
+            item.setToolTip(self.tr("This folder does not exist (any more); its files leave the index on the next run"))
             item.setForeground(Qt.GlobalColor.darkRed)
         else:
             item.setToolTip(str(folder))
@@ -249,32 +258,32 @@ class LibraryPanel(QWidget):
                 continue
             path = path.resolve()
             if path in known or any(path.is_relative_to(k) for k in known):
-                self.ctx.say(f"{path} is already in the library")
+                self.ctx.say(self.tr("{path} is already in the library").format(path=path))
                 continue
             known.add(path)
             added.append(path)
             self._add_folder_item(path)
         if added:
             self._save_folders()
-            self.ctx.say(f"Added {', '.join(p.name for p in added)}; press Index now (F5) to index")
+            self.ctx.say(self.tr("Added {names}; press Index now (F5) to index").format(names=", ".join(p.name for p in added)))
         return added
 
     def choose_folder(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Add a folder to the library", str(Path.home()))
+        folder = QFileDialog.getExistingDirectory(self, self.tr("Add a folder to the library"), str(Path.home()))
         if folder:
             self.add_folders([Path(folder)])
 
     def _remove_selected(self) -> None:
         selected = [Path(i.data(Qt.ItemDataRole.UserRole)) for i in self.folder_list.selectedItems()]
         if not selected:
-            self.ctx.say("Select the folders to remove first")
+            self.ctx.say(self.tr("Select the folders to remove first"))
             return
         names = "\n".join(str(p) for p in selected)
         answer = QMessageBox.question(
             self,
-            "Remove folders",
-            f"Take these folders out of the library?\n\n{names}\n\nTheir files leave the index "
-            "(the files themselves are not touched; judgements are kept).",
+            self.tr("Remove folders"),
+            self.tr("Take these folders out of the library?\n\n{folders}\n\nTheir files leave the index "
+                    "(the files themselves are not touched; judgements are kept).").format(folders=names),
         )
         if answer == QMessageBox.StandardButton.Yes:
             self.remove_folders(selected)
@@ -282,7 +291,7 @@ class LibraryPanel(QWidget):
     def remove_folders(self, folders: list[Path]) -> RemoveFoldersWorker | None:
         """Take folders out of the library and forget their files (in a worker)."""
         if self.worker is not None:
-            self.ctx.error("Wait for indexing to finish (or cancel it) before removing folders.")
+            self.ctx.error(self.tr("Wait for indexing to finish (or cancel it) before removing folders."))
             return None
         wanted = {Path(f).resolve() for f in folders}
         for i in reversed(range(self.folder_list.count())):
@@ -298,7 +307,7 @@ class LibraryPanel(QWidget):
     def _removed(self, result: tuple[int, actions.LibrarySummary]) -> None:
         removed, summary = result
         self.remover = None
-        self.ctx.say(f"Removed {removed} files from the index")
+        self.ctx.say(self.tr("Removed {n} files from the index").format(n=removed))
         self._show_summary(summary)
         self.ctx.library_updated.emit()
 
@@ -311,7 +320,7 @@ class LibraryPanel(QWidget):
         tree = self.encoder_tree
         tree.blockSignals(True)
         tree.clear()
-        for title, streams, tip in ENCODER_GROUPS:
+        for title, streams, tip in encoder_groups():
             group = QTreeWidgetItem([title])
             group.setFlags(Qt.ItemFlag.ItemIsEnabled)
             font = group.font(0)
@@ -325,23 +334,24 @@ class LibraryPanel(QWidget):
                     continue
                 installed = encoder_available(spec.name)
                 present = weights_present(spec, settings) if installed else False
-                status = "built in" if not spec.models else ("present" if present else "missing")
+                status = self.tr("built in") if not spec.models else (self.tr("present") if present else self.tr("missing"))
                 if not installed:
-                    status = "not installed"
-                item = QTreeWidgetItem(["    " + spec.name, status, spec.description])
+                    status = self.tr("not installed")
+                description = core_text(spec.description)
+                item = QTreeWidgetItem(["    " + spec.name, status, description])
                 item.setData(0, Qt.ItemDataRole.UserRole, spec.name)
                 usable = installed and present
                 flags = Qt.ItemFlag.ItemIsUserCheckable | (Qt.ItemFlag.ItemIsEnabled if usable else Qt.ItemFlag.NoItemFlags)
                 item.setFlags(flags)
                 item.setCheckState(0, Qt.CheckState.Checked if usable and spec.name in chosen else Qt.CheckState.Unchecked)
-                queries = ", ".join(sorted(m.value for m in spec.query_modalities))
-                tooltip = (
-                    f"<b>{spec.name}</b><br>{spec.description}<br>queries: {queries} · {spec.dim}-d · {spec.licence}"
-                )
+                queries = ", ".join(kind_name(m.value) for m in sorted(spec.query_modalities, key=lambda m: m.value))
+                facts = self.tr("queries: {kinds} · {dim}-d · {licence}").format(kinds=queries, dim=spec.dim, licence=core_text(spec.licence))
+                tooltip = f"<b>{spec.name}</b><br>{description}<br>{facts}"
                 if not installed:
-                    tooltip += "<br><i>its code is not part of this install</i>"
+                    tooltip += "<br><i>" + self.tr("its code is not part of this install") + "</i>"
                 elif not present:
-                    tooltip += f"<br><i>weights missing: pull or import {', '.join(spec.models)} on the Models page</i>"
+                    tooltip += "<br><i>" + self.tr("weights missing: pull or import {models} on the Models page").format(
+                        models=", ".join(spec.models)) + "</i>"
                 for col in range(3):
                     item.setToolTip(col, tooltip)
                 group.addChild(item)
@@ -381,11 +391,11 @@ class LibraryPanel(QWidget):
             return self.worker
         folders = self.folders()
         if not folders:
-            self.ctx.error("Add a folder to the library first (Add folder…, or drop one on the Library page).")
+            self.ctx.error(self.tr("Add a folder to the library first (Add folder…, or drop one on the Library page)."))
             return None
         encoders = self.selected_encoders()
         if not encoders:
-            self.ctx.error("Tick at least one encoder to index with.")
+            self.ctx.error(self.tr("Tick at least one encoder to index with."))
             return None
         self.worker = IndexWorker(self.ctx.settings, folders, encoders)
         self.worker.progress.connect(self._on_progress)
@@ -395,8 +405,8 @@ class LibraryPanel(QWidget):
         self.remove_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
         self.progress.setRange(0, 0)
-        self.progress.setFormat("starting…")
-        self.stage_label.setText(f"Loading {', '.join(encoders)}…")
+        self.progress.setFormat(self.tr("starting…"))
+        self.stage_label.setText(self.tr("Loading {encoders}…").format(encoders=", ".join(encoders)))
         self.current_label.setText("")
         self.report_label.setText("")
         self.ctx.start(self.worker)
@@ -407,7 +417,7 @@ class LibraryPanel(QWidget):
         if self.worker is not None:
             self.worker.cancel()
             self.cancel_button.setEnabled(False)
-            self.stage_label.setText("Cancelling after the current file…")
+            self.stage_label.setText(self.tr("Cancelling after the current file…"))
 
     def _on_progress(self, p: Progress) -> None:
         if p.total:
@@ -420,7 +430,7 @@ class LibraryPanel(QWidget):
         self.stage_label.setText(describe_progress(p))
         if p.current:
             self.current_label.setText(p.current)
-        self.ctx.status.emit(f"Indexing · {describe_progress(p)}", 0)
+        self.ctx.status.emit(self.tr("Indexing · {progress}").format(progress=describe_progress(p)), 0)
 
     def _on_finished(self, outcome: IndexOutcome) -> None:
         self.worker = None
@@ -428,24 +438,28 @@ class LibraryPanel(QWidget):
         report = outcome.report
         self._idle()
         if report.cancelled:
-            self.stage_label.setText("Cancelled. What was indexed is kept; press Index now to resume.")
-            self.progress.setFormat("cancelled")
+            self.stage_label.setText(self.tr("Cancelled. What was indexed is kept; press Index now to resume."))
+            self.progress.setFormat(self.tr("cancelled"))
         else:
-            self.stage_label.setText(f"Done in {report.wall_s:.1f} s.")
+            self.stage_label.setText(self.tr("Done in {seconds} s.").format(seconds=f"{report.wall_s:.1f}"))
             self.progress.setRange(0, 1)
             self.progress.setValue(1)
-            self.progress.setFormat("done")
+            self.progress.setFormat(self.tr("done"))
         lines = [
-            f"{report.scanned} files scanned: {report.new} new, {report.changed} changed, {report.moved} moved, "
-            f"{report.removed} removed, {report.unchanged} unchanged, {report.skipped} skipped."
+            self.tr("{scanned} files scanned: {new} new, {changed} changed, {moved} moved, "
+                    "{removed} removed, {unchanged} unchanged, {skipped} skipped.").format(
+                scanned=report.scanned, new=report.new, changed=report.changed, moved=report.moved,
+                removed=report.removed, unchanged=report.unchanged, skipped=report.skipped)
         ]
         for name, stats in report.encoders.items():
-            rate = f", {stats.items / stats.wall_s:.1f} files/s" if stats.wall_s > 0 and stats.items else ""
-            lines.append(f"{name}: {stats.items} files, {stats.segments} segments{rate}")
+            rate = ", " + self.tr("{rate} files/s").format(rate=f"{stats.items / stats.wall_s:.1f}") if stats.wall_s > 0 and stats.items else ""
+            lines.append(self.tr("{encoder}: {files} files, {segments} segments").format(
+                encoder=name, files=stats.items, segments=stats.segments) + rate)
         self.report_label.setText("\n".join(lines))
         self.current_label.setText("")
         self._show_summary(outcome.summary)
-        self.ctx.say("Indexing cancelled" if report.cancelled else f"Indexed · {outcome.summary.describe()}", 8000)
+        self.ctx.say(self.tr("Indexing cancelled") if report.cancelled else
+                     self.tr("Indexed · {summary}").format(summary=describe_summary(outcome.summary)), 8000)
         self.ctx.library_updated.emit()
         self.indexing_finished.emit(outcome)
         if self._reindex_after and not report.cancelled:
@@ -458,8 +472,8 @@ class LibraryPanel(QWidget):
         else:
             self.worker = None
             self._idle()
-            self.stage_label.setText("Indexing failed.")
-            self.progress.setFormat("failed")
+            self.stage_label.setText(self.tr("Indexing failed."))
+            self.progress.setFormat(self.tr("failed"))
             self.indexing_failed.emit(exc)
         self.ctx.error(exc)
 
@@ -480,13 +494,13 @@ class LibraryPanel(QWidget):
             self.ctx.error(exc)
 
     def _show_summary(self, summary: actions.LibrarySummary) -> None:
-        self.summary.setText(f"{self.ctx.settings.library_dir} — {summary.describe()}")
+        self.summary.setText(f"{self.ctx.settings.library_dir} — {describe_summary(summary)}")
         rows = [
             [Cell(Path(p).name, tooltip=p), Cell(enc or "—"), Cell(reason, tooltip=f"{p}\n{reason}")]
             for p, enc, reason in summary.skipped
         ]
-        self.skipped_table.set_table(Table(["File", "Encoder", "Reason"], rows))
-        self.skipped_box.setTitle(f"Skipped files ({len(rows)})" if rows else "Skipped files (none)")
+        self.skipped_table.set_table(Table([self.tr("File"), self.tr("Encoder"), self.tr("Reason")], rows))
+        self.skipped_box.setTitle(self.tr("Skipped files ({n})").format(n=len(rows)) if rows else self.tr("Skipped files (none)"))
 
     # -- drag and drop -----------------------------------------------------------------------------
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 - Qt API
@@ -531,6 +545,6 @@ class LibraryPanel(QWidget):
         if self.worker is not None:
             self._reindex_after = True
             return
-        self.ctx.say("Files changed on disk: re-indexing")
+        self.ctx.say(self.tr("Files changed on disk: re-indexing"))
         self.start_indexing()
         self._rewatch()

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtCore import QCoreApplication, QSize, Qt, Signal
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QKeySequence, QMouseEvent, QPainter, QPaintEvent, QPalette, QPen, QShortcut
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -39,14 +39,32 @@ from ui.actions import QuerySpec, fmt_time, media_kind_of
 from ui.context import AppContext
 from ui.models import pixmap_or_none
 from ui.resources import icon
+from ui.text import secondary_text
 from ui.thumbnails import ThumbSpec
 
 log = logging.getLogger(__name__)
 
-FILE_FILTER = (
-    "Media (*.jpg *.jpeg *.png *.gif *.webp *.bmp *.tif *.tiff *.heic *.avif "
-    "*.mp4 *.mkv *.mov *.webm *.avi *.m4v *.wav *.flac *.mp3 *.ogg *.opus *.m4a *.aac);;All files (*)"
+MEDIA_PATTERNS = (
+    "*.jpg *.jpeg *.png *.gif *.webp *.bmp *.tif *.tiff *.heic *.avif "
+    "*.mp4 *.mkv *.mov *.webm *.avi *.m4v *.wav *.flac *.mp3 *.ogg *.opus *.m4a *.aac"
 )
+
+
+def file_filter() -> str:
+    media = QCoreApplication.translate("QueryPanel", "Media")
+    every = QCoreApplication.translate("QueryPanel", "All files")
+    return f"{media} ({MEDIA_PATTERNS});;{every} (*)"
+
+
+def describe_saved(query) -> str:  # query: mediasearch.evaluation.groundtruth saved query
+    """A saved query's text or example file (and time range), as the user sees it."""
+    if query.modality is Modality.TEXT:
+        return f"“{query.text or ''}”"
+    name = query.file.name if query.file else "?"
+    if query.start_s is not None or query.end_s is not None:
+        end = QCoreApplication.translate("text", "end") if query.end_s is None else fmt_time(query.end_s)
+        name += f" [{fmt_time(query.start_s or 0.0)}–{end}]"
+    return name
 
 
 class DropZone(QFrame):
@@ -63,26 +81,28 @@ class DropZone(QFrame):
         self.setMinimumSize(QSize(168, 112))
         self.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Expanding)
         self.setCursor(Qt.CursorShape.PointingHandCursor)
-        self.setToolTip("Drop an image, audio or video file here, or click to choose one (Ctrl+O)")
+        self.setToolTip(self.tr("Drop an image, audio or video file here, or click to choose one (Ctrl+O)"))
         self.path: Path | None = None
         self.thumb: ThumbSpec | None = None
         self._hover = False
         self.clear_button = QToolButton(self)
         self.clear_button.setIcon(icon("cross"))
         self.clear_button.setAutoRaise(True)
-        self.clear_button.setToolTip("Clear the example file")
+        self.clear_button.setToolTip(self.tr("Clear the example file"))
         self.clear_button.clicked.connect(self.clear)
         self.clear_button.hide()
         ctx.thumbnails.ready.connect(self._thumb_ready)
 
-    def set_file(self, path: Path | None, kind: MediaKind | None = None) -> None:
+    def set_file(self, path: Path | None, kind: MediaKind | None = None, start_s: float | None = None) -> None:
+        """Show ``path``; a video shows its frame at ``start_s`` (the time the query uses)."""
         self.path = path
+        start = max(start_s or 0.0, 0.0)
         if path is None:
             self.thumb = None
         elif kind is MediaKind.AUDIO:
-            self.thumb = ThumbSpec(str(path), "sound", 0.0, 10.0)
+            self.thumb = ThumbSpec(str(path), "sound", start, start + 10.0)
         elif kind is MediaKind.VIDEO:
-            self.thumb = ThumbSpec(str(path), "frame", 0.0)
+            self.thumb = ThumbSpec(str(path), "frame", start)
         else:
             self.thumb = ThumbSpec(str(path), "image")
         self.clear_button.setVisible(path is not None)
@@ -110,9 +130,9 @@ class DropZone(QFrame):
         painter.setBrush(pal.color(QPalette.ColorRole.Base))
         painter.drawRoundedRect(rect, 8, 8)
         if self.path is None:
-            painter.setPen(pal.color(QPalette.ColorGroup.Disabled, QPalette.ColorRole.WindowText))
+            painter.setPen(secondary_text(pal))
             painter.drawText(rect.adjusted(8, 8, -8, -8), Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap,
-                             "Drop an image, audio or video file here\n\nor click to choose")
+                             self.tr("Drop an image, audio or video file here\n\nor click to choose"))
             return
         pixmap = pixmap_or_none(self.ctx.thumbnails.get(self.thumb)) if self.thumb else None
         text_h = self.fontMetrics().height() + 6
@@ -134,7 +154,7 @@ class DropZone(QFrame):
 
     def choose(self) -> None:
         start = str(self.path.parent) if self.path else str(Path.home())
-        name, _ = QFileDialog.getOpenFileName(self, "Search by example", start, FILE_FILTER)
+        name, _ = QFileDialog.getOpenFileName(self, self.tr("Search by example"), start, file_filter())
         if name:
             self.file_chosen.emit(Path(name))
 
@@ -164,6 +184,7 @@ class QueryPanel(QWidget):
 
     search_requested = Signal(object, object, int, bool)  # QuerySpec, encoder or None, k, pool
     modality_changed = Signal(object)  # Modality or None
+    example_changed = Signal()  # another example file, or none (the old results no longer answer it)
 
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -195,15 +216,15 @@ class QueryPanel(QWidget):
         self.text = QLineEdit()
         self.text.setObjectName("queryText")
         self.text.setClearButtonEnabled(True)
-        self.text.setPlaceholderText("Describe what you are looking for, or words that are spoken…   (or drop a file on the left)")
-        self.text.setToolTip("A text query (Ctrl+F). Press Enter to search.")
+        self.text.setPlaceholderText(self.tr("Describe what you are looking for, or words that are spoken…   (or drop a file on the left)"))
+        self.text.setToolTip(self.tr("A text query (Ctrl+F). Press Enter to search."))
         self.text.addAction(icon("search"), QLineEdit.ActionPosition.LeadingPosition)
         self.text.textEdited.connect(self._text_edited)
         self.text.returnPressed.connect(self.request_search)
         top.addWidget(self.text, 1)
         self.saved = QComboBox()
         self.saved.setObjectName("savedQueries")
-        self.saved.setToolTip("Open a saved evaluation query to search and judge it again")
+        self.saved.setToolTip(self.tr("Open a saved evaluation query to search and judge it again"))
         self.saved.setMinimumContentsLength(16)
         self.saved.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.saved.activated.connect(self._saved_chosen)
@@ -212,7 +233,7 @@ class QueryPanel(QWidget):
 
         grid = QGridLayout()
         grid.setHorizontalSpacing(8)
-        self.mode_label = QLabel("Text query")
+        self.mode_label = QLabel(self.tr("Text query"))
         self.mode_label.setObjectName("modeLabel")
         font = self.mode_label.font()
         font.setBold(True)
@@ -221,70 +242,76 @@ class QueryPanel(QWidget):
 
         self.use_box = QComboBox()
         # item data are plain strings: Qt hands a str-based enum back as a bare str
-        self.use_box.addItem(icon("file"), "the picture at the start time", Modality.IMAGE.value)
-        self.use_box.addItem(icon("play"), "the soundtrack", Modality.AUDIO.value)
-        self.use_box.setToolTip("For a video example: search with one of its frames, or with its sound")
+        self.use_box.addItem(icon("file"), self.tr("the picture at the start time"), Modality.IMAGE.value)
+        self.use_box.addItem(icon("play"), self.tr("the soundtrack"), Modality.AUDIO.value)
+        self.use_box.setToolTip(self.tr("For a video example: search with one of its frames, or with its sound"))
+        self.use_box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.use_box.currentIndexChanged.connect(self._modality_maybe_changed)
-        self.use_label = QLabel("Use")
+        self.use_label = QLabel(self.tr("Use"))
         grid.addWidget(self.use_label, 0, 1)
         grid.addWidget(self.use_box, 0, 2)
 
-        self.range_label = QLabel("From")
+        self.range_label = QLabel(self.tr("From"))
         self.start = QDoubleSpinBox()
         self.start.setObjectName("startTime")
         self.start.setDecimals(1)
         self.start.setSuffix(" s")
         self.start.setRange(0, 1e6)
-        self.start.setToolTip("Start of the part of the example to use, in seconds")
+        self.start.setToolTip(self.tr("Start of the part of the example to use, in seconds"))
+        self.start.valueChanged.connect(self._start_changed)
         self.end = QDoubleSpinBox()
         self.end.setObjectName("endTime")
         self.end.setDecimals(1)
         self.end.setSuffix(" s")
         self.end.setRange(0, 1e6)
-        self.end.setSpecialValueText("end")
-        self.end.setToolTip("End of the part of the example to use, in seconds (“end”: to the end of the file)")
+        self.end.setSpecialValueText(self.tr("end"))
+        self.end.setToolTip(self.tr("End of the part of the example to use, in seconds (“end”: to the end of the file)"))
         grid.addWidget(self.range_label, 0, 3)
         grid.addWidget(self.start, 0, 4)
-        self.to_label = QLabel("to")
+        self.to_label = QLabel(self.tr("to"))
         grid.addWidget(self.to_label, 0, 5)
         grid.addWidget(self.end, 0, 6)
         grid.setColumnStretch(7, 1)
         middle.addLayout(grid)
 
         opts = QHBoxLayout()
-        opts.addWidget(QLabel("Encoder"))
+        opts.addWidget(QLabel(self.tr("Encoder")))
         self.encoder = QComboBox()
         self.encoder.setObjectName("encoderCombo")
-        self.encoder.setToolTip("The encoder to search with; “Best available” uses the best indexed one per media family")
-        self.encoder.setMinimumContentsLength(22)
+        self.encoder.setToolTip(self.tr("The encoder to search with; “Best available” uses the best indexed one per media family"))
+        # as wide as its longest entry ("Best available (efficientnet-lite0, whisper-tiny.en)"), never clipped
+        self.encoder.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self.encoder.setMinimumContentsLength(12)
         opts.addWidget(self.encoder)
         opts.addSpacing(8)
-        opts.addWidget(QLabel("Results"))
+        opts.addWidget(QLabel(self.tr("Results")))
         self.k = QSpinBox()
         self.k.setObjectName("kSpin")
         self.k.setRange(1, 500)
         self.k.setValue(int(self.ctx.prefs.get("search/k", 24, int)))
-        self.k.setToolTip("How many results to show (k)")
+        self.k.setToolTip(self.tr("How many results to show (k)"))
         self.k.valueChanged.connect(lambda v: self.ctx.prefs.set("search/k", v))
         opts.addWidget(self.k)
         opts.addSpacing(8)
-        self.pool = QCheckBox("Pool all encoders")
+        self.pool = QCheckBox(self.tr("Pool all encoders"))
         self.pool.setObjectName("poolBox")
         self.pool.setIcon(icon("pool"))
         self.pool.setToolTip(
-            "For judging: merge the top results of every applicable encoder, unjudged first, so every encoder's "
-            "results get the same chance to be judged (fair evaluation)"
+            self.tr(
+                "For judging: merge the top results of every applicable encoder, unjudged first, so every encoder's "
+                "results get the same chance to be judged (fair evaluation)"
+            )
         )
         opts.addWidget(self.pool)
         opts.addStretch(1)
         middle.addLayout(opts)
         outer.addLayout(middle, 1)
 
-        self.search_button = QPushButton(icon("search", "#ffffff"), "Search")
+        self.search_button = QPushButton(icon("search", "#ffffff"), self.tr("Search"))
         self.search_button.setObjectName("searchButton")
         self.search_button.setDefault(True)
         self.search_button.setMinimumSize(QSize(112, 44))
-        self.search_button.setToolTip("Search (Ctrl+Enter)")
+        self.search_button.setToolTip(self.tr("Search (Ctrl+Enter)"))
         self.search_button.clicked.connect(self.request_search)
         self.search_button.setStyleSheet(
             "QPushButton#searchButton { background: #2563eb; color: white; border-radius: 6px; font-weight: 600;"
@@ -302,19 +329,25 @@ class QueryPanel(QWidget):
         path = Path(path)
         kind = media_kind_of(path) if path.is_file() else None
         if kind is None:
-            self.ctx.error(f"{path}: not an image, audio or video file mediasearch can read")
+            self.ctx.error(self.tr("{path}: not an image, audio or video file mediasearch can read").format(path=path))
             return False
         self.file, self.file_kind = path, kind
         self.duration_s = self._duration(path, kind)
         self.text.clear()
-        self.drop.set_file(path, kind)
+        self.start.blockSignals(True)
+        self.start.setMaximum(self.duration_s or 1e6)
+        self.end.setMaximum(self.duration_s or 1e6)
         self.start.setValue(start_s or 0.0)
         self.end.setValue(end_s or 0.0)
-        if self.duration_s:
-            self.start.setMaximum(self.duration_s)
-            self.end.setMaximum(self.duration_s)
+        self.start.blockSignals(False)
+        self.drop.set_file(path, kind, self.start.value())
         self._update_controls()
+        self.example_changed.emit()
         return True
+
+    def _start_changed(self, value: float) -> None:
+        if self.file is not None and self.file_kind in (MediaKind.VIDEO, MediaKind.AUDIO):
+            self.drop.set_file(self.file, self.file_kind, value)
 
     @staticmethod
     def _duration(path: Path, kind: MediaKind) -> float | None:
@@ -340,10 +373,12 @@ class QueryPanel(QWidget):
             self.drop.set_file(None)
             self.file = self.file_kind = None
             self._update_controls()
+            self.example_changed.emit()
 
     def _file_cleared(self) -> None:
         self.file = self.file_kind = None
         self._update_controls()
+        self.example_changed.emit()
 
     def modality(self) -> Modality | None:
         if self.file is None:
@@ -364,11 +399,15 @@ class QueryPanel(QWidget):
         frame_only = is_video and self.modality() is Modality.IMAGE
         self.to_label.setVisible(timed and not frame_only)
         self.end.setVisible(timed and not frame_only)
-        self.range_label.setText("At" if frame_only else "From")
+        self.range_label.setText(self.tr("At") if frame_only else self.tr("From"))
         if self.file is None:
-            self.mode_label.setText("Text query")
+            self.mode_label.setText(self.tr("Text query"))
         else:
-            what = {MediaKind.IMAGE: "Image", MediaKind.AUDIO: "Audio", MediaKind.VIDEO: "Video"}[self.file_kind]
+            what = {
+                MediaKind.IMAGE: self.tr("Image example"),
+                MediaKind.AUDIO: self.tr("Audio example"),
+                MediaKind.VIDEO: self.tr("Video example"),
+            }[self.file_kind]
             extra = f" · {fmt_time(self.duration_s)}" if self.duration_s else ""
             if self.file_kind is MediaKind.IMAGE:
                 try:
@@ -377,7 +416,7 @@ class QueryPanel(QWidget):
                     extra = " · {} × {} px".format(*image_size(self.file))
                 except MediaSearchError:
                     extra = ""
-            self.mode_label.setText(f"{what} example{extra}")
+            self.mode_label.setText(f"{what}{extra}")
         self._modality_maybe_changed()
 
     def _modality_maybe_changed(self, *_: object) -> None:
@@ -385,7 +424,7 @@ class QueryPanel(QWidget):
             frame_only = self.modality() is Modality.IMAGE
             self.end.setVisible(not frame_only)
             self.to_label.setVisible(not frame_only)
-            self.range_label.setText("At" if frame_only else "From")
+            self.range_label.setText(self.tr("At") if frame_only else self.tr("From"))
         self.refresh_encoders()
         self.modality_changed.emit(self.modality())
 
@@ -402,9 +441,9 @@ class QueryPanel(QWidget):
             names, defaults = [], []
         self.encoder.blockSignals(True)
         self.encoder.clear()
-        best = ", ".join(defaults) if defaults else "none indexed"
-        self.encoder.addItem(f"Best available ({best})", None)
-        self.encoder.setItemData(0, "The core's default: the best indexed encoder per media family", Qt.ItemDataRole.ToolTipRole)
+        best = ", ".join(defaults) if defaults else self.tr("none indexed")
+        self.encoder.addItem(self.tr("Best available ({encoders})").format(encoders=best), None)
+        self.encoder.setItemData(0, self.tr("The core's default: the best indexed encoder per media family"), Qt.ItemDataRole.ToolTipRole)
         for name in names:
             self.encoder.addItem(name, name)
         index = self.encoder.findData(previous) if previous else 0
@@ -414,7 +453,7 @@ class QueryPanel(QWidget):
     def set_encoder(self, name: str | None) -> None:
         index = self.encoder.findData(name) if name else 0
         if index < 0:
-            raise ValueError(f"encoder {name} is not offered for this query")
+            raise ValueError(f"encoder {name} is not offered for this query")  # a programming error, not shown
         self.encoder.setCurrentIndex(index)
 
     def refresh_saved_queries(self) -> None:
@@ -422,14 +461,14 @@ class QueryPanel(QWidget):
 
         self.saved.blockSignals(True)
         self.saved.clear()
-        self.saved.addItem("Saved queries…", None)
+        self.saved.addItem(self.tr("Saved queries…"), None)
         try:
             queries = list_queries(self.ctx.library.catalog, self.ctx.settings)
         except MediaSearchError:
             queries = []
         for q in queries:
             glyph = {"text": "search", "image": "file", "audio": "play"}[q.modality.value]
-            self.saved.addItem(icon(glyph), f"{q.name} — {q.describe()}", q.id)
+            self.saved.addItem(icon(glyph), f"{q.name} — {describe_saved(q)}", q.id)
         self.saved.setEnabled(bool(queries))
         self.saved.blockSignals(False)
 
@@ -449,7 +488,7 @@ class QueryPanel(QWidget):
             self.set_text(q.text or "")
         else:
             if q.file is None or not q.file.is_file():
-                self.ctx.error(QueryError(f"saved query {q.name!r}: its kept file {q.file} is missing"))
+                self.ctx.error(QueryError(self.tr("saved query {name}: its kept file {file} is missing").format(name=repr(q.name), file=q.file)))
                 return
             if not self.set_file(q.file, start_s=q.start_s, end_s=q.end_s):
                 return
@@ -462,7 +501,7 @@ class QueryPanel(QWidget):
         """The query as asked; raises QueryError (the core's message) when incomplete."""
         modality = self.modality()
         if modality is None:
-            raise QueryError("type some text, or drop or choose an example file, to search")
+            raise QueryError(self.tr("type some text, or drop or choose an example file, to search"))
         if modality is Modality.TEXT:
             return QuerySpec(Modality.TEXT, text=self.text.text().strip())
         start = end = None

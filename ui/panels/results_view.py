@@ -33,8 +33,9 @@ from PySide6.QtWidgets import (
 
 from mediasearch.media import MediaKind
 from ui.actions import ResultItem, fmt_time
-from ui.models import GRADE_COLOURS, GRADE_LABELS, ResultRole, ResultsModel, describe_time, pixmap_or_none
+from ui.models import GRADE_COLOURS, ResultRole, ResultsModel, describe_time, grade_label, pixmap_or_none
 from ui.resources import icon
+from ui.text import secondary_text
 
 log = logging.getLogger(__name__)
 
@@ -137,7 +138,7 @@ class ResultDelegate(QStyledItemDelegate):
             error = index.data(ResultRole.THUMB_ERROR)
             painter.setPen(pal.color(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text))
             painter.drawText(area.adjusted(4, 4, -4, -4), Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap,
-                             "no preview" if error else "…")
+                             self.tr("no preview") if error else "…")
             return
         mode = Qt.AspectRatioMode.IgnoreAspectRatio if fill else Qt.AspectRatioMode.KeepAspectRatio
         size = pixmap.size().scaled(area.size(), mode)
@@ -148,7 +149,7 @@ class ResultDelegate(QStyledItemDelegate):
     def _grade_badge(self, painter: QPainter, at: QPoint, grade: int | None, font: QFont) -> None:
         if grade is None:
             return
-        text = {2: "✔✔ highly", 1: "✔ relevant", 0: "✘ not"}[grade]
+        text = {2: self.tr("✔✔ highly"), 1: self.tr("✔ relevant"), 0: self.tr("✘ not")}[grade]
         _pill(painter, at, text, GRADE_COLOURS[grade], QColor("white"), font, right=True)
 
     def _chips(self, painter: QPainter, rect: QRect, sound: bool, grade: int | None, pal: QPalette, font: QFont) -> None:
@@ -172,7 +173,7 @@ class ResultDelegate(QStyledItemDelegate):
         _pill(painter, area.topLeft() + QPoint(4, 4), f"#{hit.rank}", QColor(0, 0, 0, 150), QColor("white"), small)
         self._grade_badge(painter, area.topRight() + QPoint(-4, 4), item.grade, small)
         if hit.kind is MediaKind.VIDEO:
-            when = f"▶ {fmt_time(hit.start_s)}" if hit.start_s is not None else "▶ video"
+            when = f"▶ {fmt_time(hit.start_s)}" if hit.start_s is not None else "▶ " + self.tr("video")
             if hit.frames:
                 when += f"  +{len(hit.frames)}"
             _pill(painter, QPoint(area.left() + 4, area.bottom() - QFontMetrics(small).height() - 5), when,
@@ -186,13 +187,14 @@ class ResultDelegate(QStyledItemDelegate):
         painter.drawText(QRect(area.left(), y, area.width(), fh + 2), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, name)
         y += fh + 4
         painter.setFont(small)
-        painter.setPen(pal.color(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text))
+        painter.setPen(secondary_text(pal))
         if item.pool_ranks:
-            label = f"{hit.score:.3f} · {len(item.pool_ranks)} encoder{'s' if len(item.pool_ranks) > 1 else ''}"
+            n = len(item.pool_ranks)
+            label = f"{hit.score:.3f} · " + (self.tr("1 encoder") if n == 1 else self.tr("{n} encoders").format(n=n))
         elif self.view.mixed_encoders:
             label = f"{hit.score:.3f} · {hit.encoder}"
         else:
-            label = f"score {hit.score:.3f}"
+            label = self.tr("score {score}").format(score=f"{hit.score:.3f}")
         chips_w = 3 * (CHIP.width() + 3)
         text = QFontMetrics(small).elidedText(label, Qt.TextElideMode.ElideRight, area.width() - chips_w)
         painter.drawText(QRect(area.left(), y, area.width() - chips_w, CHIP.height() + 2),
@@ -205,7 +207,7 @@ class ResultDelegate(QStyledItemDelegate):
         fh = fm.height()
         small = QFont(self.view.font())
         small.setPointSizeF(max(small.pointSizeF() * 0.85, 7.0))
-        painter.setPen(pal.color(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text))
+        painter.setPen(secondary_text(pal))
         painter.setFont(small)
         painter.drawText(QRect(rect.left() + 4, rect.top(), 34, rect.height()), Qt.AlignmentFlag.AlignCenter, f"#{hit.rank}")
         play = self.play_rect(rect)
@@ -246,16 +248,17 @@ class ResultDelegate(QStyledItemDelegate):
         elif hit.labels:
             detail = ", ".join(f"{name} {score:.2f}" for name, score in hit.labels[:4])
         elif hit.kind is MediaKind.VIDEO:
-            detail = "soundtrack of a video"
+            detail = self.tr("soundtrack of a video")
         painter.setFont(italic)
         painter.drawText(QRect(x, y, width, fh + 2), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
                          QFontMetrics(italic).elidedText(detail, Qt.TextElideMode.ElideRight, width))
         y += fh + 6
         painter.setFont(small)
-        painter.setPen(pal.color(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text))
+        painter.setPen(secondary_text(pal))
         who = ", ".join(f"{n} #{r}" for n, r in sorted(item.pool_ranks.items(), key=lambda kv: kv[1])) if item.pool_ranks else hit.encoder
         painter.drawText(QRect(x, y, width, fh + 2), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
-                         QFontMetrics(small).elidedText(f"score {hit.score:.3f} · {who}", Qt.TextElideMode.ElideRight, width))
+                         QFontMetrics(small).elidedText(self.tr("score {score}").format(score=f"{hit.score:.3f}") + f" · {who}",
+                                                        Qt.TextElideMode.ElideRight, width))
         self._grade_badge(painter, QPoint(rect.right() - PAD, rect.top() + 10), item.grade, small)
         self._chips(painter, rect, True, item.grade, pal, small)
 
@@ -281,10 +284,11 @@ class ResultDelegate(QStyledItemDelegate):
             sound = bool(index.data(ResultRole.IS_SOUND))
             for grade, chip in self.chip_rects(option.rect.adjusted(1, 1, -1, -1), sound):
                 if chip.contains(pos):
-                    QToolTip.showText(event.globalPos(), f"Mark {GRADE_LABELS[grade][1]} (key {grade})", view)
+                    tip = self.tr("Mark {grade} (key {key})").format(grade=grade_label(grade, long=True), key=grade)
+                    QToolTip.showText(event.globalPos(), tip, view)
                     return True
             if sound and self.play_rect(option.rect.adjusted(1, 1, -1, -1)).contains(pos):
-                QToolTip.showText(event.globalPos(), "Play from the hit's start (Space)", view)
+                QToolTip.showText(event.globalPos(), self.tr("Play from the hit's start (Space)"), view)
                 return True
         return super().helpEvent(event, view, option, index)
 
@@ -355,24 +359,24 @@ class ResultsView(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(12, 0, 12, 6)
         layout.setSpacing(4)
-        self.summary = QLabel("Search by example or text to see results here.")
+        self.summary = QLabel(self.tr("Search by example or text to see results here."))
         self.summary.setObjectName("resultsSummary")
         self.summary.setTextFormat(Qt.TextFormat.RichText)
         self.summary.setWordWrap(True)
         layout.addWidget(self.summary)
         bar = QHBoxLayout()
         bar.setSpacing(4)
-        bar.addWidget(QLabel("Grade:"))
+        bar.addWidget(QLabel(self.tr("Grade:")))
         self.grade_buttons: dict[int | None, QToolButton] = {}
         for grade, glyph, tip in (
-            (2, "check2", "Mark the selected result highly relevant (key 2)"),
-            (1, "check", "Mark the selected result relevant (key 1)"),
-            (0, "cross", "Mark the selected result not relevant (key 0)"),
-            (None, "remove", "Forget the selected result's grade (Backspace)"),
+            (2, "check2", self.tr("Mark the selected result highly relevant (key 2)")),
+            (1, "check", self.tr("Mark the selected result relevant (key 1)")),
+            (0, "cross", self.tr("Mark the selected result not relevant (key 0)")),
+            (None, "remove", self.tr("Forget the selected result's grade (Backspace)")),
         ):
             button = QToolButton()
             button.setIcon(icon(glyph, GRADE_COLOURS[grade].name() if grade is not None else None))
-            button.setText(GRADE_LABELS[grade][0] if grade is not None else "Clear")
+            button.setText(grade_label(grade) if grade is not None else self.tr("Clear"))
             button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
             button.setToolTip(tip)
             button.setObjectName(f"grade{grade if grade is not None else 'Clear'}")
@@ -380,18 +384,18 @@ class ResultsView(QWidget):
             bar.addWidget(button)
             self.grade_buttons[grade] = button
         bar.addStretch(1)
-        self.advance = QCheckBox("Next after grading")
+        self.advance = QCheckBox(self.tr("Next after grading"))
         self.advance.setChecked(True)
-        self.advance.setToolTip("Move to the next result after grading one")
+        self.advance.setToolTip(self.tr("Move to the next result after grading one"))
         bar.addWidget(self.advance)
         self.size_slider = QSlider(Qt.Orientation.Horizontal)
         self.size_slider.setRange(112, 320)
         self.size_slider.setValue(176)
         self.size_slider.setFixedWidth(100)
-        self.size_slider.setToolTip("Thumbnail size")
+        self.size_slider.setToolTip(self.tr("Thumbnail size"))
         self.size_slider.valueChanged.connect(self._resize_thumbs)
         bar.addSpacing(12)
-        bar.addWidget(QLabel("Size"))
+        bar.addWidget(QLabel(self.tr("Size")))
         bar.addWidget(self.size_slider)
         layout.addLayout(bar)
 

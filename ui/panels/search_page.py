@@ -19,10 +19,11 @@ from mediasearch.errors import QueryError
 from ui import player
 from ui.actions import JudgeRequest, SearchOutcome
 from ui.context import AppContext
-from ui.models import GRADE_LABELS, ResultsModel
+from ui.models import ResultsModel, grade_label
 from ui.panels.details_pane import DetailsPane
 from ui.panels.query_panel import QueryPanel
 from ui.panels.results_view import ResultsView
+from ui.text import describe_spec
 from ui.workers import JudgeOutcome, SearchWorker
 
 log = logging.getLogger(__name__)
@@ -69,6 +70,7 @@ class SearchPage(QWidget):
         layout.addWidget(self.splitter, 1)
 
         self.query.search_requested.connect(self.run_search)
+        self.query.example_changed.connect(self._example_changed)
         self.results.judge_requested.connect(self.judge)
         self.results.open_requested.connect(self.open_result)
         self.results.play_requested.connect(self.play_result)
@@ -88,7 +90,7 @@ class SearchPage(QWidget):
         self.worker = SearchWorker(self.ctx.settings, spec, encoder=encoder, k=k, pool=pool)
         self.worker.finished.connect(self._search_done)
         self.worker.failed.connect(self._search_failed)
-        self.results.summary.setText(f"Searching for {spec.describe()}…")
+        self.results.summary.setText(self.tr("Searching for {query}…").format(query=describe_spec(spec)))
         self.query.search_button.setEnabled(False)
         self.ctx.start(self.worker)
         self.search_started.emit()
@@ -113,7 +115,7 @@ class SearchPage(QWidget):
             return
         self.worker = None
         self.query.search_button.setEnabled(True)
-        self.results.summary.setText("The search failed.")
+        self.results.summary.setText(self.tr("The search failed."))
         self.search_failed.emit(exc)
         self.ctx.error(exc)
 
@@ -122,23 +124,35 @@ class SearchPage(QWidget):
         if outcome is None:
             return
         n = len(outcome.items)
-        what = outcome.spec.describe()
-        how = ("pool of " if outcome.pooled else "") + ", ".join(outcome.encoders)
-        parts = [f"<b>{n} result{'s' if n != 1 else ''}</b> for {what}", how, f"{outcome.elapsed_s * 1000:.0f} ms"]
+        what = describe_spec(outcome.spec)
+        encoders = ", ".join(outcome.encoders)
+        how = self.tr("pool of {encoders}").format(encoders=encoders) if outcome.pooled else encoders
+        count = self.tr("1 result") if n == 1 else self.tr("{n} results").format(n=n)
+        parts = [self.tr("<b>{count}</b> for {query}").format(count=count, query=what), how, f"{outcome.elapsed_s * 1000:.0f} ms"]
         judged = self.model.judged_count()
         if self.saved_query is not None:
-            parts.append(f"saved as <i>{self.saved_query.name}</i>: {judged} of {n} judged")
+            parts.append(self.tr("saved as <i>{name}</i>: {judged} of {n} judged").format(name=self.saved_query.name, judged=judged, n=n))
         elif n:
-            parts.append("grade with 2 / 1 / 0")
+            parts.append(self.tr("grade with 2 / 1 / 0"))
         if outcome.example_left_out:
-            parts.append("the example itself is left out")
+            parts.append(self.tr("the example itself is left out"))
         self.results.summary.setText(" · ".join(parts))
 
     def _library_switched(self) -> None:
+        self.clear_results(self.tr("Search by example or text to see results here."))
+
+    def clear_results(self, message: str) -> None:
+        """Forget the shown results (a new example, another library); a running search is dropped."""
+        self.worker = None
+        self.query.search_button.setEnabled(True)
         self.model.clear()
         self.outcome = None
         self.saved_query = None
-        self.results.summary.setText("Search by example or text to see results here.")
+        self.results.summary.setText(message)
+
+    def _example_changed(self) -> None:
+        if self.outcome is not None or self.worker is not None:
+            self.clear_results(self.tr("A new example: press Search (Ctrl+Enter) to see its results."))
 
     # -- judging -------------------------------------------------------------------------
     def judge(self, row: int, grade: int | None) -> int | None:
@@ -147,7 +161,7 @@ class SearchPage(QWidget):
         if item is None or self.outcome is None:
             return None
         if item.content_hash is None:
-            self.ctx.error(QueryError(f"{item.hit.path} is not indexed any more; index again before judging it"))
+            self.ctx.error(QueryError(self.tr("{path} is not indexed any more; index again before judging it").format(path=item.hit.path)))
             return None
         previous = item.grade
         self.model.set_grade(row, grade)
@@ -160,7 +174,7 @@ class SearchPage(QWidget):
         )
         token = self.ctx.judge.submit(self.ctx.settings, request)
         self._pending_grades[token] = (row, previous)
-        label = GRADE_LABELS[grade][1] if grade is not None else "not judged"
+        label = grade_label(grade, long=True)
         self.ctx.say(f"{Path(item.hit.path).name}: {label}", 3000)
         self._update_summary()
         return token
@@ -170,7 +184,7 @@ class SearchPage(QWidget):
         first = self.saved_query is None or self.saved_query.id != outcome.saved_query.id
         self.saved_query = outcome.saved_query
         if first:
-            self.ctx.say(f"Saved the query for evaluation as “{outcome.saved_query.name}”", 6000)
+            self.ctx.say(self.tr("Saved the query for evaluation as “{name}”").format(name=outcome.saved_query.name), 6000)
         self._update_summary()
         self.ctx.queries_changed.emit()
         self.judged.emit(outcome)

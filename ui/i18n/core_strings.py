@@ -1,0 +1,84 @@
+"""Strings the core hands the GUI as data (encoder and model descriptions, progress stages,
+model states), marked for translation. The core stays English and Qt-free; the GUI shows
+them through :func:`core_text`. tests/test_gui_i18n.py checks these lists cover the
+registry and the manifest."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication
+
+CONTEXT = "core"
+
+ENCODER_DESCRIPTIONS = [
+    QT_TRANSLATE_NOOP("core", 'PANNs CNN14 (AudioSet, mAP 0.431): 2048-d clip embeddings and AudioSet labels'),
+    QT_TRANSLATE_NOOP("core", 'open_clip ViT-B-16-SigLIP (webli): image and text towers, text queries find images and frames'),
+    QT_TRANSLATE_NOOP("core", 'openai-whisper base.en: time-coded transcripts, searched by BM25 + all-MiniLM-L6-v2 (RRF)'),
+    QT_TRANSLATE_NOOP("core", 'openai-whisper base: time-coded transcripts, searched by BM25 + all-MiniLM-L6-v2 (RRF)'),
+    QT_TRANSLATE_NOOP("core", 'openai-whisper medium.en: time-coded transcripts, searched by BM25 + all-MiniLM-L6-v2 (RRF)'),
+    QT_TRANSLATE_NOOP("core", 'openai-whisper medium: time-coded transcripts, searched by BM25 + all-MiniLM-L6-v2 (RRF)'),
+    QT_TRANSLATE_NOOP("core", 'openai-whisper small.en: time-coded transcripts, searched by BM25 + all-MiniLM-L6-v2 (RRF)'),
+    QT_TRANSLATE_NOOP("core", 'openai-whisper small: time-coded transcripts, searched by BM25 + all-MiniLM-L6-v2 (RRF)'),
+    QT_TRANSLATE_NOOP("core", 'openai-whisper tiny.en: time-coded transcripts, searched by BM25 + all-MiniLM-L6-v2 (RRF)'),
+    QT_TRANSLATE_NOOP("core", 'openai-whisper tiny: time-coded transcripts, searched by BM25 + all-MiniLM-L6-v2 (RRF)'),
+    QT_TRANSLATE_NOOP("core", 'timm tf_efficientnet_lite0 (ImageNet), pooled 1280-d features; light, for laptops'),
+    QT_TRANSLATE_NOOP("core", 'torchvision ResNet50, ImageNet IMAGENET1K_V2 weights, pooled 2048-d features'),
+    QT_TRANSLATE_NOOP("core", 'weight-free colour histogram + perceptual hash + wavelet descriptor (no downloads)'),
+    QT_TRANSLATE_NOOP("core", 'weight-free landmark fingerprint: finds the same recording after noise, shift, resampling (no downloads)'),
+    QT_TRANSLATE_NOOP("core", 'weight-free texture statistics (log-mel, contrast, modulation) + landmark fingerprint (no downloads)'),
+]
+ENCODER_LICENCES = [
+    QT_TRANSLATE_NOOP("core", 'Apache-2.0'),
+    QT_TRANSLATE_NOOP("core", 'Apache-2.0 (SigLIP weights)'),
+    QT_TRANSLATE_NOOP("core", 'Apache-2.0 (this project)'),
+    QT_TRANSLATE_NOOP("core", 'BSD-3-Clause (torchvision weights)'),
+    QT_TRANSLATE_NOOP("core", 'MIT (PANNs code and weights)'),
+    QT_TRANSLATE_NOOP("core", 'MIT (Whisper); Apache-2.0 (all-MiniLM-L6-v2)'),
+]
+MODEL_DESCRIPTIONS = [
+    QT_TRANSLATE_NOOP("core", 'OpenAI Whisper base (English-only); load with whisper.load_model(path)'),
+    QT_TRANSLATE_NOOP("core", 'OpenAI Whisper base (multilingual); load with whisper.load_model(path)'),
+    QT_TRANSLATE_NOOP("core", 'OpenAI Whisper medium (English-only); load with whisper.load_model(path)'),
+    QT_TRANSLATE_NOOP("core", 'OpenAI Whisper medium (multilingual); load with whisper.load_model(path)'),
+    QT_TRANSLATE_NOOP("core", 'OpenAI Whisper small (English-only); load with whisper.load_model(path)'),
+    QT_TRANSLATE_NOOP("core", 'OpenAI Whisper small (multilingual); load with whisper.load_model(path)'),
+    QT_TRANSLATE_NOOP("core", 'OpenAI Whisper tiny (English-only); load with whisper.load_model(path)'),
+    QT_TRANSLATE_NOOP("core", 'OpenAI Whisper tiny (multilingual); load with whisper.load_model(path)'),
+    QT_TRANSLATE_NOOP("core", 'PANNs CNN14 AudioSet checkpoint (mAP 0.431), Zenodo record 3987831 (weights CC-BY-4.0, code MIT)'),
+    QT_TRANSLATE_NOOP("core", 'The 527 AudioSet class labels (index, mid, display_name) PANNs CNN14 outputs; a copy ships in models/'),
+    QT_TRANSLATE_NOOP("core", "open_clip ViT-B-16-SigLIP (WebLI) image and text towers with its tokenizer; open_clip.create_model('local-dir:<dir>')"),
+    QT_TRANSLATE_NOOP("core", 'sentence-transformers all-MiniLM-L6-v2, 384-d English text embeddings; SentenceTransformer(<dir>)'),
+    QT_TRANSLATE_NOOP("core", 'sentence-transformers paraphrase-multilingual-MiniLM-L12-v2, 384-d text embeddings in 50+ languages; SentenceTransformer(<dir>)'),
+    QT_TRANSLATE_NOOP("core", "timm tf_efficientnet_lite0 ImageNet-1k (Google's TF weights) as a safetensors state dict, loaded strict"),
+    QT_TRANSLATE_NOOP("core", 'torchvision ResNet50 IMAGENET1K_V2 state dict; resnet50() then load_state_dict'),
+]
+PROGRESS_STAGES = [
+    QT_TRANSLATE_NOOP("core", 'scan'),
+    QT_TRANSLATE_NOOP("core", 'check'),
+    QT_TRANSLATE_NOOP("core", 'embed images'),
+    QT_TRANSLATE_NOOP("core", 'embed audio'),
+    QT_TRANSLATE_NOOP("core", 'transcribe'),
+    QT_TRANSLATE_NOOP("core", 'download'),
+    QT_TRANSLATE_NOOP("core", 'verify'),
+    QT_TRANSLATE_NOOP("core", 'import'),
+    QT_TRANSLATE_NOOP("core", 'evaluate'),
+    QT_TRANSLATE_NOOP("core", 'time searches'),
+]
+PROGRESS_UNITS = [
+    QT_TRANSLATE_NOOP("core", 'file'),
+    QT_TRANSLATE_NOOP("core", 'files'),
+    QT_TRANSLATE_NOOP("core", 'search'),
+    QT_TRANSLATE_NOOP("core", 'pass'),
+    QT_TRANSLATE_NOOP("core", 'query'),
+    QT_TRANSLATE_NOOP("core", 'segment'),
+]
+MODEL_STATES = [
+    QT_TRANSLATE_NOOP("core", 'present'),
+    QT_TRANSLATE_NOOP("core", 'missing'),
+    QT_TRANSLATE_NOOP("core", 'partial'),
+    QT_TRANSLATE_NOOP("core", 'corrupt'),
+]
+
+
+def core_text(text: str) -> str:
+    """``text`` from the core in the interface language (as it is when there is no translation)."""
+    return QCoreApplication.translate(CONTEXT, text) if text else text
