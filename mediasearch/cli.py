@@ -157,12 +157,13 @@ def cmd_index(args: argparse.Namespace) -> int:
         from mediasearch.errors import InputPathError
 
         raise InputPathError(missing)
-    encoders = _encoder_list(args.encoders) or ["baseline-image", "baseline-audio"]
     bars = _Bars(enabled=not args.quiet)
     if getattr(args, "index_type", None):
         settings = settings.with_(index_type=args.index_type)
     command = "mediasearch index " + " ".join(args.paths)
     with Library(settings, command=command, wait=args.wait) as library, _cancel_on_sigint() as cancel:
+        # without --encoders: every encoder the library already uses stays up to date
+        encoders = _encoder_list(args.encoders) or library.indexed_encoders() or ["baseline-image", "baseline-audio"]
         try:
             with library.writing(command):  # one writer: refused (or queued with --wait) while another runs
                 report = index_paths(
@@ -212,6 +213,11 @@ def cmd_search(args: argparse.Namespace) -> int:
     group = not (args.frames or args.segments)
     with Library(args.settings) as library:
         hits = search(library, query, encoder=args.encoder, k=args.k, kind=kind, group=group)
+        from mediasearch.search import default_encoders
+
+        used = [args.encoder] if args.encoder else default_encoders(library, modality)
+        for warning in coverage_warnings(library, used):
+            print(f"warning: {warning}", file=sys.stderr)
     heard = _heard(args)
     if heard is not None and not args.json:
         print(f'heard: "{heard}"', file=sys.stderr)
@@ -223,6 +229,20 @@ def cmd_search(args: argparse.Namespace) -> int:
         return 0
     print(_hits_table(hits))
     return 0
+
+
+def coverage_warnings(library, encoders: Sequence[str]) -> list[str]:  # noqa: ANN001
+    """One line per encoder that has not embedded every file it covers, with the fix."""
+    out = []
+    roots = " ".join(str(r) for r in library.catalog.roots()) or "FOLDER"
+    for name in encoders:
+        cov = library.coverage(name)
+        if cov["missing"] > 0:
+            out.append(
+                f"{name} has not embedded {cov['missing']} of {cov['eligible']} files, so they cannot be found; "
+                f"run `mediasearch index {roots} --encoders {name}`"
+            )
+    return out
 
 
 def _heard(args: argparse.Namespace) -> str | None:
@@ -266,6 +286,8 @@ def cmd_status(args: argparse.Namespace) -> int:
         events = library.catalog.store_events(10)
         problems = library.catalog.scan_problems()
         writer = _writer_info(settings)
+        coverage = coverage_warnings(library, library.indexed_encoders())
+        per_encoder = {name: library.coverage(name) for name in library.indexed_encoders()}
     data = {
         "library": str(settings.library_dir),
         "model_dir": str(settings.model_dir),
@@ -274,6 +296,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         "scan_problems": [{"path": p, "reason": r} for p, r in problems],
         "encoder_failures": [{"path": p, "encoder": e, "reason": r} for p, e, r in failures],
         "store": store,
+        "coverage": per_encoder,
         "store_events": events,
         "writer": writer,
     }
@@ -301,6 +324,8 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(f"\nscan problems ({len(problems)}):")
         for path, reason in problems:
             print(f"  {path}: {reason}")
+    for warning in coverage:
+        print(f"warning: {warning}")
     _print_store(store, events, writer)
     return 1 if any(e["problem"] for e in store.values()) else 0
 
@@ -425,7 +450,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("index", help="index folders (only new and changed files are processed)")
     p.add_argument("paths", nargs="+", metavar="PATH")
-    p.add_argument("--encoders", type=cli_args.name_list("encoder"), metavar="A,B", help="encoders to use (default: baseline-image,baseline-audio); see `mediasearch encoders`")
+    p.add_argument("--encoders", type=cli_args.name_list("encoder"), metavar="A,B", help="encoders to use (default: every encoder the library already has, or baseline-image,baseline-audio for a new library); see `mediasearch encoders`")
     p.add_argument("--frame-interval", type=cli_args.float_range(*cli_args.LIMITS["frame_interval"]), metavar="S", help="seconds between sampled video frames, 0.01 to 3600 (default 2)")
     p.add_argument("--batch-size", type=cli_args.int_range(*cli_args.LIMITS["batch_size"]), metavar="N", help="inference batch size, 1 to 1024 (default 8)")
     p.add_argument("--threads", type=cli_args.int_range(*cli_args.LIMITS["threads"]), metavar="N", help="CPU threads for inference, 1 to 512 (default: all cores but one, which decodes)")
@@ -476,10 +501,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     cli_errors.safe_text_streams()
-    parser = build_parser()
     try:
+        parser = build_parser()
         args = parser.parse_args(argv)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # Ctrl-C while the command areas are imported
         print("mediasearch: interrupted", file=sys.stderr)
         return EXIT_CANCELLED
     cli_args.check_time_span(parser, args)
