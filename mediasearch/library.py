@@ -500,7 +500,7 @@ class Library:
     def _graph_problem(self, name: str, record: dict, kind: str) -> str | None:
         """Why the encoder's graph file needs (re)building, or None if it is fine."""
         try:
-            info, _ = read_ann(ann_path(self.library_dir, name))
+            info = verify_ann(ann_path(self.library_dir, name))
         except FileNotFoundError:
             return "index file missing" if record["index_type"] == kind else "new index"
         except IndexCorruptError as exc:

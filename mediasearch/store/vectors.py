@@ -253,6 +253,27 @@ def _iter(vlog: VectorLog, start: int, stop: int, batch: int = 65536):
         yield ids, vectors
 
 
+class _StreamingExact:
+    """Exact top-k over a log, read batch by batch: ground truth for recall without a
+    second copy of the library in memory."""
+
+    def __init__(self, vlog: VectorLog, count: int) -> None:
+        self.vlog, self.n = vlog, count
+
+    def search(self, queries: np.ndarray, k: int, **_: object) -> tuple[np.ndarray, np.ndarray]:
+        best_s = np.full((len(queries), k), -np.inf, np.float32)
+        best_i = np.full((len(queries), k), -1, np.int64)
+        for ids, vectors in _iter(self.vlog, 0, self.n):
+            scores = queries @ vectors.T
+            all_s = np.concatenate([best_s, scores], axis=1)
+            all_i = np.concatenate([best_i, np.broadcast_to(ids, scores.shape)], axis=1)
+            kk = min(k, all_s.shape[1])
+            top = np.argpartition(-all_s, kk - 1, axis=1)[:, :kk]
+            best_s, best_i = np.take_along_axis(all_s, top, 1), np.take_along_axis(all_i, top, 1)
+        order = np.argsort(-best_s, axis=1, kind="stable")
+        return np.take_along_axis(best_s, order, 1), np.take_along_axis(best_i, order, 1)
+
+
 def build_graph(
     library_dir: Path,
     encoder: str,
@@ -272,11 +293,9 @@ def build_graph(
     vlog = VectorLog(log_folder(library_dir, encoder), dim, generation)
     t0 = time.monotonic()
     graph = make_index(kind, dim)
-    exact = _flat(dim)
     covered = 0
     for ids, vectors in _iter(vlog, 0, count):
         graph.add(vectors, ids)
-        exact.add(vectors, ids)
         covered += len(ids)
     build_s = time.monotonic() - t0
     ef, recall = None, None
@@ -284,9 +303,8 @@ def build_graph(
         rng = np.random.default_rng(0)
         picks = np.sort(rng.choice(covered, size=min(sample, covered), replace=False))
         queries = np.concatenate([vlog.read(int(i), int(i) + 1)[1] for i in picks])
-        ef, recall = tune_ef_search(graph, queries, exact, target=target_recall)
+        ef, recall = tune_ef_search(graph, queries, _StreamingExact(vlog, count), target=target_recall)
         graph.ef_search = ef  # type: ignore[attr-defined]
-    del exact
     info = AnnInfo(
         generation=generation, covered=covered, kind=kind, ef_search=ef,
         recall_at_10=None if recall is None else round(float(recall), 4),
