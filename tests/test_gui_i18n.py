@@ -13,6 +13,7 @@ import pytest
 pytest.importorskip("PySide6")
 pytest.importorskip("pytestqt")
 
+from PySide6.QtCore import Qt  # noqa: E402
 from PySide6.QtWidgets import (  # noqa: E402
     QAbstractButton,
     QAbstractItemView,
@@ -153,26 +154,91 @@ def visible_texts(window) -> list[tuple[str, str]]:  # noqa: ANN001 - MainWindow
     return out
 
 
-@pytest.fixture
-def zh_window(qtbot, tmp_path: Path, settings):
-    """The main window in Simplified Chinese over an empty library."""
-    from ui import errors
+def clipped(window) -> list[str]:  # noqa: ANN001 - MainWindow
+    """Visible widgets whose text does not fit: combo boxes, buttons, one-line labels, group titles."""
+    from PySide6.QtWidgets import QCheckBox, QPushButton, QStyle, QStyleOptionComboBox, QToolButton
+
+    out = []
+    for w in window.findChildren(QWidget):
+        if not w.isVisible() or w.width() <= 1:
+            continue
+        fm = w.fontMetrics()
+        if isinstance(w, QComboBox) and w.currentText():
+            opt = QStyleOptionComboBox()
+            w.initStyleOption(opt)
+            field = w.style().subControlRect(QStyle.ComplexControl.CC_ComboBox, opt, QStyle.SubControl.SC_ComboBoxEditField, w)
+            icon = w.iconSize().width() + 4 if not w.itemIcon(w.currentIndex()).isNull() else 0
+            need = fm.horizontalAdvance(w.currentText()) + icon
+            if field.width() < need:
+                out.append(f"combo {w.objectName() or w.currentText()!r}: {field.width()} px for {need} px")
+        elif isinstance(w, (QPushButton, QCheckBox, QToolButton)) and w.text():
+            if w.width() < w.minimumSizeHint().width() - 1:
+                out.append(f"button {w.text()!r}: {w.width()} px for {w.minimumSizeHint().width()} px")
+        elif isinstance(w, QLabel) and w.text() and not w.wordWrap() and w.textFormat() != Qt.TextFormat.RichText and "<" not in w.text():
+            need = max(fm.horizontalAdvance(line) for line in w.text().splitlines())
+            if w.contentsRect().width() < need:
+                out.append(f"label {w.text()!r}: {w.contentsRect().width()} px for {need} px")
+        elif isinstance(w, QGroupBox) and w.title():
+            need = fm.horizontalAdvance(w.title()) + 16
+            if w.width() < need:
+                out.append(f"group {w.title()!r}: {w.width()} px for {need} px")
+    return out
+
+
+def _window(qtbot, tmp_path: Path, settings, lang: str):  # noqa: ANN001
     from ui.app import build_window, create_app, install_language
     from ui.prefs import Prefs
 
     app = create_app([])
-    install_language(app, "zh_CN")
-    assert app._mediasearch_translators, "the zh_CN translation did not load (pyside6-lrelease missing?)"
+    install_language(app, lang)
+    if lang != "en":
+        assert app._mediasearch_translators, f"the {lang} translation did not load (pyside6-lrelease missing?)"
     window = build_window(settings, Prefs.from_file(tmp_path / "ui.ini"), dark=False)
     qtbot.addWidget(window)
     window.resize(1280, 820)
     window.show()
     qtbot.waitExposed(window)
+    return window
+
+
+@pytest.mark.parametrize("lang", ["zh_CN", "en"])
+def test_no_page_clips_its_text(qtbot, tmp_path: Path, settings, lang: str) -> None:
+    from PySide6.QtWidgets import QApplication
+
+    from ui import errors
+    from ui.app import create_app, install_language
+
+    window = _window(qtbot, tmp_path, settings, lang)
+    try:
+        video = tmp_path / "ex" / "clip.mp4"
+        mf.make_video(video, duration_s=2.0, fps=8, size=(96, 64), seed=3)
+        problems = []
+        for key in ("search", "library", "evaluate", "models"):
+            window.show_page(key)
+            if key == "search":
+                window.search_page.query.set_file(video, start_s=1.0)
+            QApplication.processEvents()
+            problems += [f"{key}: {p}" for p in clipped(window)]
+        assert not problems, f"clipped in {lang}:\n" + "\n".join(problems)
+    finally:
+        window.close()
+        for box in list(errors.shown):
+            box.close()
+        install_language(create_app([]), "en")
+
+
+@pytest.fixture
+def zh_window(qtbot, tmp_path: Path, settings):
+    """The main window in Simplified Chinese over an empty library."""
+    from ui import errors
+    from ui.app import create_app, install_language
+
+    window = _window(qtbot, tmp_path, settings, "zh_CN")
     yield window
     window.close()
     for box in list(errors.shown):
         box.close()
-    install_language(app, "en")
+    install_language(create_app([]), "en")
 
 
 def _assert_translated(window, names: set[str], where: str) -> None:  # noqa: ANN001

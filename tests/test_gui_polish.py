@@ -306,3 +306,20 @@ def test_gui_without_a_display_says_what_to_do(tmp_path: Path) -> None:
         assert len(lines) == 1, proc.stderr
         assert "DISPLAY" in lines[0] and "xvfb-run" in lines[0] and "QT_QPA_PLATFORM=offscreen" in lines[0]
         assert "Reinstalling" not in proc.stderr
+
+
+def test_chart_legend_does_not_cover_bars() -> None:
+    pytest.importorskip("matplotlib")
+    from ui.charts import metric_bars, metric_bars_figure
+
+    metrics = ["P@1", "P@5", "R@10", "MAP", "NDCG@10"]
+    table = {"efficientnet-lite0": {m: 1.0 for m in metrics}, "baseline-image": {m: 0.95 for m in metrics}}
+    fig = metric_bars_figure(table, metrics, "图片查询 → 图片")
+    ax = fig.axes[0]
+    renderer = fig.canvas.get_renderer()
+    legend = ax.get_legend().get_window_extent(renderer)
+    bars = [patch.get_window_extent(renderer) for patch in ax.patches]
+    assert len(bars) == 10
+    covered = [b for b in bars if b.overlaps(legend)]
+    assert not covered, f"the legend covers {len(covered)} bars"
+    assert metric_bars(table, metrics, "x")[:8] == b"\x89PNG\r\n\x1a\n"

@@ -62,6 +62,23 @@ class HintLabel(QLabel):
         super().changeEvent(event)
 
 
+def fit_combo(combo) -> None:  # noqa: ANN001 - QComboBox
+    """Make ``combo`` wide enough for its longest entry. Qt's own size hint falls short for
+    text drawn with a fallback font (Chinese in a Latin UI font), which clipped the encoder box."""
+    from PySide6.QtWidgets import QStyle, QStyleOptionComboBox
+
+    if combo.count() == 0:
+        return
+    fm = combo.fontMetrics()
+    icon_w = combo.iconSize().width() + 4 if any(not combo.itemIcon(i).isNull() for i in range(combo.count())) else 0
+    text_w = max(max(fm.horizontalAdvance(t), fm.boundingRect(t).width()) for t in map(combo.itemText, range(combo.count()))) + icon_w
+    opt = QStyleOptionComboBox()
+    combo.initStyleOption(opt)
+    field = combo.style().subControlRect(QStyle.ComplexControl.CC_ComboBox, opt, QStyle.SubControl.SC_ComboBoxEditField, combo)
+    overhead = max(combo.width() - field.width(), 0) if combo.width() > field.width() else 32
+    combo.setMinimumWidth(text_w + overhead + 6)
+
+
 class Table(QTableView):
     """A sortable, read-only table over a :class:`TableModel`."""
 

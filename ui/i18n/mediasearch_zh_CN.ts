@@ -363,7 +363,7 @@ or click to choose</source>
     </message>
     <message>
         <source>Best on {group}: &lt;b&gt;{who}&lt;/b&gt;{tie} — MAP {value} over {n} queries</source>
-        <translation>{group}最佳：&lt;b&gt;{who}&lt;/b&gt;{tie} — {n} 个查询的 MAP 为 {value}</translation>
+        <translation>在“{group}”中最佳：&lt;b&gt;{who}&lt;/b&gt;{tie} — {n} 个查询的 MAP 为 {value}</translation>
     </message>
     <message>
         <source>The encoder</source>
@@ -1466,6 +1466,25 @@ Their files leave the index (the files themselves are not touched; judgements ar
     <message>
         <source>Saved the query for evaluation as “{name}”</source>
         <translation>已将查询保存为评估查询“{name}”</translation>
+    </message>
+</context>
+<context>
+    <name>charts</name>
+    <message>
+        <source>recall</source>
+        <translation>召回率</translation>
+    </message>
+    <message>
+        <source>interpolated precision</source>
+        <translation>插值精确率</translation>
+    </message>
+    <message>
+        <source>ms per search</source>
+        <translation>每次搜索毫秒数</translation>
+    </message>
+    <message>
+        <source>search latency</source>
+        <translation>搜索延迟</translation>
     </message>
 </context>
 <context>

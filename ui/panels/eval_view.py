@@ -9,7 +9,6 @@ matplotlib (Agg) plots, drawn in the worker.
 
 from __future__ import annotations
 
-import base64
 import logging
 import math
 from dataclasses import dataclass, field
@@ -88,7 +87,9 @@ class EvalOutcome:
 def _run_evaluation(options: Any):  # -> callable for CallWorker
     def run(library, report, cancel) -> EvalOutcome:  # noqa: ANN001
         from mediasearch.evaluation import report as rep
+        from mediasearch.evaluation.metrics import RECALL_LEVELS
         from mediasearch.evaluation.runner import evaluate
+        from ui import charts as ch
 
         result = evaluate(library, options, progress=report, cancel=cancel)
         data = rep.result_to_json(result)
@@ -96,10 +97,10 @@ def _run_evaluation(options: Any):  # -> callable for CallWorker
         quality = [mt for mt in data["metrics"] if not mt.startswith("judged@")]
         for group, g in data["groups"].items():
             if g["table"]:
-                charts[f"{group}: metrics"] = base64.b64decode(rep.plot_metric_bars(g["table"], quality, group))
-                charts[f"{group}: precision-recall"] = base64.b64decode(rep.plot_pr_curves(g["pr_curve"], group))
+                charts[f"{group}: metrics"] = ch.metric_bars(g["table"], quality, group_name(group))
+                charts[f"{group}: precision-recall"] = ch.pr_curves(g["pr_curve"], list(RECALL_LEVELS), group_name(group))
         if any(data["latency"].values()):
-            charts["search latency"] = base64.b64decode(rep.plot_latency(data["latency"]))
+            charts["search latency"] = ch.latency(data["latency"])
         return EvalOutcome(data, charts)
 
     return run

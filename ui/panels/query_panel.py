@@ -41,6 +41,7 @@ from ui.models import pixmap_or_none
 from ui.resources import icon
 from ui.text import secondary_text
 from ui.thumbnails import ThumbSpec
+from ui.widgets import fit_combo
 
 log = logging.getLogger(__name__)
 
@@ -449,6 +450,7 @@ class QueryPanel(QWidget):
         index = self.encoder.findData(previous) if previous else 0
         self.encoder.setCurrentIndex(max(index, 0))
         self.encoder.blockSignals(False)
+        fit_combo(self.encoder)
 
     def set_encoder(self, name: str | None) -> None:
         index = self.encoder.findData(name) if name else 0
