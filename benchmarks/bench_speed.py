@@ -2,7 +2,8 @@
 
 Per encoder, items per second of the forward pass alone (inputs prepared beforehand):
 fp32, bf16 autocast (+ channels_last for the CNNs) where the CPU has native bf16 (and,
-with --device cuda, fp16/bf16 autocast on the GPU), plus the min cosine of each path's
+with --device cuda, fp16/bf16 autocast on the GPU), ONNX Runtime fp32 for the image
+backbones and the sentence model where onnxruntime is installed, plus the min cosine of each path's
 outputs to fp32 on the same batch and what the precision gate (``auto``) would choose.
 The sentence model is timed on both engines (sentence-transformers and the light torch
 path). Models without weights in the model store are randomly initialised (same cost).
@@ -170,6 +171,38 @@ def paths_for(bench: Bench, device) -> list[tuple[str, bool]]:
     return out
 
 
+def onnx_rate(bench: Bench, batch_size: int, seconds: float, threads: int) -> tuple[float, np.ndarray] | None:
+    """(items/s, first outputs) of the model exported to ONNX Runtime fp32, or None where not exported."""
+    import tempfile
+
+    import torch
+
+    from mediasearch.encoders import onnx_engine
+
+    module = bench.module or getattr(bench.forward, "__self__", None) or bench.forward
+    if bench.name not in ("resnet50", "efficientnet-lite0", "minilm") or not onnx_engine.available():
+        return None
+    batch = bench.make_batch(batch_size)
+    with tempfile.TemporaryDirectory() as tmp:
+        dest = Path(tmp) / "model.onnx"
+        if bench.name == "minilm":
+            onnx_engine.export_module(module, batch, dest, input_names=["ids", "mask"], output_names=["out"],
+                                      dynamic_axes={"ids": {0: "b", 1: "t"}, "mask": {0: "b", 1: "t"}, "out": {0: "b"}})
+            inputs = {"ids": batch[0].numpy(), "mask": batch[1].numpy()}
+        else:
+            module.to(memory_format=torch.contiguous_format)
+            onnx_engine.export_module(module, (batch,), dest, input_names=["images"], output_names=["out"],
+                                      dynamic_axes={"images": {0: "b"}, "out": {0: "b"}})
+            inputs = {"images": batch.contiguous().numpy()}
+        session = onnx_engine.OnnxSession(dest, threads=threads)
+        first = session.run(inputs).reshape(batch_size, -1)
+        done, start = 0, time.perf_counter()
+        while done < 2 or time.perf_counter() - start < seconds:
+            session.run(inputs)
+            done += 1
+        return done * batch_size / (time.perf_counter() - start), first
+
+
 def sentence_transformers_rate(model_dir: Path, batch_size: int, seconds: float) -> float | None:
     """Items/s of sentence-transformers' own encode on the same texts (the old engine)."""
     folder = model_dir / "sentence-transformers" / "all-MiniLM-L6-v2"
@@ -241,6 +274,12 @@ def main(argv: list[str] | None = None) -> int:
                 ok = cosine >= precision.TOLERANCE and rate >= fp32_best * precision.MIN_SPEEDUP
                 verdict = "would be chosen" if ok else ("too far from fp32" if cosine < precision.TOLERANCE else "not faster")
             print(f"{name:20s} {bench.weights:11s} {label:22s} {rate:9.1f} {rate / base_rate:7.2f}x {cosine:9.6f}  {verdict}", flush=True)
+        if device.type == "cpu":
+            found = onnx_rate(bench, args.batch_size, args.seconds, torch.get_num_threads())
+            if found is not None:
+                rate, out = found
+                cosine = precision.min_row_cosine(base_out, out)
+                print(f"{name:20s} {bench.weights:11s} {'onnxruntime fp32':22s} {rate:9.1f} {rate / base_rate:7.2f}x {cosine:9.6f}  (parity needs 0.9999)", flush=True)
         if name == "minilm" and device.type == "cpu":
             st = sentence_transformers_rate(args.model_dir, args.batch_size, args.seconds)
             if st:

@@ -126,3 +126,56 @@ def test_a_text_query_on_a_cached_graph_imports_no_torch(tmp_path: Path) -> None
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, env=env, cwd=REPO)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
+# -- image backbones ------------------------------------------------------------------------
+
+
+def _saved_random(tmp_path: Path, name: str) -> tuple[object, Path]:
+    """(spec, a weights file of a randomly initialised model with the official layout)."""
+    from safetensors.torch import save_file
+
+    from mediasearch.encoders.registry import get_spec
+
+    torch.manual_seed(0)
+    spec = get_spec(name)
+    if name == "resnet50":
+        import torchvision
+
+        state = torchvision.models.resnet50(weights=None).state_dict()
+    else:
+        import timm
+
+        state = timm.create_model("tf_efficientnet_lite0", pretrained=False).state_dict()
+    path = tmp_path / f"{name}.safetensors"
+    save_file({k: v.contiguous() for k, v in state.items()}, str(path))
+    return spec, path
+
+
+@pytest.mark.parametrize("name", ["efficientnet-lite0", "resnet50"])
+def test_image_backbone_on_onnx_matches_torch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str) -> None:
+    from media_factory import synthetic_scene
+
+    from mediasearch.encoders.timm_backbone import TimmBackboneEncoder
+    from mediasearch.encoders.torchvision_resnet import ResNet50Encoder
+
+    cls = ResNet50Encoder if name == "resnet50" else TimmBackboneEncoder
+    spec, weights = _saved_random(tmp_path, name)
+    images = [synthetic_scene(seed) for seed in range(3)]
+    base = Settings(library_dir=tmp_path / "library", model_dir=tmp_path / "models", batch_size=2)
+    reference = cls(spec, base.with_(precision="fp32"), {spec.models[0]: weights})
+    assert reference.onnx is None and "set explicitly" in reference.engine["reason"]
+    monkeypatch.setenv(onnx_engine.IMAGE_ENGINE_ENV, "onnx")
+    onnx = cls(spec, base.with_(precision="auto"), {spec.models[0]: weights})
+    assert onnx.onnx is not None and onnx.engine["engine"] == "onnxruntime"
+    graph = next((weights.parent / onnx_engine.FOLDER).glob("*.onnx"))  # beside the (writable) weights
+    assert onnx.engine["min_cosine"] >= onnx_engine.PARITY
+    vectors = onnx.embed_images(images)
+    assert vectors.shape == (3, spec.dim) and vectors.dtype == np.float32
+    assert row_cosines(vectors, reference.embed_images(images)).min() >= 0.9999
+    # auto: the measured decision is cached next to the precision decision and reused
+    monkeypatch.setenv(onnx_engine.IMAGE_ENGINE_ENV, "auto")
+    first = cls(spec, base.with_(precision="auto"), {spec.models[0]: weights}).engine
+    again = cls(spec, base.with_(precision="auto"), {spec.models[0]: weights}).engine
+    assert again["source"] == "cached" and again["engine"] == first["engine"]
+    assert graph.is_file()

@@ -254,14 +254,13 @@ def test_efficientnet_auto_path_keeps_the_top10(tmp_path: Path) -> None:
     auto = chosen["auto"]
     if auto.precision == "bf16":
         assert_same_rankings(results["fp32"], results["auto"], max_shift=3)
-    elif auto.source == "calibrated" and "not faithful" in auto.reason:
+    else:  # fp32, on torch or on ONNX Runtime (parity 0.9999): the very same rankings
+        assert np.sum(results["fp32"][0] * results["auto"][0], axis=1).min() >= 0.9999
+        assert top10(*results["auto"]) == top10(*results["fp32"])
+    if auto.source == "calibrated" and "not faithful" in auto.reason:
         # measured here: min cosine 0.99896 on the calibration batch, 0.996 on these scenes,
         # and one query's 10th hit changes under bf16
         assert np.sum(results["fp32"][0] * results["bf16"][0], axis=1).min() < precision.TOLERANCE
-        assert top10(*results["bf16"]) != top10(*results["fp32"])
-        np.testing.assert_array_equal(results["auto"][0], results["fp32"][0])
-    else:
-        np.testing.assert_array_equal(results["auto"][0], results["fp32"][0])
 
 
 @pytest.mark.slow

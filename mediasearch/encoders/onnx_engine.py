@@ -122,3 +122,105 @@ class OnnxSession:
 
     def run(self, inputs: Mapping[str, np.ndarray]) -> np.ndarray:
         return np.asarray(self.session.run(None, dict(inputs))[0], dtype=np.float32)
+
+
+# -- image backbones ----------------------------------------------------------------------
+
+#: ``auto`` (ONNX Runtime where measured faster than the chosen torch path, when the
+#: precision setting is auto), ``torch`` or ``onnx``
+IMAGE_ENGINE_ENV = "MEDIASEARCH_IMAGE_ENGINE"
+#: ONNX Runtime must match torch fp32 this closely (worst row cosine) to be used at all
+PARITY = 0.9999
+
+
+def image_engine_setting() -> str:
+    value = os.environ.get(IMAGE_ENGINE_ENV, "").strip().lower() or "auto"
+    if value not in ("auto", "torch", "onnx"):
+        raise ValueError(f"unknown {IMAGE_ENGINE_ENV}={value!r}; choose auto, torch or onnx")
+    return value
+
+
+def image_session(
+    settings: Settings,
+    *,
+    component: str,
+    model: Any,
+    weights_path: Path | None,
+    batch: Any,
+    torch_run: Callable[[str], np.ndarray],
+    torch_precision: precision.PrecisionDecision,
+    device_type: str,
+) -> tuple[OnnxSession | None, dict[str, Any]]:
+    """(an ONNX Runtime session for an image model, or None to stay on torch; the decision as a dict).
+
+    ``batch``: the (n, 3, H, W) CPU calibration tensor; ``torch_run(dtype_name)`` runs it on
+    torch. ONNX Runtime is tried only on the CPU, for real weights (the graph is cached by
+    their sha256), when onnxruntime is installed and the precision setting is ``auto`` (or
+    ``MEDIASEARCH_IMAGE_ENGINE=onnx``); it is used when its fp32 output matches torch fp32
+    (cosine >= :data:`PARITY`) and it beats the torch path already chosen by
+    :data:`precision.MIN_SPEEDUP`. The outcome is cached with the precision decisions.
+    """
+    setting = image_engine_setting()
+    stay = {"engine": "torch", "precision": torch_precision.precision}
+    if setting == "torch":
+        return None, {**stay, "reason": f"{IMAGE_ENGINE_ENV}=torch"}
+    if device_type != "cpu" or not available() or weights_path is None:
+        why = "not on the CPU" if device_type != "cpu" else "onnxruntime not installed" if not available() else "random-init weights"
+        return None, {**stay, "reason": f"ONNX Runtime not tried: {why}"}
+    if setting == "auto" and precision.normalise_precision(settings.precision) != "auto":
+        return None, {**stay, "reason": "ONNX Runtime not tried: the precision is set explicitly"}
+
+    side = int(batch.shape[-1])
+    export = export_settings("image", component=component, side=side)
+    path = onnx_path(Path(weights_path), settings, export)
+
+    def do_export(dest: Path) -> None:
+        import copy
+
+        import torch
+
+        clone = copy.deepcopy(model).to("cpu").to(memory_format=torch.contiguous_format)
+        export_module(
+            clone, (torch.zeros(2, *batch.shape[1:]),), dest,
+            input_names=["images"], output_names=["features"], dynamic_axes={"images": {0: "batch"}, "features": {0: "batch"}},
+        )
+
+    ensure_exported(path, do_export)
+    try:
+        session = OnnxSession(path, threads=settings.inference_threads)
+    except Exception:  # a damaged graph was removed: export once more
+        ensure_exported(path, do_export)
+        session = OnnxSession(path, threads=settings.inference_threads)
+    inputs = {"images": np.ascontiguousarray(batch.contiguous().numpy(), dtype=np.float32)}
+    count = int(batch.shape[0])
+
+    cache = precision.DecisionCache(precision.cache_path(settings))
+    key = {**torch_precision.key, "candidate": f"onnx-vs-{torch_precision.precision}", "component": component}
+    if not torch_precision.key:
+        key = precision.decision_key(
+            component=component, weights=precision.weights_digest(Path(weights_path), cache),
+            candidate=f"onnx-vs-{torch_precision.precision}", device="cpu", threads=settings.inference_threads, cpu=precision.cpu_info(),
+        )
+    key_id = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:32]
+    cached = cache.load()["decisions"].get(key_id)
+    if cached is None or setting == "onnx":
+        reference = torch_run("fp32")
+        outputs, ort_s = precision._best_time(lambda _: session.run(inputs), "fp32", precision.REPEATS)
+        _, torch_s = precision._best_time(torch_run, torch_precision.precision, precision.REPEATS)
+        cosine = precision.min_row_cosine(reference, outputs)
+        ort_rate, torch_rate = count / ort_s, count / torch_s
+        use = cosine >= PARITY and ort_rate >= torch_rate * precision.MIN_SPEEDUP
+        reason = (
+            f"measured: onnxruntime fp32 {ort_rate:.1f} vs torch {torch_precision.precision} {torch_rate:.1f} items/s, "
+            f"cosine to torch fp32 {cosine:.6f}: " + ("onnxruntime chosen" if use else "torch kept")
+        )
+        cached = {"engine": "onnxruntime" if use else "torch", "reason": reason, "min_cosine": round(cosine, 7),
+                  "onnx_items_s": round(ort_rate, 2), "torch_items_s": round(torch_rate, 2), "key": key, "source": "calibrated",
+                  "precision": "fp32" if use else torch_precision.precision, "device": "cpu"}
+        cache.update("decisions", key_id, cached)
+        logger.info("%s: %s", component, reason)
+    else:
+        cached = {**cached, "source": "cached"}
+    if setting == "onnx":
+        return session, {**cached, "engine": "onnxruntime", "precision": "fp32", "reason": f"{IMAGE_ENGINE_ENV}=onnx; {cached['reason']}"}
+    return (session if cached["engine"] == "onnxruntime" else None), cached

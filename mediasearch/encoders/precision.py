@@ -508,7 +508,12 @@ def report(spec: Any, settings: Settings) -> dict[str, Any]:
     else:
         reason = "not measured yet: fp32 vs bf16 autocast is measured on the first load on this machine and cached"
     chosen = sorted({d["precision"] for d in decisions}) if requested == "auto" else [requested]
-    engine = "openai-whisper + torch" if spec.family == "whisper" else "torch"
+    engine = "torch"
+    if spec.family == "whisper":
+        import importlib.util
+
+        text_engine = "onnxruntime (fp32)" if importlib.util.find_spec("onnxruntime") else "torch"
+        engine = f"openai-whisper (torch, fp32) for transcription; sentence model on {text_engine}"
     return {
         "engine": engine,
         "precision_setting": requested,
@@ -517,6 +522,7 @@ def report(spec: Any, settings: Settings) -> dict[str, Any]:
         "cpu": cpu.to_json(),
         "cpu_candidate": candidate_for("cpu", cpu),
         "chosen": chosen,
+        "engines": sorted({str(d.get("engine", "torch")) for d in decisions}) or [engine],
         "reason": reason,
         "decisions": decisions,
         "cache": str(cache_path(settings)),

@@ -102,6 +102,45 @@ def decide_image_precision(
     return precision.decide(settings, component=component, device=device, run=run, items=count, weights_path=weights_path)
 
 
+class OnnxForward:
+    """``forward`` for :func:`embed_image_batches` on an ONNX Runtime session: (b, 3, H, W) -> (b, d)."""
+
+    def __init__(self, session: object) -> None:
+        self.session = session
+
+    def __call__(self, batch: torch.Tensor) -> torch.Tensor:
+        pixels = np.ascontiguousarray(batch.detach().to("cpu").contiguous().numpy(), dtype=np.float32)
+        return torch.from_numpy(self.session.run({"images": pixels}))
+
+
+def decide_image_engine(
+    settings: Settings,
+    *,
+    component: str,
+    model: torch.nn.Module,
+    device: torch.device,
+    preprocess: Callable[[Image.Image], torch.Tensor],
+    weights_path: Path | None,
+    chosen: precision.PrecisionDecision,
+    channels_last: bool = False,
+) -> tuple[OnnxForward | None, dict]:
+    """ONNX Runtime for an image backbone where it beats the torch path ``chosen`` (see
+    :func:`mediasearch.encoders.onnx_engine.image_session`): (forward or None, decision)."""
+    from mediasearch.encoders import onnx_engine
+
+    batch = torch.stack([preprocess(im) for im in precision.calibration_images(4)])
+
+    def run(dtype_name: str) -> np.ndarray:
+        with torch.inference_mode(), autocast(device, dtype_name):
+            return model(device_mod.to_device(batch, device, channels_last=channels_last)).float().reshape(4, -1).cpu().numpy()
+
+    session, decision = onnx_engine.image_session(
+        settings, component=component, model=model, weights_path=weights_path, batch=batch,
+        torch_run=run, torch_precision=chosen, device_type=device.type,
+    )
+    return (OnnxForward(session) if session is not None else None), decision
+
+
 # -- weights ---------------------------------------------------------------------------
 
 

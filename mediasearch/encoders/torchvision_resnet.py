@@ -77,6 +77,16 @@ class ResNet50Encoder(Encoder):
             weights_path=weights_path,
             channels_last=self.channels_last,
         )
+        self.onnx, self.engine = torch_utils.decide_image_engine(
+            settings,
+            component=spec.name,
+            model=self.model,
+            device=self.device,
+            preprocess=self.preprocess,
+            weights_path=weights_path,
+            chosen=self.precision,
+            channels_last=self.channels_last,
+        )
         logger.info(
             "loaded %s from %s on %s (%s: %s; channels_last=%s)",
             spec.name, weights_path, self.device, self.precision.precision, self.precision.reason, self.channels_last,
@@ -87,10 +97,10 @@ class ResNet50Encoder(Encoder):
         return torch_utils.embed_image_batches(
             images,
             preprocess=self.preprocess,
-            forward=self.model,
+            forward=self.onnx or self.model,
             dim=self.spec.dim,
             batch_size=self.batch_size,
-            channels_last=self.channels_last,
-            device=self.device,
-            dtype_name=self.precision.precision,
+            channels_last=self.channels_last and self.onnx is None,
+            device=self.device if self.onnx is None else torch.device("cpu"),
+            dtype_name=self.precision.precision if self.onnx is None else "fp32",
         )
