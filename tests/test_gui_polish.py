@@ -198,6 +198,14 @@ def test_dark_palette_restyles_the_sidebar_and_its_icons(window, qtbot) -> None:
         assert window.act_dark.isChecked()
         assert sidebar_background().lightness() < 90, "the sidebar stayed light in the dark palette"
         assert icon_lightness(1) > 170, "sidebar icons stayed dark on the dark sidebar"
+        from PySide6.QtGui import QPalette
+
+        from ui.text import contrast
+        from ui.widgets import HintLabel
+
+        bg = QApplication.palette().color(QPalette.ColorRole.Window)
+        for label in window.findChildren(HintLabel):
+            assert contrast(label.palette().color(QPalette.ColorRole.WindowText), bg) >= 4.5, label.text()
         window.act_dark.trigger()
         QApplication.processEvents()
         assert sidebar_background().lightness() > 180

@@ -387,6 +387,10 @@ class MainWindow(QMainWindow):
         self.sidebar.setStyleSheet(sidebar_style(QApplication.palette()))
         for i, (_key, glyph) in enumerate(PAGES):
             self.sidebar.item(i).setIcon(icon(glyph))
+        from ui.widgets import HintLabel
+
+        for label in self.findChildren(HintLabel):
+            label.recolour()
         for widget in [self, *self.findChildren(QWidget)]:
             widget.update()
 

@@ -43,9 +43,10 @@ class HintLabel(QLabel):
     def __init__(self, text: str = "", parent: QWidget | None = None) -> None:
         super().__init__(text, parent)
         self.setWordWrap(True)
-        self._recolour()
+        self.recolour()
 
-    def _recolour(self) -> None:
+    def recolour(self) -> None:
+        """Take the secondary colour from the application palette (again, after a switch)."""
         from PySide6.QtWidgets import QApplication
 
         from ui.text import secondary_text
@@ -58,7 +59,7 @@ class HintLabel(QLabel):
         from PySide6.QtCore import QEvent
 
         if event.type() == QEvent.Type.ApplicationPaletteChange:
-            self._recolour()
+            self.recolour()
         super().changeEvent(event)
 
 

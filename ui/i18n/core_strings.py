@@ -22,7 +22,7 @@ ENCODER_DESCRIPTIONS = [
     QT_TRANSLATE_NOOP("core", 'openai-whisper tiny: time-coded transcripts, searched by BM25 + all-MiniLM-L6-v2 (RRF)'),
     QT_TRANSLATE_NOOP("core", 'timm tf_efficientnet_lite0 (ImageNet), pooled 1280-d features; light, for laptops'),
     QT_TRANSLATE_NOOP("core", 'torchvision ResNet50, ImageNet IMAGENET1K_V2 weights, pooled 2048-d features'),
-    QT_TRANSLATE_NOOP("core", 'weight-free colour histogram + perceptual hash + wavelet descriptor (no downloads)'),
+    QT_TRANSLATE_NOOP("core", 'weight-free colour histograms + wavelet layout + LBP texture + Fourier spectrum (no downloads)'),
     QT_TRANSLATE_NOOP("core", 'weight-free landmark fingerprint: finds the same recording after noise, shift, resampling (no downloads)'),
     QT_TRANSLATE_NOOP("core", 'weight-free texture statistics (log-mel, contrast, modulation) + landmark fingerprint (no downloads)'),
 ]

@@ -1538,8 +1538,8 @@ Their files leave the index (the files themselves are not touched; judgements ar
         <translation>torchvision ResNet50，ImageNet IMAGENET1K_V2 权重，池化后的 2048 维特征</translation>
     </message>
     <message>
-        <source>weight-free colour histogram + perceptual hash + wavelet descriptor (no downloads)</source>
-        <translation>无需权重的颜色直方图 + 感知哈希 + 小波描述子（无需下载）</translation>
+        <source>weight-free colour histograms + wavelet layout + LBP texture + Fourier spectrum (no downloads)</source>
+        <translation>无需权重的颜色直方图 + 小波布局 + LBP 纹理 + 傅里叶频谱（无需下载）</translation>
     </message>
     <message>
         <source>weight-free landmark fingerprint: finds the same recording after noise, shift, resampling (no downloads)</source>
