@@ -285,6 +285,9 @@ def cmd_status(args: argparse.Namespace) -> int:
         store = library.store_status()
         events = library.catalog.store_events(10)
         problems = library.catalog.scan_problems()
+        not_media = library.catalog.not_media()
+        partial = library.catalog.partial_assets()
+        damaged = library.catalog.integrity_problem()
         writer = _writer_info(settings)
         coverage = coverage_warnings(library, library.indexed_encoders())
         per_encoder = {name: library.coverage(name) for name in library.indexed_encoders()}
@@ -294,6 +297,9 @@ def cmd_status(args: argparse.Namespace) -> int:
         **counts,
         "skipped": [{"path": p, "reason": r} for p, r in skipped],
         "scan_problems": [{"path": p, "reason": r} for p, r in problems],
+        "not_media": [{"path": p, "reason": r} for p, r in not_media],
+        "partial": [{"path": p, "reason": r} for p, r in partial],
+        "catalog_problem": damaged,
         "encoder_failures": [{"path": p, "encoder": e, "reason": r} for p, e, r in failures],
         "store": store,
         "coverage": per_encoder,
@@ -320,6 +326,14 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(f"\nencoder failures ({len(failures)}):")
         for path, enc, reason in failures:
             print(f"  {path} [{enc}]: {reason}")
+    if partial:
+        print(f"\npartly indexed (truncated files: what decoded is searchable) ({len(partial)}):")
+        for path, reason in partial:
+            print(f"  {path}: {reason}")
+    if not_media:
+        print(f"\n{len(not_media)} files are not media (documents, data) and are left alone")
+    if damaged:
+        print(f"\ncatalog damaged: {damaged}; run `mediasearch repair`")
     if problems:
         print(f"\nscan problems ({len(problems)}):")
         for path, reason in problems:
@@ -327,7 +341,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     for warning in coverage:
         print(f"warning: {warning}")
     _print_store(store, events, writer)
-    return 1 if any(e["problem"] for e in store.values()) else 0
+    return 1 if damaged or any(e["problem"] for e in store.values()) else 0
 
 
 def _writer_info(settings: Settings) -> dict | None:

@@ -35,7 +35,7 @@ import numpy as np
 from mediasearch.catalog import STATE_DONE, STATE_FAILED
 from mediasearch.encoders.base import Encoder
 from mediasearch.encoders.registry import get_spec, load_encoder
-from mediasearch.errors import CancelledError, DecodeError, MediaSearchError, UnsupportedMediaError
+from mediasearch.errors import CancelledError, DecodeError, MediaSearchError, NotMediaError, UnsupportedMediaError
 from mediasearch.library import Library
 from mediasearch.media import Asset, AssetStatus, MediaKind, Stream
 from mediasearch.progress import CancelToken, Progress, ProgressCallback, no_progress
@@ -87,6 +87,8 @@ class IndexReport:
     wall_s: float = 0.0
     #: assets found unreadable in this run (later encoders leave them alone)
     skipped_ids: set[int] = field(default_factory=set)
+    #: paths counted new or changed by this run's scan (a later decode failure moves them to skipped)
+    fresh_paths: dict[str, str] = field(default_factory=dict)
 
     def to_json(self) -> dict:
         return {
@@ -228,9 +230,14 @@ def _mark_and_sweep(library: Library, roots: list[Path], report: IndexReport, re
     for path, entry in found.files.items():
         asset = known.get(path)
         if asset is not None and asset.size == entry.size and asset.mtime_ns == entry.mtime_ns:
-            report.unchanged += 1
+            # every scanned file lands in exactly one count: new + changed + moved +
+            # unchanged + skipped + not_media == scanned
             if asset.status is AssetStatus.SKIPPED:
                 report.skipped += 1
+            elif asset.status is AssetStatus.NOT_MEDIA:
+                report.not_media += 1
+            else:
+                report.unchanged += 1
         else:
             todo.append(entry)
 
@@ -276,6 +283,9 @@ def _check_file(
     try:
         kind = classify(path)
         digest = content_hash(path)
+    except NotMediaError as exc:
+        _skip(library, entry, old, exc.reason, report, status=AssetStatus.NOT_MEDIA)
+        return
     except (UnsupportedMediaError, DecodeError) as exc:
         _skip(library, entry, old, exc.reason, report)
         return
@@ -289,6 +299,7 @@ def _check_file(
             report.unchanged += 1
             return
         report.changed += 1
+        report.fresh_paths[str(path)] = "changed"
         _drop_vectors(library, [old.id])
         cat.clear_encoder_states(old.id)
     else:
@@ -299,14 +310,26 @@ def _check_file(
                 cat.move_asset(candidate.id, path, size=entry.size, mtime_ns=entry.mtime_ns)
                 moved_from.add(cpath)
                 report.moved += 1
+                report.fresh_paths[str(path)] = "moved"
                 return
         report.new += 1
+        report.fresh_paths[str(path)] = "new"
     cat.upsert_asset(
         path, kind=kind, size=entry.size, mtime_ns=entry.mtime_ns, content_hash=digest, status=AssetStatus.OK
     )
 
 
-def _skip(library: Library, entry: FileEntry, old: Asset | None, reason: str, report: IndexReport) -> None:
+def _skip(
+    library: Library,
+    entry: FileEntry,
+    old: Asset | None,
+    reason: str,
+    report: IndexReport,
+    *,
+    status: AssetStatus = AssetStatus.SKIPPED,
+) -> None:
+    """Record a file that will not be indexed: unusable media (skipped, a failure to
+    report) or not media at all (counted, not reported)."""
     if old is not None and old.status is AssetStatus.OK:
         _drop_vectors(library, [old.id])
         library.catalog.clear_encoder_states(old.id)
@@ -316,9 +339,12 @@ def _skip(library: Library, entry: FileEntry, old: Asset | None, reason: str, re
         size=entry.size,
         mtime_ns=entry.mtime_ns,
         content_hash=None,
-        status=AssetStatus.SKIPPED,
+        status=status,
         skip_reason=reason,
     )
+    if status is AssetStatus.NOT_MEDIA:
+        report.not_media += 1
+        return
     report.skipped += 1
     report.failures.append((entry.path, "", reason))
 
@@ -352,6 +378,15 @@ def _mark_asset_skipped(library: Library, asset: Asset, reason: str, report: Ind
             skip_reason=reason,
         )
     report.skipped += 1
+    counted = report.fresh_paths.pop(str(asset.path), None)
+    if counted == "new":  # each scanned file lands in exactly one count
+        report.new -= 1
+    elif counted == "changed":
+        report.changed -= 1
+    elif counted == "moved":
+        report.moved -= 1
+    else:
+        report.unchanged -= 1
     report.skipped_ids.add(asset.id)
     report.failures.append((str(asset.path), "", reason))
 
@@ -369,6 +404,8 @@ class _Decoded:
     last: bool
     error: str | None = None
     media_s: float = 0.0
+    #: why a truncated file's frames stop early (None for a whole file)
+    partial: str | None = None
 
 
 class _VisualStage:
@@ -420,7 +457,14 @@ class _VisualStage:
             self.cancel.raise_if_cancelled("indexing")
             if item.error is not None:
                 self._forget_pending(item.asset.id)
-                _mark_asset_skipped(self.library, item.asset, item.error, self.report)
+                if item.asset.kind is MediaKind.VIDEO and _has_good_sound(item.asset):
+                    # the picture stream fails but the soundtrack may be fine: only the
+                    # visual encoders fail on it (streams fail separately)
+                    reason = f"picture stream: {item.error}"
+                    for enc in need[item.asset.id]:
+                        self.to_settle.append((item.asset, enc.name, STATE_FAILED, reason, 0.0))
+                else:
+                    _mark_asset_skipped(self.library, item.asset, item.error, self.report)
             else:
                 self._accept(item, need[item.asset.id])
             if item.last:
@@ -461,13 +505,14 @@ class _VisualStage:
                 yield _Decoded(asset, [None], [image], last=True)
                 return
             duration_s = probe_video(asset.path).duration_s or 0.0
-            for t_s, frame in sample_frames(
+            sampler = sample_frames(
                 asset.path,
                 interval_s=settings.frame_interval_s,
                 dedup_threshold=settings.frame_dedup_threshold,
                 target_size=self.target_size,
                 cancel=self.cancel,
-            ):
+            )
+            for t_s, frame in sampler:
                 times.append(float(t_s))
                 images.append(frame)
                 if len(images) >= FRAME_CHUNK:
@@ -487,7 +532,11 @@ class _VisualStage:
         if sent + len(images) == 0:
             yield _Decoded(asset, [], [], last=True, error="video has no decodable frames")
             return
-        yield _Decoded(asset, times, images, last=True, media_s=duration_s)
+        partial = None
+        if asset.kind is MediaKind.VIDEO and getattr(sampler, "partial", False):
+            partial = sampler.truncated_reason
+            duration_s = float(sampler.decoded_s or duration_s)  # the real decoded length, not the header's
+        yield _Decoded(asset, times, images, last=True, media_s=duration_s, partial=partial)
 
     def _accept(self, item: _Decoded, encoders: list[Encoder]) -> None:
         """Give the chunk segment ids (reusing ones other encoders made) and queue it."""
@@ -503,6 +552,8 @@ class _VisualStage:
                 ids.append(sid)
             if item.last and stream is Stream.FRAME:
                 cat.set_duration(item.asset.id, item.media_s)
+                if item.partial:
+                    cat.set_partial(item.asset.id, item.partial)
         for enc in encoders:
             # frames embedded before an interruption are not embedded again (ids must be fresh)
             have = cat.embedded_in_asset(enc.name, item.asset.id)
@@ -595,6 +646,13 @@ class _VisualStage:
         self.to_settle.clear()
         self.checkpoints += 1
         self.last_checkpoint = time.monotonic()
+
+
+def _has_good_sound(asset: Asset) -> bool:
+    from mediasearch.decode.streams import probe_streams
+
+    report = probe_streams(asset.path)
+    return bool(report.has_audio and report.audio_ok)
 
 
 def _time_key(t: float | None) -> int | None:
@@ -722,6 +780,8 @@ def _run_asset_encoder(
             cat.set_encoder_state(asset.id, enc.name, STATE_DONE, attempt_key=key)
             if asset.kind is MediaKind.AUDIO and encoding.media_s:
                 cat.set_duration(asset.id, encoding.media_s)
+            if encoding.partial:
+                cat.set_partial(asset.id, encoding.partial)
         stats.items += 1
         stats.segments += len(ids)
         stats.media_s += encoding.media_s

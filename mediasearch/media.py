@@ -41,6 +41,8 @@ class Stream(str, enum.Enum):
 class AssetStatus(str, enum.Enum):
     OK = "ok"
     SKIPPED = "skipped"
+    #: a document, data file, ... found under a root: counted, never a failure
+    NOT_MEDIA = "not_media"
 
 
 @dataclass(frozen=True)

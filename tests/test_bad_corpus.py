@@ -89,10 +89,7 @@ def test_the_expectation_lists_match_the_corpus(indexed) -> None:
         assert sorted(_entries(expect)) == sorted(k for k, e in corpus.items() if e.expect == expect), expect
 
 
-_NOT_YET = {
-    "broken-picture-good-sound": "indexing marks the whole video skipped when its picture stream fails "
-                                 "('no decodable video frame'); it should index the soundtrack (decode.streams.probe_streams)",
-}
+_NOT_YET: dict[str, str] = {}
 
 
 @pytest.mark.parametrize("kind", [
@@ -138,8 +135,6 @@ def test_files_that_are_not_media_are_not_failures(indexed, kind: str) -> None:
     path = corpus[kind].path
     assert _reasons(status).get(path), f"{kind}: not mentioned in status --json"
     skipped = {s["path"] for s in status.get("skipped", [])}
-    if "not_media" not in status:
-        pytest.xfail("status --json has no not_media list yet (store/indexing: lead); probe.classify_file says NOT_MEDIA")
     assert path not in skipped and path in {s["path"] for s in status["not_media"]}
 
 

@@ -84,10 +84,15 @@ def test_bad_inputs_are_skipped_with_reasons(library: Library, tmp_path: Path) -
     bad = mf.make_bad_files(folder / "bad")
     r = index_paths(library, [folder], encoders=ENC)
     skipped = dict(library.catalog.skipped())
-    expected_bad = {"empty", "truncated_jpeg", "corrupt_png", "random_jpg", "text", "pdf", "truncated_mp4", "garbage_mp4"}
+    not_media = dict(library.catalog.not_media())
+    expected_bad = {"empty", "truncated_jpeg", "corrupt_png", "random_jpg", "truncated_mp4", "garbage_mp4"}
     for name in expected_bad & set(bad):
         assert str(bad[name]) in skipped, name
         assert skipped[str(bad[name])], f"{name} has no reason"
+    for name in {"text", "pdf"} & set(bad):  # documents are not media: counted, not failures
+        assert str(bad[name]) in not_media and str(bad[name]) not in skipped, name
+    assert r.not_media == len({"text", "pdf"} & set(bad))
+    assert r.new + r.changed + r.moved + r.unchanged + r.skipped + r.not_media == r.scanned
     assert "0 bytes" in skipped[str(bad["empty"])] or "empty" in skipped[str(bad["empty"])]
     # a valid PNG named .jpg is indexed, not skipped
     assert library.catalog.asset_by_path(bad["png_as_jpg"]).status is AssetStatus.OK
@@ -95,6 +100,7 @@ def test_bad_inputs_are_skipped_with_reasons(library: Library, tmp_path: Path) -
     # and a rerun does not try the bad files again
     r2 = index_paths(library, [folder], encoders=ENC)
     assert r2.new == r2.changed == 0 and r2.encoders["baseline-image"].items == 0
+    assert r2.new + r2.changed + r2.moved + r2.unchanged + r2.skipped + r2.not_media == r2.scanned
 
 
 def test_unreadable_file_is_skipped(library: Library, tmp_path: Path) -> None:

@@ -252,6 +252,22 @@ class Catalog(EvaluationSQL):
         )
         return self.conn.execute("SELECT id FROM assets WHERE path=CAST(? AS TEXT)", (db_path(path),)).fetchone()[0]
 
+    def set_partial(self, asset_id: int, reason: str | None) -> None:
+        """Mark a truncated file: what decoded is indexed, ``reason`` says why it stops early."""
+        self.conn.execute("UPDATE assets SET partial_reason=? WHERE id=?", (reason, asset_id))
+
+    def partial_assets(self) -> list[tuple[str, str]]:
+        rows = self.conn.execute("SELECT path, partial_reason FROM assets WHERE partial_reason IS NOT NULL ORDER BY path")
+        return [(r[0], r[1]) for r in rows]
+
+    def integrity_problem(self) -> str | None:
+        """None when SQLite's quick check passes, else its first complaint."""
+        try:
+            row = self.conn.execute("PRAGMA quick_check(1)").fetchone()
+        except sqlite3.DatabaseError as exc:
+            return str(exc)
+        return None if row and row[0] == "ok" else str(row[0] if row else "unreadable")
+
     def set_duration(self, asset_id: int, duration_s: float | None) -> None:
         self.conn.execute("UPDATE assets SET duration_s=? WHERE id=?", (duration_s, asset_id))
 
@@ -659,9 +675,11 @@ class Catalog(EvaluationSQL):
         """Counts for ``status``: assets per kind and status, segments per encoder and stream."""
         kinds = {
             f"{r[0] or 'unknown'}": {"ok": 0, "skipped": 0}
-            for r in self.conn.execute("SELECT DISTINCT kind FROM assets")
+            for r in self.conn.execute("SELECT DISTINCT kind FROM assets WHERE status != 'not_media'")
         }
-        for r in self.conn.execute("SELECT kind, status, COUNT(*) FROM assets GROUP BY kind, status"):
+        for r in self.conn.execute(
+            "SELECT kind, status, COUNT(*) FROM assets WHERE status != 'not_media' GROUP BY kind, status"
+        ):
             kinds[r[0] or "unknown"][r[1]] = r[2]
         encoders: dict[str, dict[str, int]] = {}
         for r in self.conn.execute(
@@ -673,6 +691,11 @@ class Catalog(EvaluationSQL):
             enc["assets"] += r[3]
             enc[r[1]] = r[2]
         return {"assets": kinds, "encoders": encoders}
+
+    def not_media(self) -> list[tuple[str, str]]:
+        """(path, reason) of every file found under a root that is not media at all."""
+        rows = self.conn.execute("SELECT path, skip_reason FROM assets WHERE status=? ORDER BY path", ("not_media",))
+        return [(r[0], r[1] or "") for r in rows]
 
     def skipped(self) -> list[tuple[str, str]]:
         """(path, reason) of every skipped file."""

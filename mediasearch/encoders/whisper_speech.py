@@ -207,7 +207,8 @@ class WhisperSpeechEncoder(Encoder):
         language: str | None = self.language
         languages: dict[str, int] = {}
         try:
-            blocks = iter_blocks(path, SAMPLE_RATE, block_s=30.0, cancel=cancel)
+            # a cut file keeps what decoded (known from the header and tail before decoding)
+            blocks = iter_blocks(path, SAMPLE_RATE, block_s=30.0, cancel=cancel, keep_partial=True)
             for start_s, chunk in split_at_quiet_points(blocks, chunk_s=self.chunk_s, search_s=min(CUT_SEARCH_S, self.chunk_s / 4)):
                 if cancel is not None:
                     cancel.raise_if_cancelled(f"{self.name} transcription")
@@ -227,7 +228,8 @@ class WhisperSpeechEncoder(Encoder):
             EncodedSegment(start_s=round(a, 3), end_s=round(b, 3), vector=v, text=t) for (a, b, t), v in zip(spans, vectors)
         ]
         transcript = (language, " ".join(t for *_, t in spans))
-        return AssetEncoding(segments=segments, media_s=media_s, transcript=transcript)
+        partial = getattr(blocks, "truncated_reason", None)
+        return AssetEncoding(segments=segments, media_s=media_s, transcript=transcript, partial=partial)
 
     # -- queries ----------------------------------------------------------------------------
     def embed_texts(self, texts: Sequence[str]) -> np.ndarray:
