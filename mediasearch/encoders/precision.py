@@ -499,8 +499,18 @@ def report(spec: Any, settings: Settings) -> dict[str, Any]:
     cpu = cpu_info()
     components = [spec.name, *[m for m in getattr(spec, "models", ()) if m.startswith(("all-", "paraphrase-"))]]
     decisions = [d for name in components for d in cached_decisions(settings, name)]
+    engine = "torch"
+    if any(d.get("engine") == "onnxruntime" for d in decisions) and requested == "auto":
+        engine = "onnxruntime (fp32)"
+    if spec.family == "whisper":
+        import importlib.util
+
+        text_engine = "onnxruntime (fp32)" if importlib.util.find_spec("onnxruntime") else "torch"
+        engine = f"openai-whisper (torch, fp32) for transcription; sentence model on {text_engine}"
     if requested not in ("auto",) and not requested.startswith("invalid"):
         reason = f"forced to {requested} by the settings"
+    elif spec.family == "whisper" and not decisions:
+        reason = f"{engine}; the sentence model's path is measured on first use where it runs on torch"
     elif decisions:
         reason = "; ".join(f"{d['key'].get('component')} on {d['device']}: {d['reason']}" for d in decisions)
     elif not cpu.bf16_native:
@@ -508,12 +518,6 @@ def report(spec: Any, settings: Settings) -> dict[str, Any]:
     else:
         reason = "not measured yet: fp32 vs bf16 autocast is measured on the first load on this machine and cached"
     chosen = sorted({d["precision"] for d in decisions}) if requested == "auto" else [requested]
-    engine = "torch"
-    if spec.family == "whisper":
-        import importlib.util
-
-        text_engine = "onnxruntime (fp32)" if importlib.util.find_spec("onnxruntime") else "torch"
-        engine = f"openai-whisper (torch, fp32) for transcription; sentence model on {text_engine}"
     return {
         "engine": engine,
         "precision_setting": requested,
@@ -522,7 +526,6 @@ def report(spec: Any, settings: Settings) -> dict[str, Any]:
         "cpu": cpu.to_json(),
         "cpu_candidate": candidate_for("cpu", cpu),
         "chosen": chosen,
-        "engines": sorted({str(d.get("engine", "torch")) for d in decisions}) or [engine],
         "reason": reason,
         "decisions": decisions,
         "cache": str(cache_path(settings)),
