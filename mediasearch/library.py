@@ -17,6 +17,7 @@ any uncommitted tail off the logs and re-queues work whose vectors were lost.
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import shutil
@@ -34,6 +35,7 @@ from mediasearch.config import Settings
 from mediasearch.encoders.registry import REGISTRY, get_spec
 from mediasearch.errors import IndexCorruptError, ReadOnlyLibraryError
 from mediasearch.index.base import check_unit
+from mediasearch.media import Stream
 from mediasearch.store.lock import session_active, write_session, writer_lock
 from mediasearch.store.vectorlog import VectorLog, log_folder
 from mediasearch.store.vectors import TAIL_REBUILD, EncoderVectors, ann_path, build_graph, read_ann, verify_ann
@@ -58,9 +60,10 @@ class RepairReport:
     requeued: dict[str, int] = field(default_factory=dict)
     imported: dict[str, int] = field(default_factory=dict)
     rebuilt: dict[str, str] = field(default_factory=dict)
+    readopted: dict[str, int] = field(default_factory=dict)
 
     def empty(self) -> bool:
-        return not (self.truncated or self.lost or self.requeued or self.imported or self.rebuilt)
+        return not any(vars(self).values())
 
 
 class _Writer:
@@ -287,10 +290,18 @@ class Library:
                     if n:
                         writer.logs[name].sync()
                         self.catalog.set_vector_count(name, writer.committed[name] + n)
-        except BaseException:
+        except BaseException as exc:
+            if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+                # what the failed checkpoint needed: its records plus room for the catalog's journal
+                exc.needed_bytes = sum(  # type: ignore[attr-defined]
+                    n * writer.logs[name].record_bytes + n * 8 for name, n in writer.pending.items()
+                ) + (1 << 20)
             for name, n in writer.pending.items():
                 if n:
-                    writer.logs[name].truncate(writer.committed[name])
+                    try:
+                        writer.logs[name].truncate(writer.committed[name])
+                    except OSError:  # the next writer cuts the tail off instead
+                        pass
                     writer.pending[name] = 0
             raise
         for name, n in writer.pending.items():
@@ -390,6 +401,8 @@ class Library:
                 if len(missing):
                     report.requeued[name] = len(missing)
                     self.forget_embeddings(name, missing)
+            if full:
+                self._readopt(name, vlog, min(on_disk, record["count"]), report)
             if full and (record["index_type"] or "flat") != "flat":
                 try:
                     read_ann(ann_path(self.library_dir, name))
@@ -399,6 +412,26 @@ class Library:
         for name in list(report.truncated) + list(report.lost):
             self._views.pop(name, None)
         return report
+
+    def _readopt(self, name: str, vlog: VectorLog, count: int, report: RepairReport) -> None:
+        """After a catalog lost rows: vectors in the log whose segment still exists are that
+        segment's (ids are never reused), so they are marked embedded again; assets marked
+        done whose vectors the catalog no longer knows are queued again."""
+        ids = np.unique(vlog.read_ids(count))
+        adopt = self.catalog.unembedded_segments(name, ids)
+        owns = bool({Stream.AUDIO, Stream.SPEECH} & set(get_spec(name).streams))
+        with self.catalog.transaction():
+            if adopt:
+                self.catalog.mark_embedded(name, adopt)
+                report.readopted[name] = len(adopt)
+                self.catalog.add_store_event(name, "readopted", f"{len(adopt)} stored vectors matched to their segments again")
+            redo = self.catalog.done_without_vectors(name, owns_segments=owns)
+            if redo:
+                if owns:
+                    orphans = [s.id for a in redo for s in self.catalog.segments_of(a, source=name)]
+                    self.catalog.delete_segments(orphans)
+                self.catalog.forget_encoder_states(name, redo)
+                report.requeued[name] = report.requeued.get(name, 0) + len(redo)
 
     def _import_legacy(self, report: RepairReport) -> None:
         """v0.1 kept each encoder's vectors only in ``index/<encoder>.faiss`` (an

@@ -369,3 +369,39 @@ def test_file_names_that_are_not_utf8_round_trip(library: Library, tmp_path: Pat
     conn = sqlite3.connect(library.settings.catalog_path)
     conn.text_factory = bytes
     assert raw in [r[0] for r in conn.execute("SELECT path FROM assets")]
+
+
+def test_repair_salvages_a_damaged_catalog_and_the_next_run_restores_everything(settings: Settings, tmp_path: Path) -> None:
+    from mediasearch.evaluation.groundtruth import add_query, judge_path
+
+    folder = tmp_path / "photos"
+    paths = _photos(folder, 30)
+    with Library(settings) as lib:
+        index_paths(lib, [folder], encoders=ENC)
+        query = add_query(lib.catalog, settings, modality=Modality.IMAGE, path=paths[0], name="first")
+        judge_path(lib.catalog, query, paths[1], 2)
+    size = settings.catalog_path.stat().st_size
+    with open(settings.catalog_path, "r+b") as fh:  # garbage over the middle pages
+        fh.seek(size // 2)
+        fh.write(os.urandom(8192))
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    cli = [sys.executable, "-m", "mediasearch", "--library", str(settings.library_dir)]
+    status = subprocess.run(cli + ["status"], capture_output=True, text=True, cwd=REPO, env=env, timeout=120)
+    assert status.returncode != 0 and "Traceback" not in status.stderr
+    r = subprocess.run(cli + ["repair", "--json"], capture_output=True, text=True, cwd=REPO, env=env, timeout=300)
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert out["catalog"] != "ok" and Path(out["catalog"]["damaged_copy"]).is_file()
+    assert Catalog(settings.catalog_path).integrity_problem() is None
+    again = subprocess.run(cli + ["index", str(folder), "--encoders", "baseline-image", "-q", "--json"],
+                           capture_output=True, text=True, cwd=REPO, env=env, timeout=300)
+    assert again.returncode == 0, again.stderr
+    with Library(settings) as lib:
+        for p in paths:
+            hits = search(lib, Query(Modality.IMAGE, path=p), encoder="baseline-image", k=1)
+            assert hits[0].path == p and hits[0].score > 0.99
+        if "judgements" not in out["catalog"]["tables_cut_short"] and "queries" not in out["catalog"]["tables_cut_short"]:
+            from mediasearch.evaluation.groundtruth import asset_qrels, list_queries
+
+            (saved,) = list_queries(lib.catalog, settings)
+            assert list(asset_qrels(lib.catalog, saved.id).values()) == [2]

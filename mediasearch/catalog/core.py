@@ -590,6 +590,35 @@ class Catalog(EvaluationSQL):
         else:
             self.conn.execute("INSERT INTO sqlite_sequence(name, seq) VALUES('segments', ?)", (floor,))
 
+    def unembedded_segments(self, encoder: str, segment_ids: Iterable[int]) -> list[int]:
+        """Those of ``segment_ids`` that exist as segments but are not marked embedded by ``encoder``."""
+        out: list[int] = []
+        for chunk in _chunks([int(i) for i in segment_ids], 500):
+            marks = ",".join("?" * len(chunk))
+            out.extend(
+                r[0]
+                for r in self.conn.execute(
+                    f"""SELECT s.id FROM segments s WHERE s.id IN ({marks}) AND NOT EXISTS
+                        (SELECT 1 FROM embeddings e WHERE e.segment_id = s.id AND e.encoder = ?)""",
+                    [*chunk, encoder],
+                )
+            )
+        return out
+
+    def done_without_vectors(self, encoder: str, *, owns_segments: bool) -> list[int]:
+        """Assets marked done by ``encoder`` whose vectors the catalog no longer records:
+        a segment of theirs for this encoder is not embedded, or (visual encoders) they
+        have no segment at all."""
+        source = "s.source = ?" if owns_segments else "s.source = ''"
+        args: list = [encoder, STATE_DONE] + ([encoder] if owns_segments else []) + [encoder]
+        sql = f"""SELECT ae.asset_id FROM asset_encoders ae WHERE ae.encoder = ? AND ae.state = ? AND (
+                    EXISTS (SELECT 1 FROM segments s WHERE s.asset_id = ae.asset_id AND {source}
+                            AND NOT EXISTS (SELECT 1 FROM embeddings e WHERE e.segment_id = s.id AND e.encoder = ?))"""
+        if not owns_segments:
+            sql += " OR NOT EXISTS (SELECT 1 FROM segments s WHERE s.asset_id = ae.asset_id AND s.source = '')"
+        sql += ")"
+        return [int(r[0]) for r in self.conn.execute(sql, args)]
+
     def coverage(self, encoder: str, kinds: Sequence[MediaKind]) -> dict[str, int]:
         """How many ok assets of ``kinds`` exist, and how many ``encoder`` has done or failed."""
         marks = ",".join("?" * len(kinds))

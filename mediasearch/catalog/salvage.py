@@ -44,6 +44,10 @@ class SalvageReport:
     incomplete: dict[str, str] = field(default_factory=dict)
 
 
+def _name(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
 def check(path: Path) -> str | None:
     """None when the catalog passes SQLite's integrity check, else the first problem."""
     try:
@@ -88,8 +92,10 @@ def salvage(path: Path) -> SalvageReport:
     new.execute("BEGIN")
     for table in TABLES:
         try:
-            new_cols = [r[1] for r in new.execute(f"PRAGMA table_info({table})")]
-            old_cols = [r[1] for r in old.execute(f"PRAGMA table_info({table})")]
+            info = list(new.execute(f"PRAGMA table_info({table})"))
+            new_cols = [_name(r[1]) for r in info]
+            types = {_name(r[1]): _name(r[2]).upper() for r in info}
+            old_cols = [_name(r[1]) for r in old.execute(f"PRAGMA table_info({table})")]
         except sqlite3.DatabaseError as exc:
             report.incomplete[table] = str(exc)
             continue
@@ -97,7 +103,8 @@ def salvage(path: Path) -> SalvageReport:
         if not cols:
             continue
         names = ", ".join(cols)
-        marks = ", ".join("?" * len(cols))
+        # text is read as raw bytes (file names need not be UTF-8) and written back as TEXT
+        marks = ", ".join("CAST(? AS TEXT)" if types[c] == "TEXT" else "?" for c in cols)
         n = 0
         try:
             for row in old.execute(f"SELECT {names} FROM {table}"):
