@@ -126,6 +126,28 @@ def test_allowed_restricts_results(backend: str) -> None:
     assert not np.isin(after, ids[10:20]).any() and (after >= 0).sum(axis=1).max() <= 20
 
 
+def test_selective_filters_still_return_k_hits(backend: str) -> None:
+    """A graph walk under a 1% ``allowed`` or 95% tombstones stops short; k live hits must still come back."""
+    index, oracle, vectors, ids = _filled(backend, 2000)
+    rng = np.random.default_rng(5)
+    allowed = rng.choice(ids, size=20, replace=False)
+    queries = clustered(30, seed=11)
+    got_s, got_i = index.search(queries, 10, allowed=allowed)
+    assert ((got_i >= 0).sum(axis=1) == 10).all() and np.isin(got_i, allowed).all()
+    want_s, want_i = oracle.search(queries, 10, allowed=allowed)
+    if backend in APPROXIMATE:
+        overlap = np.mean([len(np.intersect1d(g, w)) / 10 for g, w in zip(got_i, want_i)])
+        assert overlap >= 0.95, overlap
+    else:
+        _same_up_to_ties(got_s, got_i, want_s, want_i)
+    gone = ids[: 1900]
+    index.remove(gone)
+    oracle.remove(gone)
+    got_s, got_i = index.search(queries, 10)
+    assert ((got_i >= 0).sum(axis=1) == 10).all() and not np.isin(got_i, gone).any()
+    assert index.count == oracle.count == 100
+
+
 def test_padding_and_empty_index(backend: str) -> None:
     index = BACKENDS[backend](DIM)
     scores, ids = index.search(clustered(2), 4)

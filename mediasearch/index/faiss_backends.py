@@ -45,6 +45,7 @@ class _FaissIndex:
         self._held = IdSet()
         self._removed = IdSet()
         self._n_removed = 0
+        self._dead_cache: list | None = None  # [dead ids, their selector, its negation]
 
     def _make(self) -> "faiss.Index":  # pragma: no cover - abstract
         raise NotImplementedError
@@ -82,11 +83,12 @@ class _FaissIndex:
             keep += [arr, sel]
             return sel, keep
         if self._n_removed:
-            dead = np.ascontiguousarray(self._dead_ids())
-            inner = faiss.IDSelectorBatch(dead.size, faiss.swig_ptr(dead))
-            sel = faiss.IDSelectorNot(inner)
-            keep += [dead, inner, sel]
-            return sel, keep
+            if self._dead_cache is None:  # built once per remove(), not per search (O(n))
+                dead = np.ascontiguousarray(self._dead_ids())
+                inner = faiss.IDSelectorBatch(dead.size, faiss.swig_ptr(dead))
+                self._dead_cache = [dead, inner, faiss.IDSelectorNot(inner)]
+            keep += self._dead_cache
+            return self._dead_cache[2], keep
         return None, keep
 
     def _dead_ids(self) -> np.ndarray:
@@ -138,30 +140,36 @@ class _FaissIndex:
     def serialize(self) -> np.ndarray:
         removed = self._dead_ids() if self._n_removed else np.zeros(0, np.int64)
         body = faiss.serialize_index(self._index)
-        tail = removed.astype("<i8").tobytes()
-        size = np.array([len(removed)], dtype="<i8").tobytes()
-        return pack(self.kind, body.tobytes() + tail + size)
+        size = np.array([len(removed)], dtype="<i8")
+        return pack(self.kind, body, removed.astype("<i8"), size)  # one copy of the body, not four
 
     @classmethod
     def deserialize(cls, buf: bytes | np.ndarray) -> "_FaissIndex":
         kind, payload = unpack(buf)
         if kind != cls.kind:
             raise IndexCorruptError("index", f"holds a {kind!r} index, not {cls.kind!r}")
-        raw = payload.tobytes()
-        (n_removed,) = np.frombuffer(raw[-8:], dtype="<i8")
-        removed = np.frombuffer(raw[-8 - 8 * int(n_removed) : -8], dtype="<i8")
+        # views into the checked payload: no copy of a multi-GB body before FAISS reads it
+        n_removed = int(payload[-8:].view("<i8")[0]) if payload.size >= 8 else -1
+        cut = payload.size - 8 - 8 * n_removed
+        if n_removed < 0 or cut < 0:
+            raise IndexCorruptError("index", "damaged tombstone table")
+        removed = payload[cut:-8].view("<i8").astype(np.int64)
         try:
-            index = faiss.deserialize_index(np.frombuffer(raw[: -8 - 8 * int(n_removed)], dtype=np.uint8))
+            index = faiss.deserialize_index(payload[:cut])
         except Exception as exc:
             raise IndexCorruptError("index", str(exc)) from exc
+        expected = faiss.IndexIDMap2 if cls.kind == "flat" else faiss.IndexIDMap
+        if not isinstance(index, expected):
+            raise IndexCorruptError("index", f"holds a FAISS {type(index).__name__}, not a {cls.kind} index")
         out = cls.__new__(cls)
         out.dim, out.metric = int(index.d), "ip"
-        out._index = faiss.downcast_index(index) if not isinstance(index, faiss.IndexIDMap) else index
+        out._index = index
         out._held, out._removed = IdSet(), IdSet()
         ids = faiss.vector_to_array(out._index.id_map).astype(np.int64)
         out._held.add(ids)
         out._removed.add(removed)
         out._n_removed = int(len(removed))
+        out._dead_cache = None
         out._after_load()
         return out
 
@@ -225,13 +233,49 @@ class HNSWIndex(_FaissIndex):
     def search(self, queries: np.ndarray, k: int, *, params=None, allowed=None):  # type: ignore[no-untyped-def]
         knobs = dict(params or {})
         knobs["ef_search"] = max(int(knobs.get("ef_search") or self.ef_search), int(k))  # ef below k loses hits
-        return super().search(queries, k, params=knobs, allowed=allowed)
+        scores, ids = super().search(queries, k, params=knobs, allowed=allowed)
+        if k <= 0 or self.count == 0:
+            return scores, ids
+        # A filtered graph walk (a selective ``allowed``, many tombstones) can stop with
+        # fewer than k hits although k live ones exist (1% allowed: most queries came back
+        # short); those rows are answered by an exact scan of the flat storage instead.
+        found = (ids >= 0).sum(axis=1)
+        if found.min() >= k:
+            return scores, ids
+        sel, keep = self._selector(allowed)
+        available = self.count if allowed is None else int(keep[0].size)
+        short = np.flatnonzero(found < min(int(k), available))
+        if len(short):
+            queries = np.ascontiguousarray(np.atleast_2d(queries), dtype=np.float32)[short]
+            scores[short], ids[short] = self._scan(queries, int(k), sel)
+        del keep
+        return scores, ids
+
+    def _scan(self, queries: np.ndarray, k: int, sel: object | None) -> tuple[np.ndarray, np.ndarray]:
+        """Exact search of the graph's flat storage under ``sel`` (an id selector)."""
+        storage = faiss.downcast_index(faiss.downcast_index(self._index.index).storage)
+        search_params = faiss.SearchParameters()
+        translated = None
+        if sel is not None:  # storage rows are positions: translate them to ids for ``sel``
+            translated = faiss.IDSelectorTranslated(self._index.id_map, sel)
+            search_params.sel = translated
+        with _omp:
+            faiss.omp_set_num_threads(1 if len(queries) < BLAS_THRESHOLD else _ALL_THREADS)
+            try:
+                scores, rows = storage.search(queries, k, params=search_params)
+            finally:
+                faiss.omp_set_num_threads(_ALL_THREADS)
+        del translated
+        id_map = faiss.vector_to_array(self._index.id_map).astype(np.int64) if (rows >= 0).any() else np.zeros(1, np.int64)
+        ids = np.where(rows >= 0, id_map[np.maximum(rows, 0)], -1)
+        return np.where(ids < 0, -np.inf, scores).astype(np.float32), ids
 
     def remove(self, ids: np.ndarray) -> int:
         ids = np.unique(np.asarray(ids, dtype=np.int64))
         ids = ids[self._held.contains(ids) & ~self._removed.contains(ids)]
         self._removed.add(ids)
         self._n_removed += len(ids)
+        self._dead_cache = None
         return int(len(ids))
 
     def add(self, vectors: np.ndarray, ids: np.ndarray) -> None:
