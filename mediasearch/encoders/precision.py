@@ -35,6 +35,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from mediasearch.errors import MediaSearchError
+
 if TYPE_CHECKING:  # pragma: no cover
     import torch
 
@@ -130,13 +132,21 @@ def cpu_info() -> CpuInfo:
 # -- what was asked for -------------------------------------------------------------------
 
 
+class PrecisionSettingError(MediaSearchError, ValueError):
+    """The precision setting (``--precision``, ``MEDIASEARCH_PRECISION``) names no known path."""
+
+    def __init__(self, value: object) -> None:
+        self.value = value
+        super().__init__(f"unknown precision {value!r}; choose one of {', '.join(PRECISION_CHOICES)}")
+
+
 def normalise_precision(value: str | None) -> str:
-    """A valid precision name (``auto`` for None/empty); raises ValueError listing the choices."""
+    """A valid precision name (``auto`` for None/empty); raises PrecisionSettingError (a ValueError) listing the choices."""
     name = (value or "auto").strip().lower()
     aliases = {"float32": "fp32", "bfloat16": "bf16", "float16": "fp16", "half": "fp16"}
     name = aliases.get(name, name)
     if name not in PRECISION_CHOICES:
-        raise ValueError(f"unknown precision {value!r}; choose one of {', '.join(PRECISION_CHOICES)}")
+        raise PrecisionSettingError(value)
     return name
 
 
