@@ -31,6 +31,11 @@ __all__ = [
     "make_bad_files",
     "VIDEO_CODECS",
     "AUDIO_CODECS",
+    "SCENE_CLASSES",
+    "scene_class_picture",
+    "scene_dev_set",
+    "degrade_picture",
+    "near_duplicate_picture_set",
 ]
 
 #: video codec and pixel format PyAV encodes here, by container suffix
@@ -525,3 +530,163 @@ def make_bad_files(directory: Path | str) -> dict[str, Path]:
     out["garbage_mp4"] = d / "garbage.mp4"
     out["garbage_mp4"].write_bytes(data[:32] + rng.bytes(len(data)))
     return out
+
+
+# ----------------------------------------------------------------------------- scene classes
+# A generated category dev set for image descriptors: eight scene classes that differ in
+# layout, texture and colour, each varying within itself (hues, positions, counts, scale,
+# lighting), so colour alone cannot tell them apart and one layout does not fit a class.
+def _jitter_hue(rng: np.random.Generator, base: float, spread: float = 0.06) -> float:
+    return float((base + rng.uniform(-spread, spread)) % 1.0)
+
+
+def _grad(h: int, w: int, top: tuple, bottom: tuple) -> np.ndarray:
+    y = np.linspace(0, 1, h)[:, None, None]
+    return np.asarray(top, float) * (1 - y) + np.asarray(bottom, float) * y * np.ones((1, w, 1))
+
+
+def _scene_beach(rng, w, h):
+    horizon, shore = rng.uniform(0.3, 0.5), rng.uniform(0.6, 0.8)
+    img = _grad(h, w, _hsv_to_rgb(_jitter_hue(rng, 0.58), rng.uniform(0.3, 0.6), 1.0), _hsv_to_rgb(_jitter_hue(rng, 0.55), 0.2, 0.95))
+    y = np.arange(h)[:, None]
+    x = np.linspace(0, 1, w)[None, :]
+    wave = 0.02 * np.sin(2 * np.pi * rng.uniform(2, 6) * x + rng.uniform(0, 6))
+    img[(y > horizon * h) & (y <= (shore + wave) * h)] = _hsv_to_rgb(_jitter_hue(rng, 0.55), rng.uniform(0.5, 0.9), rng.uniform(0.5, 0.8))
+    img[y > (shore + wave) * h] = _hsv_to_rgb(_jitter_hue(rng, 0.12, 0.03), rng.uniform(0.3, 0.5), rng.uniform(0.8, 0.95))
+    return img
+
+
+def _scene_forest(rng, w, h):
+    img = _grad(h, w, _hsv_to_rgb(_jitter_hue(rng, 0.3), 0.5, 0.5), _hsv_to_rgb(_jitter_hue(rng, 0.25), 0.6, 0.3))
+    for _ in range(int(rng.integers(8, 20))):
+        x0, tw = int(rng.uniform(0, w)), int(rng.uniform(0.01, 0.05) * w)
+        img[:, x0 : x0 + tw] = _hsv_to_rgb(_jitter_hue(rng, 0.08, 0.03), rng.uniform(0.4, 0.7), rng.uniform(0.15, 0.4))
+    leaves = rng.random((h // 4, w // 4)) < 0.3
+    leaves = np.kron(leaves, np.ones((4, 4), bool))[:h, :w]
+    img[leaves] = img[leaves] * 0.5 + np.asarray(_hsv_to_rgb(_jitter_hue(rng, 0.3), 0.7, 0.6)) * 0.5
+    return img
+
+
+def _scene_city_night(rng, w, h):
+    img = _grad(h, w, (5, 5, 25), (20, 20, 35))
+    for _ in range(int(rng.integers(5, 12))):
+        x0, bw, top = int(rng.uniform(0, w)), int(rng.uniform(0.05, 0.2) * w), int(rng.uniform(0.2, 0.7) * h)
+        img[top:, x0 : x0 + bw] = rng.uniform(10, 30)
+        for _ in range(int(rng.integers(10, 40))):
+            wx, wy = int(rng.uniform(x0, x0 + bw)), int(rng.uniform(top, h))
+            img[wy : wy + 3, wx : wx + 2] = _hsv_to_rgb(_jitter_hue(rng, 0.13, 0.05), 0.6, 1.0)
+    return img
+
+
+def _scene_sunset(rng, w, h):
+    img = _grad(h, w, _hsv_to_rgb(_jitter_hue(rng, 0.75, 0.05), 0.6, 0.5), _hsv_to_rgb(_jitter_hue(rng, 0.06, 0.04), 0.9, 1.0))
+    x = np.linspace(0, 1, w)
+    ridge = rng.uniform(0.6, 0.8) + sum(rng.normal(0, 0.05 / k) * np.sin(2 * np.pi * k * x + rng.uniform(0, 6)) for k in range(1, 6))
+    img[np.arange(h)[:, None] > (ridge * h)[None, :]] = rng.uniform(0, 25, 3)
+    cx, cy, r = rng.uniform(0.2, 0.8) * w, rng.uniform(0.4, 0.6) * h, rng.uniform(0.04, 0.1) * w
+    yy, xx = np.mgrid[0:h, 0:w]
+    sun = ((xx - cx) ** 2 + (yy - cy) ** 2 < r**2) & (yy < (ridge * h)[None, :])
+    img[sun] = (255, 230, 150)
+    return img
+
+
+def _scene_stripes(rng, w, h):
+    yy, xx = np.mgrid[0:h, 0:w] / max(w, h)
+    angle, freq = rng.uniform(0, np.pi), rng.uniform(6, 20)
+    wave = 0.5 + 0.5 * np.sign(np.sin(2 * np.pi * freq * (xx * np.cos(angle) + yy * np.sin(angle))))
+    a, b = (np.asarray(_hsv_to_rgb(rng.uniform(0, 1), rng.uniform(0.3, 1), rng.uniform(0.4, 1))) for _ in range(2))
+    return a * wave[..., None] + b * (1 - wave[..., None])
+
+
+def _scene_dots(rng, w, h):
+    img = np.ones((h, w, 3)) * np.asarray(_hsv_to_rgb(rng.uniform(0, 1), rng.uniform(0.1, 0.5), rng.uniform(0.7, 1)))
+    step = int(rng.uniform(0.06, 0.15) * w)
+    r = step * rng.uniform(0.2, 0.4)
+    colour = np.asarray(_hsv_to_rgb(rng.uniform(0, 1), rng.uniform(0.5, 1), rng.uniform(0.2, 0.8)))
+    yy, xx = np.mgrid[0:h, 0:w]
+    offset = rng.uniform(0, step, 2)
+    dots = ((xx + offset[0]) % step - step / 2) ** 2 + ((yy + offset[1]) % step - step / 2) ** 2 < r**2
+    img[dots] = colour
+    return img
+
+
+def _scene_document(rng, w, h):
+    img = np.ones((h, w, 3)) * rng.uniform(225, 255)
+    margin, line_h = rng.uniform(0.05, 0.15), rng.uniform(0.02, 0.04)
+    y = margin
+    while y < 1 - margin:
+        x = margin
+        end = 1 - margin - rng.uniform(0, 0.3)
+        while x < end:
+            word = rng.uniform(0.03, 0.12)
+            img[int(y * h) : int((y + line_h * 0.6) * h), int(x * w) : int(min(x + word, end) * w)] = rng.uniform(0, 60)
+            x += word + 0.015
+        y += line_h * rng.uniform(1.4, 2.0)
+    return img
+
+
+def _scene_snow(rng, w, h):
+    top = _hsv_to_rgb(_jitter_hue(rng, 0.6), rng.uniform(0.05, 0.3), rng.uniform(0.6, 0.9))
+    img = _grad(h, w, top, (245, 245, 250))
+    x = np.linspace(0, 1, w)
+    ridge = rng.uniform(0.3, 0.5) + 0.05 * np.sin(2 * np.pi * rng.uniform(1, 3) * x + rng.uniform(0, 6))
+    img[np.arange(h)[:, None] > (ridge * h)[None, :]] = rng.uniform(225, 250)
+    flakes = rng.random((h, w)) < rng.uniform(0.002, 0.01)
+    img[flakes] = 255
+    return img
+
+
+SCENE_CLASSES = {
+    "beach": _scene_beach, "forest": _scene_forest, "city-night": _scene_city_night, "sunset": _scene_sunset,
+    "stripes": _scene_stripes, "dots": _scene_dots, "document": _scene_document, "snow": _scene_snow,
+}
+
+
+def scene_class_picture(name: str, seed: int, size: tuple[int, int] = (320, 240)) -> Image.Image:
+    """A picture of scene class ``name`` (see SCENE_CLASSES), deterministic in ``seed``:
+    random content for the class, a random brightness, a little blur and sensor noise."""
+    rng = np.random.default_rng(seed)
+    w, h = size
+    img = SCENE_CLASSES[name](rng, w, h) * rng.uniform(0.8, 1.15)
+    pil = Image.fromarray(np.clip(img, 0, 255).astype(np.uint8)).filter(ImageFilter.GaussianBlur(rng.uniform(0.3, 1.2)))
+    noisy = np.asarray(pil, dtype=np.float64) + rng.normal(0, 4, (h, w, 3))
+    return Image.fromarray(np.clip(noisy, 0, 255).astype(np.uint8))
+
+
+def scene_dev_set(per_class: int, *, seed: int = 0, size: tuple[int, int] = (320, 240)) -> tuple[list[Image.Image], list[str]]:
+    """``per_class`` pictures of every scene class: (images, class labels), in class order."""
+    images, labels = [], []
+    for c, name in enumerate(SCENE_CLASSES):
+        for i in range(per_class):
+            images.append(scene_class_picture(name, seed * 100_003 + c * 1000 + i, size))
+            labels.append(name)
+    return images, labels
+
+
+def degrade_picture(image: Image.Image, seed: int) -> Image.Image:
+    """A near-duplicate: rotated 3-12 degrees either way (corners cropped away), cropped by
+    5-15 % on each side, resized to 60-140 % and JPEG-encoded at quality 30-70."""
+    rng = np.random.default_rng(seed)
+    w, h = image.size
+    angle = float(rng.uniform(3, 12) * rng.choice([-1, 1]))
+    out = image.rotate(angle, resample=Image.Resampling.BILINEAR, expand=False)
+    inset = 0.5 * np.tan(np.radians(abs(angle)))  # crop off the black corners
+    box = [rng.uniform(0.05, 0.15) + inset for _ in range(4)]
+    out = out.crop((int(box[0] * w), int(box[1] * h), int((1 - box[2]) * w), int((1 - box[3]) * h)))
+    scale = rng.uniform(0.6, 1.4)
+    out = out.resize((max(16, int(out.width * scale)), max(16, int(out.height * scale))), Image.Resampling.BILINEAR)
+    return jpeg_roundtrip(out, quality=int(rng.integers(30, 71)))
+
+
+def near_duplicate_picture_set(per_class: int, copies: int = 2, *, seed: int = 1) -> tuple[list[Image.Image], list[str]]:
+    """Scene pictures plus ``copies`` degraded copies of each (see :func:`degrade_picture`):
+    (images, group labels); a picture and its copies share a group label."""
+    originals, classes = scene_dev_set(per_class, seed=seed)
+    images, groups = [], []
+    for i, (image, name) in enumerate(zip(originals, classes)):
+        images.append(image)
+        groups.append(f"{name}-{i}")
+        for j in range(copies):
+            images.append(degrade_picture(image, seed * 7919 + i * 31 + j))
+            groups.append(f"{name}-{i}")
+    return images, groups

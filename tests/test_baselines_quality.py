@@ -1,4 +1,4 @@
-"""The weight-free baselines beat trivial references (MFCC mean/std for sound, a colour histogram and a tiny thumbnail for pictures) by a clear MAP margin on generated category and near-duplicate dev sets, and their fixed constants are what their generic corpus gives."""
+"""The weight-free baselines beat trivial references by a clear MAP margin on generated dev sets (sound: MFCC mean/std on categories and near-duplicates; pictures: colour histogram and thumbnail on categories, thumbnail on near-duplicates, on par with the colour histogram there), and baseline-audio's fixed constants are what its generic corpus gives."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from audio_factory import category_dev_set, have_espeak, near_duplicate_dev_set
-from baseline_refs import leave_one_out_map, mfcc_mean_std
+from baseline_refs import colour_histogram, leave_one_out_map, mfcc_mean_std, tiny_thumbnail
+from media_factory import near_duplicate_picture_set, scene_dev_set
 from mediasearch.config import Settings
 from mediasearch.encoders import baseline_audio_norm
 from mediasearch.encoders.registry import load_encoder
@@ -85,3 +86,41 @@ def test_map_agrees_with_the_evaluation_metric(audio_sets, settings: Settings) -
         if qrels:
             aps.append(average_precision(ranking, qrels))
     assert leave_one_out_map(vectors, labels) == pytest.approx(float(np.mean(aps)))
+
+
+# -- pictures ---------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def image_maps(settings: Settings) -> dict[str, dict[str, float]]:
+    """MAP of baseline-image and the two trivial references on each generated picture set."""
+    sets = {
+        "category": scene_dev_set(6, seed=3),  # 8 scene classes x 6 pictures
+        "near-duplicate": near_duplicate_picture_set(3, copies=2, seed=4),  # 24 originals + 48 copies
+    }
+    encoder = load_encoder("baseline-image", settings)
+    return {
+        task: {
+            "baseline-image": leave_one_out_map(encoder.embed_images(images), labels),
+            "colour-histogram": leave_one_out_map(colour_histogram(images), labels),
+            "thumbnail-8x8": leave_one_out_map(tiny_thumbnail(images), labels),
+        }
+        for task, (images, labels) in sets.items()
+    }
+
+
+@pytest.mark.parametrize("reference", ["colour-histogram", "thumbnail-8x8"])
+def test_baseline_image_beats_trivial_references_on_categories(image_maps, reference: str) -> None:
+    maps = image_maps["category"]
+    assert maps["baseline-image"] >= maps[reference] + MARGIN, maps
+
+
+def test_baseline_image_near_duplicates(image_maps) -> None:
+    """Clearly better than a thumbnail; only on par with a colour histogram.
+
+    Rotation, crop and JPEG keep a picture's colours, and within a generated scene class the
+    colours are what varies most, so a fine colour histogram is near the ceiling of this set
+    (the baseline contains one); what is pinned is that the texture and spectrum blocks, which
+    win on categories, cost at most 0.05 MAP against it (measured: -0.02 to +0.03).
+    """
+    maps = image_maps["near-duplicate"]
+    assert maps["baseline-image"] >= maps["thumbnail-8x8"] + MARGIN, maps
+    assert maps["baseline-image"] >= maps["colour-histogram"] - 0.05, maps

@@ -29,11 +29,12 @@ _SPECS: list[EncoderSpec] = [
         family="baseline",
         streams=_VISUAL,
         query_modalities=_IMG,
-        dim=256,
+        dim=1220,
         factory="mediasearch.encoders.baseline_image:BaselineImageEncoder",
-        description="weight-free colour histogram + perceptual hash + wavelet descriptor (no downloads)",
+        description="weight-free colour histograms + wavelet layout + LBP texture + Fourier spectrum (no downloads)",
         licence="Apache-2.0 (this project)",
-        preprocessing="RGB squashed to 64x64 (box filter); joint HSV 8x4x4 soft histogram; DCT hash on 32x32 grey; Haar wavelet energies on 64x64 grey",
+        preprocessing="RGB squashed to 64x64 (box filter); joint HSV 16x6x6 soft and RGB 8x8x8 histograms; "
+        "Haar wavelet energies and log-polar power spectrum on 64x64 grey; LBP on 128x128 grey",
         image_size=64,
     ),
     EncoderSpec(
