@@ -56,7 +56,7 @@ def test_v01_library_migrates_keeping_vectors_and_judgements(old_library) -> Non
     settings, media = old_library
     if Path("/tmp/v01media").exists():
         pytest.skip("/tmp/v01media (where the fixture was made) exists here: the files would be copies, not moves")
-    old = {enc: _old_vectors(settings.library_dir, enc) for enc in ("baseline-image", "baseline-audio")}
+    old = {enc: _old_vectors(settings.library_dir, enc) for enc in ("baseline-image", "efficientnet-lite0", "baseline-audio")}
     conn = sqlite3.connect(settings.catalog_path)
     assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
     conn.close()
@@ -70,8 +70,8 @@ def test_v01_library_migrates_keeping_vectors_and_judgements(old_library) -> Non
         # the files moved (same bytes elsewhere): nothing whose encoder is unchanged is re-embedded
         assert report.moved == 7 and report.new == 0
         same = {enc for enc, v in old.items() if next(iter(v.values())).shape[0] == get_spec(enc).dim}
-        assert "baseline-image" in same
-        for enc in old:
+        assert "efficientnet-lite0" in same  # its weights are fixed: its vectors must survive
+        for enc in ("baseline-image", "baseline-audio"):
             expected = 0 if enc in same else len(old[enc])
             assert report.encoders[enc].items == expected, enc
             assert report.repaired["imported"][enc] == (len(old[enc]) if enc in same else 0)
@@ -80,6 +80,7 @@ def test_v01_library_migrates_keeping_vectors_and_judgements(old_library) -> Non
             for sid, vector in vectors.items():
                 scores, ids = index.search(vector[None, :], 1)
                 assert ids[0, 0] == sid and scores[0, 0] > 0.9999
+        assert report.repaired["imported"]["efficientnet-lite0"] == 5
         hits = search(lib, Query(Modality.IMAGE, path=media / "forest.jpg"), encoder="baseline-image", k=2)
         assert [h.path.name for h in hits] == ["forest.jpg", "forest_crop.jpg"]
         newest = max(max(v) for v in old.values())
