@@ -140,3 +140,30 @@ def test_autocast_per_device() -> None:
         assert torch.nn.functional.linear(torch.rand(2, 4), torch.rand(3, 4)).dtype == torch.float32
     assert precision.candidate_for("cuda") == "fp16"
     assert precision.candidate_for("mps") is None
+
+
+def test_cli_asking_for_a_missing_gpu_fails_with_the_reason(tmp_path: Path) -> None:
+    """`mediasearch index --device cuda` on a machine without CUDA fails with a message naming the device."""
+    import os
+    import subprocess
+    import sys
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    weights = Path(__file__).resolve().parents[2] / "shared" / "models" / "timm" / "tf_efficientnet_lite0.imagenet.safetensors"
+    if not weights.is_file():
+        pytest.skip(f"real EfficientNet-Lite0 weights not found at {weights}")
+    from PIL import Image
+
+    media = tmp_path / "media"
+    media.mkdir()
+    Image.new("RGB", (64, 48), (200, 30, 30)).save(media / "red.png")
+    env = {**os.environ, "MEDIASEARCH_HOME": str(tmp_path / "lib"), "MEDIASEARCH_MODEL_DIR": str(weights.parents[1]),
+           "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    proc = subprocess.run(
+        [sys.executable, "-m", "mediasearch", "index", str(media), "--encoders", "efficientnet-lite0", "--device", "cuda", "-q"],
+        capture_output=True, text=True, timeout=300, env=env,
+    )
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert proc.returncode != 0
+    assert any("device 'cuda' is not available" in line for line in lines), proc.stderr
