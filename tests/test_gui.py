@@ -129,7 +129,8 @@ def test_index_search_grade_pool_and_evaluate(qtbot, window, media: Path, query_
     panel = window.library_panel
     assert "10 images" in panel.summary.text() and "1 video" in panel.summary.text()
     reasons = {panel.skipped_table.cell_text(r, 0): panel.skipped_table.cell_text(r, 2) for r in range(panel.skipped_table.proxy.rowCount())}
-    assert "empty.jpg" in reasons and "notes.txt" in reasons
+    # a text file is not media at all: counted apart, not listed as a failure (issue 14, item 3)
+    assert "empty.jpg" in reasons and "notes.txt" not in reasons
     assert all(reasons.values())
     assert "10 images" in window.library_label.text()
 
@@ -225,7 +226,7 @@ def test_cancel_indexing_midway_then_resume(qtbot, window, tmp_path: Path) -> No
     first = blocker.args[0].report
     assert first.cancelled
     done_first = first.encoders["baseline-image"].items
-    assert 8 <= done_first < 40
+    assert 0 < done_first < 40  # the store commits in batches: what was committed when cancelled
     assert "Cancelled" in panel.stage_label.text()
     assert panel.index_button.isEnabled() and not panel.cancel_button.isEnabled()
 
@@ -313,7 +314,11 @@ def test_sound_rows_play_and_video_opens_at_time(qtbot, window, media: Path) -> 
     result = search(qtbot, window)
     row = next(r for r, item in enumerate(result.items) if item.hit.kind.value == "video")
     hit = result.items[row].hit
+    page.results.list.scrollTo(page.model.index(row))  # the video may rank below the first screenful
+    qtbot.wait(100)
     rect = page.results.list.visualRect(page.model.index(row))
+    # a real double-click is press, release, double-click: Qt opens only what the press was on
+    qtbot.mouseClick(page.results.list.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
     qtbot.mouseDClick(page.results.list.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
     assert window.opened[-1][1].name == "clip.mp4" and window.opened[-1][2] == hit.start_s
 
