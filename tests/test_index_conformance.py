@@ -181,8 +181,11 @@ def test_serialize_round_trip_and_damage(backend: str) -> None:
     flipped[len(raw) // 2] ^= 0xFF
     damaged.append(bytes(flipped))
     for bad in damaged:
-        with pytest.raises(IndexCorruptError):
-            deserialize_index(np.frombuffer(bad, dtype=np.uint8))
+        with pytest.raises(IndexCorruptError) as caught:
+            deserialize_index(np.frombuffer(bad, dtype=np.uint8), label="lib/x.ann")
+        assert caught.value.path.name == "x.ann"  # the message names the file
+    with pytest.raises(IndexCorruptError):
+        deserialize_index("not bytes")  # type: ignore[arg-type]
 
 
 def test_hnsw_ef_search_tuning_reaches_the_target() -> None:

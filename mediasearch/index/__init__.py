@@ -9,6 +9,8 @@ recall@10 >= 0.95 once ef_search is tuned; 2048-d vectors cost ~2.7x more per fl
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
 from mediasearch.errors import IndexCorruptError
@@ -33,16 +35,17 @@ def make_index(kind: str, dim: int, metric: str = "ip", **options: object) -> Ve
     raise ValueError(f"unknown index type {kind!r}; valid: {', '.join(KINDS)}")
 
 
-def deserialize_index(buf: bytes | np.ndarray) -> VectorIndex:
-    """Any backend's ``serialize()`` bytes back into an index; IndexCorruptError on damage."""
-    kind, _ = unpack(buf)
+def deserialize_index(buf: bytes | np.ndarray, label: str | Path = "index") -> VectorIndex:
+    """Any backend's ``serialize()`` bytes back into an index; IndexCorruptError(label, reason)
+    on damage (``label``: the file the bytes came from, for the message)."""
+    kind, _ = unpack(buf, label)
     if kind == "exact":
-        return ExactIndex.deserialize(buf)
+        return ExactIndex.deserialize(buf, label)
     if kind in ("flat", "hnsw"):
         from mediasearch.index.faiss_backends import FlatIndex, HNSWIndex
 
-        return (FlatIndex if kind == "flat" else HNSWIndex).deserialize(buf)
-    raise IndexCorruptError("index", f"unknown index type {kind!r}")
+        return (FlatIndex if kind == "flat" else HNSWIndex).deserialize(buf, label)
+    raise IndexCorruptError(label, f"unknown index type {kind!r}")
 
 
 def choose_kind(n_vectors: int, dim: int) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from pathlib import Path
 from typing import Iterator, Mapping
 
 import numpy as np
@@ -87,15 +88,15 @@ class ExactIndex:
         return pack(self.kind, buf.getvalue())
 
     @classmethod
-    def deserialize(cls, buf: bytes | np.ndarray) -> "ExactIndex":
-        kind, payload = unpack(buf)
+    def deserialize(cls, buf: bytes | np.ndarray, label: str | Path = "index") -> "ExactIndex":
+        kind, payload = unpack(buf, label)
         if kind != cls.kind:
-            raise IndexCorruptError("index", f"holds a {kind!r} index, not {cls.kind!r}")
+            raise IndexCorruptError(label, f"holds a {kind!r} index, not {cls.kind!r}")
         try:
             with np.load(io.BytesIO(payload.tobytes())) as data:
                 vectors, ids, metric = data["vectors"], data["ids"], str(data["metric"])
         except Exception as exc:  # any unreadable payload is the same problem to the caller
-            raise IndexCorruptError("index", str(exc)) from exc
+            raise IndexCorruptError(label, str(exc)) from exc
         index = cls(int(vectors.shape[1]), metric)
         index._vectors, index._ids = vectors.astype(np.float32), ids.astype(np.int64)
         index._held.add(index._ids)

@@ -12,6 +12,7 @@ so a search still returns k live hits where they exist.
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 from typing import Iterator, Mapping
 
 import faiss
@@ -144,23 +145,23 @@ class _FaissIndex:
         return pack(self.kind, body, removed.astype("<i8"), size)  # one copy of the body, not four
 
     @classmethod
-    def deserialize(cls, buf: bytes | np.ndarray) -> "_FaissIndex":
-        kind, payload = unpack(buf)
+    def deserialize(cls, buf: bytes | np.ndarray, label: str | Path = "index") -> "_FaissIndex":
+        kind, payload = unpack(buf, label)
         if kind != cls.kind:
-            raise IndexCorruptError("index", f"holds a {kind!r} index, not {cls.kind!r}")
+            raise IndexCorruptError(label, f"holds a {kind!r} index, not {cls.kind!r}")
         # views into the checked payload: no copy of a multi-GB body before FAISS reads it
         n_removed = int(payload[-8:].view("<i8")[0]) if payload.size >= 8 else -1
         cut = payload.size - 8 - 8 * n_removed
         if n_removed < 0 or cut < 0:
-            raise IndexCorruptError("index", "damaged tombstone table")
+            raise IndexCorruptError(label, "damaged tombstone table")
         removed = payload[cut:-8].view("<i8").astype(np.int64)
         try:
             index = faiss.deserialize_index(payload[:cut])
         except Exception as exc:
-            raise IndexCorruptError("index", str(exc)) from exc
+            raise IndexCorruptError(label, str(exc)) from exc
         expected = faiss.IndexIDMap2 if cls.kind == "flat" else faiss.IndexIDMap
         if not isinstance(index, expected):
-            raise IndexCorruptError("index", f"holds a FAISS {type(index).__name__}, not a {cls.kind} index")
+            raise IndexCorruptError(label, f"holds a FAISS {type(index).__name__}, not a {cls.kind} index")
         out = cls.__new__(cls)
         out.dim, out.metric = int(index.d), "ip"
         out._index = index
