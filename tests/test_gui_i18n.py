@@ -386,3 +386,22 @@ def test_language_menu_remembers_the_choice(zh_window) -> None:
     assert "下次启动" in window.statusBar().currentMessage()
     window.language_actions["zh_CN"].trigger()
     assert window.ctx.prefs.get(i18n.PREF_KEY) == "zh_CN"
+
+
+def test_gui_subcommand_forwards_the_language(tmp_path: Path) -> None:
+    import os
+    import sys
+
+    from mediasearch.cli import build_parser
+
+    args = build_parser().parse_args(["gui", "--lang", "zh_CN", "--", "--dark", "--page", "models"])
+    assert args.lang == "zh_CN" and args.gui_args == ["--dark", "--page", "models"]
+    out = tmp_path / "zh.png"
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "MEDIASEARCH_HOME": str(tmp_path / "library")}
+    proc = subprocess.run(
+        [sys.executable, "-m", "mediasearch.cli", "gui", "--lang", "zh_CN", "--",
+         "--settings-file", str(tmp_path / "ui.ini"), "--page", "models", "--screenshot", str(out)],
+        env=env, capture_output=True, text=True, timeout=90, cwd=ROOT,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert out.stat().st_size > 10_000
