@@ -331,3 +331,35 @@ def test_chart_legend_does_not_cover_bars() -> None:
     covered = [b for b in bars if b.overlaps(legend)]
     assert not covered, f"the legend covers {len(covered)} bars"
     assert metric_bars(table, metrics, "x")[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_in_app_playback_seeks_once_the_media_has_loaded(qtbot) -> None:
+    """QMediaPlayer drops a position set before the media loads: the player seeks again then."""
+    multimedia = pytest.importorskip("PySide6.QtMultimedia")
+    from ui.app import create_app
+    from ui.player import AudioPlayer
+
+    create_app([])
+
+    class FakeMediaPlayer:
+        def __init__(self) -> None:
+            self.pos = 0
+            self.seeks: list[int] = []
+
+        def position(self) -> int:
+            return self.pos
+
+        def setPosition(self, ms: int) -> None:  # noqa: N802 - Qt API
+            self.seeks.append(ms)
+
+    player = AudioPlayer()
+    fake = FakeMediaPlayer()
+    player._player = fake
+    player._seek_ms = 6000  # play() asked for 6 s before the media had loaded
+    status = multimedia.QMediaPlayer.MediaStatus
+    player._on_media_status(status.LoadingMedia)
+    assert fake.seeks == []
+    player._on_media_status(status.LoadedMedia)
+    assert fake.seeks == [6000] and player._seek_ms is None
+    player._on_media_status(status.BufferedMedia)
+    assert fake.seeks == [6000], "seeks only once"
