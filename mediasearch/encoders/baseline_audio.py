@@ -172,12 +172,14 @@ class TextureFeatures:
 
     def power_spectrogram(self, samples: np.ndarray) -> np.ndarray:
         """(samples,) -> (frames, 257) float64 power spectrum, 32 ms Hann frames every 10 ms."""
+        from scipy.fft import rfft
+
         samples = np.asarray(samples, dtype=np.float64).reshape(-1)
         if samples.size < _N_FFT:
             samples = np.pad(samples, (0, _N_FFT - samples.size))
         samples = np.pad(samples, (_N_FFT // 2, _N_FFT // 2), mode="reflect")
         frames = np.lib.stride_tricks.sliding_window_view(samples, _N_FFT)[::_HOP]
-        return np.square(np.abs(np.fft.rfft(frames * self._window, axis=1)))
+        return np.square(np.abs(rfft(frames * self._window, axis=1)))
 
     def __call__(self, samples: np.ndarray) -> np.ndarray:
         """(samples,) float32 at 16 kHz -> (210,) float64 raw statistics, groups in TEXTURE_GROUPS order."""

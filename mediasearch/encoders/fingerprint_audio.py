@@ -26,6 +26,7 @@ import logging
 from collections.abc import Sequence
 
 import numpy as np
+from scipy.fft import rfft
 
 from mediasearch.encoders.baseline_audio import WindowedAudioEncoder
 from mediasearch.encoders.base import l2_normalise
@@ -56,7 +57,7 @@ def log_spectrogram(samples: np.ndarray) -> np.ndarray:
     if samples.size < N_FFT:
         samples = np.pad(samples, (0, N_FFT - samples.size))
     frames = np.lib.stride_tricks.sliding_window_view(samples, N_FFT)[::HOP]
-    magnitude = np.abs(np.fft.rfft(frames * _WINDOW, axis=1))[:, _LO:_HI]
+    magnitude = np.abs(rfft(frames * _WINDOW, axis=1))[:, _LO:_HI]
     return np.log(magnitude + 1e-6).astype(np.float32)
 
 
