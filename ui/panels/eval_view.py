@@ -44,9 +44,9 @@ from mediasearch.errors import MediaSearchError, QueryError
 from mediasearch.progress import Progress
 from ui.context import AppContext
 from ui.models import Cell, Table, kind_name
+from ui.panels.query_panel import describe_saved
 from ui.resources import icon
 from ui.widgets import Table as TableView
-from ui.panels.query_panel import describe_saved
 from ui.widgets import ScaledPixmap, header, hint
 from ui.workers import CallWorker
 

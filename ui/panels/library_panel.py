@@ -45,8 +45,8 @@ from ui.context import AppContext
 from ui.i18n.core_strings import core_text
 from ui.models import Cell, Table, kind_name
 from ui.resources import icon
-from ui.widgets import Table as TableView
 from ui.text import describe_summary, time_left
+from ui.widgets import Table as TableView
 from ui.widgets import header, hint
 from ui.workers import IndexOutcome, IndexWorker, RemoveFoldersWorker
 

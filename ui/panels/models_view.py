@@ -27,8 +27,8 @@ from ui.context import AppContext
 from ui.i18n.core_strings import core_text
 from ui.models import Cell, Table
 from ui.resources import icon
-from ui.widgets import Table as TableView
 from ui.text import format_bytes, time_left
+from ui.widgets import Table as TableView
 from ui.widgets import header, hint
 from ui.workers import CallWorker
 
