@@ -257,8 +257,44 @@ def _print_eval_summary(data: dict) -> None:
     print("* best in column. Unjudged results count as not relevant; see judged@k.")
 
 
+def cmd_eval_files(args: argparse.Namespace) -> int:
+    """``eval --qrels FILE --run FILE...``: score run files as trec_eval does, no library."""
+    from mediasearch.evaluation import trec
+
+    if not args.run:
+        raise QueryError("--qrels needs at least one --run FILE to score")
+    try:
+        measures = trec.expand_measures(args.measure or trec.DEFAULT_MEASURES)
+        results = trec.score_files(
+            args.qrels, args.run, measures=measures, rel_level=args.rel_level,
+            exclude_no_relevant=args.exclude_no_relevant, complete=args.complete,
+        )
+    except ValueError as exc:
+        raise QueryError(str(exc)) from None
+    except OSError as exc:
+        raise QueryError(f"cannot read {exc.filename}: {exc.strerror or exc}") from None
+    if args.json:
+        _print_json(
+            {
+                "rel_level": args.rel_level,
+                "no_relevant": "excluded from the means" if args.exclude_no_relevant else "scored 0",
+                "complete": args.complete,
+                "runs": [r.to_json() for r in results],
+            }
+        )
+    else:
+        sys.stdout.write(trec.format_trec_eval(results, per_query=args.per_query))
+    return 0
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
     from mediasearch.cli import _Bars, _cancel_on_sigint, _encoder_list
+
+    if args.qrels:
+        return cmd_eval_files(args)
+    if args.run and len(args.run) > 1:
+        raise QueryError("without --qrels, --run names one file to write the rankings to (use --write-run)")
+    write_run_to = args.write_run or (args.run[0] if args.run else None)
     from mediasearch.evaluation.formats import write_run
     from mediasearch.evaluation.report import write_csv, write_html, write_json, result_to_json
     from mediasearch.evaluation.runner import EvalOptions, evaluate
@@ -288,8 +324,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
             print(f"wrote {html_path}, {html_path.with_suffix('.json')}, {html_path.with_suffix('.csv')}", file=sys.stderr)
     if args.csv:
         write_csv(data, Path(args.csv))
-    if args.run:
-        with open(args.run, "w", encoding="utf-8") as fh:
+    if write_run_to:
+        with open(write_run_to, "w", encoding="utf-8") as fh:
             write_run(result.run_rows(), fh)
     if args.json:
         _print_json(data)
@@ -359,7 +395,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--latency-seconds", type=cli_args.float_range(*cli_args.LIMITS["latency"]), default=2.0, metavar="S", help="keep repeating until each encoder's searches took S seconds (default 2)")
     p.add_argument("--report", metavar="FILE.html", help="write the HTML report, and FILE.json and FILE.csv beside it")
     p.add_argument("--csv", metavar="FILE", help="write the metric table as CSV")
-    p.add_argument("--run", metavar="FILE", help="write every encoder's rankings as a TREC run file")
+    p.add_argument("--write-run", metavar="FILE", help="write every encoder's rankings as a TREC run file")
+    p.add_argument("--run", action="append", metavar="FILE", help="with --qrels: a TREC run file to score (repeat for several); without: same as --write-run")
+    p.add_argument("--qrels", metavar="FILE", help="score --run files against these TREC qrels, as trec_eval does (no library needed)")
+    p.add_argument("--rel-level", type=cli_args.int_range(1, 1_000_000), default=1, metavar="L", help="with --qrels: relevant means grade >= L (trec_eval -l; default 1)")
+    p.add_argument("-m", "--measure", action="append", metavar="NAME", help="with --qrels: trec_eval measure names (map, P_5, P.5,10, recall_10, recip_rank, ndcg, ndcg_cut_10, Rprec, success_1, num_rel_ret, F1_10, judged_10); repeatable")
+    p.add_argument("--exclude-no-relevant", action="store_true", help="leave queries without a relevant document out of the means (default: they score 0, as in trec_eval); said in the output")
+    p.add_argument("--complete", action="store_true", help="with --qrels: score qrels queries missing from a run as 0 (trec_eval -c)")
+    p.add_argument("--per-query", action="store_true", help="with --qrels: print every query's figures too (trec_eval -q)")
     p.add_argument("--json", action="store_true", help="print every figure as JSON")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_eval)

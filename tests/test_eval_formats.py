@@ -41,7 +41,10 @@ def test_run_round_trip() -> None:
     assert back == rows
     assert f.run_rankings(reversed(back)) == {"baseline-image": {"cats": [H1, H2]}}
     with pytest.raises(f.FormatError):
-        f.read_run(io.StringIO("cats Q0 x one 0.5 tag\n"))
+        f.read_run(io.StringIO("cats Q0 x 1 high tag\n"))
+    # trailing fields accepted; the rank column is ignored: scores order, ties by docno descending
+    lines = "cats Q0 a 1 0.1 t extra\ncats Q0 b 2 0.9 t\ncats Q0 c one 0.9 t\n"
+    assert f.run_rankings(f.read_run(io.StringIO(lines))) == {"t": {"cats": ["c", "b", "a"]}}
 
 
 def test_csv_round_trip_with_awkward_paths() -> None:

@@ -81,13 +81,30 @@ class TestHandComputed:
         expected = ndcg_score([[0, 2, 0, 1]], [scores], k=2)
         assert m.ndcg_at_k(ranking, qrels, 2, scores=scores) == pytest.approx(expected)
 
-    def test_no_relevant_is_undefined(self) -> None:
+    def test_no_relevant_scores_zero(self) -> None:
+        # trec_eval scores a judged query without relevant documents 0 on every measure
         qrels = {"a": 0}
-        assert math.isnan(m.recall_at_k(RANKING, qrels, 3))
-        assert math.isnan(m.average_precision(RANKING, qrels))
-        assert math.isnan(m.r_precision(RANKING, qrels))
-        assert math.isnan(m.ndcg_at_k(RANKING, qrels, 3))
-        assert m.precision_at_k(RANKING, qrels, 3) == 0.0
+        row = m.evaluate_ranking(RANKING, qrels, [1, 3])
+        assert all(v == 0.0 for name, v in row.items() if not name.startswith("judged@"))
+        assert m.ndcg_at_k(RANKING, qrels, None) == 0.0
+
+    def test_f1_and_success(self) -> None:
+        # P@3 = 2/3, R@3 = 2/3; P@1 = 1, R@1 = 1/3
+        assert m.f1_at_k(RANKING, QRELS, 3) == pytest.approx(2 / 3)
+        assert m.f1_at_k(RANKING, QRELS, 1) == pytest.approx(2 * (1 / 3) / (1 + 1 / 3))
+        assert m.f1_at_k(["x", "y"], QRELS, 2) == 0.0
+        assert m.success_at_k(RANKING, QRELS, 1) == 1.0
+        assert m.success_at_k(["b", "x", "c"], QRELS, 2) == 0.0
+        assert m.success_at_k(["b", "x", "c"], QRELS, 3) == 1.0
+        assert m.success_at_k(RANKING, QRELS, 2, min_grade=2) == 0.0
+
+    def test_ties_in_trec_order(self) -> None:
+        # tied scores: document key descending decides, so b (relevant) before a
+        row = m.evaluate_ranking(["a", "b"], {"b": 1}, [1], scores=[0.5, 0.5])
+        assert row["P@1"] == 1.0 and row["MRR"] == 1.0
+        assert m.trec_order(["a", "c", "b"], [0.1, 0.5, 0.5]) == (["c", "b", "a"], [0.5, 0.5, 0.1])
+        with pytest.raises(ValueError, match="relevance level"):
+            m.evaluate_ranking(["a"], {"a": 1}, [1], min_grade=0)
 
     def test_interpolated_precision(self) -> None:
         curve = m.interpolated_precision(["a", "x", "c", "y"], {"a": 1, "c": 1})
@@ -119,7 +136,7 @@ def ref_metrics(ranking: list[str], qrels: dict[str, int], k: int) -> dict[str, 
         if i < len(ranking) and ranking[i] in rel:
             hits += 1
     out["P"] = hits / k
-    out["R"] = hits / len(rel) if rel else math.nan
+    out["R"] = hits / len(rel) if rel else 0.0
     rr = 0.0
     for i, d in enumerate(ranking):
         if d in rel:
@@ -131,13 +148,13 @@ def ref_metrics(ranking: list[str], qrels: dict[str, int], k: int) -> dict[str, 
         if d in rel:
             found += 1
             s += found / (i + 1)
-    out["AP"] = s / len(rel) if rel else math.nan
+    out["AP"] = s / len(rel) if rel else 0.0
     rcount = len(rel)
-    out["Rprec"] = sum(1 for d in ranking[:rcount] if d in rel) / rcount if rel else math.nan
+    out["Rprec"] = sum(1 for d in ranking[:rcount] if d in rel) / rcount if rel else 0.0
     dcg = sum(qrels.get(d, 0) / math.log2(i + 2) for i, d in enumerate(ranking[:k]))
     ideal = sorted(qrels.values(), reverse=True)
     idcg = sum(g / math.log2(i + 2) for i, g in enumerate(ideal[:k]))
-    out["NDCG"] = dcg / idcg if idcg > 0 else math.nan
+    out["NDCG"] = dcg / idcg if idcg > 0 else 0.0
     return out
 
 

@@ -125,30 +125,37 @@ def write_run(rows: Iterable[RunRow], out: TextIO) -> int:
 
 
 def read_run(text: TextIO, *, source: str = "<run>") -> list[RunRow]:
-    """Parse a TREC run."""
+    """Parse a TREC run: ``qid Q0 docno rank score tag``, fields after the tag ignored; a
+    rank that is not an integer reads as 0 (the rank column is never used for ordering)."""
     rows: list[RunRow] = []
     for lineno, line in enumerate(text, start=1):
         line = line.strip()
         if not line or line.startswith("#"):
             continue
         parts = line.split()
-        if len(parts) != 6:
+        if len(parts) < 6:
             raise FormatError(source, lineno, f"expected 'qid Q0 docno rank score tag', got {len(parts)} fields")
-        qid, _q0, doc, rank_s, score_s, tag = parts
+        qid, _q0, doc, rank_s, score_s, tag = parts[:6]
         try:
-            rows.append(RunRow(qid, doc, int(rank_s), float(score_s), tag))
-        except ValueError as exc:
-            raise FormatError(source, lineno, f"bad rank or score: {exc}") from None
+            score = float(score_s)
+        except ValueError:
+            raise FormatError(source, lineno, f"score {score_s!r} is not a number") from None
+        rank = int(rank_s) if rank_s.lstrip("-").isdigit() else 0
+        rows.append(RunRow(qid, doc, rank, score, tag))
     return rows
 
 
 def run_rankings(rows: Iterable[RunRow]) -> dict[str, dict[str, list[str]]]:
-    """tag -> query -> docs ordered by rank (the order trec_eval would use is by score;
-    runs we write have ranks consistent with scores)."""
-    out: dict[str, dict[str, list[tuple[int, str]]]] = {}
+    """tag -> query -> docs in trec_eval's order (score descending, ties by docno
+    descending; the rank column is ignored)."""
+    from mediasearch.evaluation.metrics import trec_order
+
+    found: dict[str, dict[str, tuple[list[str], list[float]]]] = {}
     for row in rows:
-        out.setdefault(row.tag, {}).setdefault(row.query, []).append((row.rank, row.doc))
-    return {tag: {q: [d for _, d in sorted(docs)] for q, docs in queries.items()} for tag, queries in out.items()}
+        docs, scores = found.setdefault(row.tag, {}).setdefault(row.query, ([], []))
+        docs.append(row.doc)
+        scores.append(row.score)
+    return {tag: {q: trec_order(d, s)[0] for q, (d, s) in queries.items()} for tag, queries in found.items()}
 
 
 def write_judgements_csv(rows: Iterable[QrelRow], out: TextIO) -> int:

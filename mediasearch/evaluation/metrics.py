@@ -1,23 +1,30 @@
 """Retrieval metrics over one ranked list and its relevance judgements.
 
 A *ranking* is a sequence of document keys, best first (here: asset content hashes).
-*qrels* map a key to a graded relevance: 0 = not relevant, 1 = relevant, 2 = highly
-relevant. A key missing from qrels is *unjudged* and counts as not relevant (the TREC
-convention); :func:`judged_at_k` says how much of a ranking that assumption touches.
+*qrels* map a key to an integer grade: 0 = judged not relevant, higher = more relevant
+(0, 1, 2 when judged in this tool; imported qrels may use any integer), negative =
+unjudged (trec_eval's -1). A key missing from qrels is unjudged too and counts as not
+relevant (the TREC convention); :func:`judged_at_k` says how much of a ranking that
+assumption touches.
 
-Conventions, as in trec_eval:
+Conventions, those of trec_eval (``mediasearch.evaluation.trec`` scores foreign run files
+with the same functions, and its tests hold them to trec_eval's own C code):
 
-- relevant means ``grade >= min_grade`` (1 by default);
+- relevant means ``grade >= min_grade`` (trec_eval's ``-l``; 1 by default);
+- a ranking is ordered by score, highest first, ties by document key *descending*
+  (trec_eval sorts ``(score desc, docno desc)`` and ignores the rank column):
+  :func:`trec_order`;
 - P@k divides by ``k`` even when the ranking is shorter than ``k``;
 - AP divides by the number of relevant documents in qrels, retrieved or not;
-- NDCG@k uses linear gains (gain = grade) and a log2(rank + 1) discount; the ideal DCG
-  sorts every judged grade, retrieved or not;
-- recall, AP, R-precision and NDCG are undefined (NaN) for a query without relevant
-  judgements; callers leave such queries out of means.
+- NDCG uses linear gains (gain = grade, negative grades gain 0) and a log2(rank + 1)
+  discount; the ideal DCG sorts every positive grade in qrels, retrieved or not, and does
+  not depend on ``min_grade``;
+- a query without any relevant document scores 0 on every measure (it stays in the
+  means unless the caller excludes such queries, which it then says).
 
-When ``scores`` are given, NDCG treats tied scores as one group whose gain is shared
-equally (McSherry & Najork 2008, as scikit-learn's ``ndcg_score``), so the result does not
-depend on how the search happened to order ties. The other metrics use the order given.
+F1@k, success@k and judged@k are not trec_eval measures; they are built from the same
+parts (F1@k = harmonic mean of P@k and R@k, 0 when both are 0; success@k = 1 when a
+relevant document is in the top k, trec_eval's ``success_k``).
 """
 
 from __future__ import annotations
@@ -43,7 +50,7 @@ def _relevant_flags(ranking: Sequence[str], qrels: Qrels, k: int | None, min_gra
 
 
 def num_relevant(qrels: Qrels, *, min_grade: int = 1) -> int:
-    """How many documents in ``qrels`` are relevant."""
+    """How many documents in ``qrels`` are relevant (``min_grade`` >= 1)."""
     return sum(1 for g in qrels.values() if g >= min_grade)
 
 
@@ -55,13 +62,32 @@ def precision_at_k(ranking: Sequence[str], qrels: Qrels, k: int, *, min_grade: i
 
 
 def recall_at_k(ranking: Sequence[str], qrels: Qrels, k: int, *, min_grade: int = 1) -> float:
-    """Relevant documents among the top ``k``, divided by all relevant documents (NaN if none)."""
+    """Relevant documents among the top ``k``, divided by all relevant documents (0 if none)."""
     if k <= 0:
         raise ValueError(f"k must be positive, got {k}")
     total = num_relevant(qrels, min_grade=min_grade)
     if total == 0:
-        return math.nan
+        return 0.0
     return float(_relevant_flags(ranking, qrels, k, min_grade).sum()) / total
+
+
+def f1_at_k(ranking: Sequence[str], qrels: Qrels, k: int, *, min_grade: int = 1) -> float:
+    """Harmonic mean of P@k and R@k (0 when both are 0)."""
+    p = precision_at_k(ranking, qrels, k, min_grade=min_grade)
+    r = recall_at_k(ranking, qrels, k, min_grade=min_grade)
+    return 0.0 if p + r == 0 else 2 * p * r / (p + r)
+
+
+def success_at_k(ranking: Sequence[str], qrels: Qrels, k: int, *, min_grade: int = 1) -> float:
+    """1.0 when a relevant document is among the top ``k``, else 0.0."""
+    if k <= 0:
+        raise ValueError(f"k must be positive, got {k}")
+    return 1.0 if _relevant_flags(ranking, qrels, k, min_grade).any() else 0.0
+
+
+def num_relevant_retrieved(ranking: Sequence[str], qrels: Qrels, *, min_grade: int = 1) -> int:
+    """How many relevant documents the whole ranking holds (trec_eval's num_rel_ret)."""
+    return int(_relevant_flags(ranking, qrels, None, min_grade).sum())
 
 
 def reciprocal_rank(ranking: Sequence[str], qrels: Qrels, *, min_grade: int = 1) -> float:
@@ -74,10 +100,10 @@ def reciprocal_rank(ranking: Sequence[str], qrels: Qrels, *, min_grade: int = 1)
 
 def average_precision(ranking: Sequence[str], qrels: Qrels, *, min_grade: int = 1) -> float:
     """Mean over relevant documents of the precision at the rank each is retrieved
-    (0 for those never retrieved); NaN when qrels hold no relevant document."""
+    (0 for those never retrieved); 0 when qrels hold no relevant document."""
     total = num_relevant(qrels, min_grade=min_grade)
     if total == 0:
-        return math.nan
+        return 0.0
     flags = _relevant_flags(ranking, qrels, None, min_grade)
     if not flags.any():
         return 0.0
@@ -87,19 +113,19 @@ def average_precision(ranking: Sequence[str], qrels: Qrels, *, min_grade: int = 
 
 
 def r_precision(ranking: Sequence[str], qrels: Qrels, *, min_grade: int = 1) -> float:
-    """Precision at R, R = the number of relevant documents (NaN when R = 0)."""
+    """Precision at R, R = the number of relevant documents (0 when R = 0)."""
     total = num_relevant(qrels, min_grade=min_grade)
     if total == 0:
-        return math.nan
+        return 0.0
     return precision_at_k(ranking, qrels, total, min_grade=min_grade)
 
 
 def judged_at_k(ranking: Sequence[str], qrels: Qrels, k: int) -> float:
-    """Fraction of the top ``k`` positions holding a judged document (any grade); a
+    """Fraction of the top ``k`` positions holding a judged document (grade >= 0); a
     ranking shorter than ``k`` leaves its empty positions unjudged."""
     if k <= 0:
         raise ValueError(f"k must be positive, got {k}")
-    return sum(1 for doc in ranking[:k] if doc in qrels) / k
+    return sum(1 for doc in ranking[:k] if qrels.get(doc, -1) >= 0) / k
 
 
 def _discounts(n: int) -> np.ndarray:
@@ -141,27 +167,33 @@ def dcg_at_k(gains: Sequence[float], k: int, *, scores: Sequence[float] | None =
 
 
 def ndcg_at_k(
-    ranking: Sequence[str], qrels: Qrels, k: int, *, scores: Sequence[float] | None = None
+    ranking: Sequence[str], qrels: Qrels, k: int | None, *, scores: Sequence[float] | None = None
 ) -> float:
-    """DCG@k of the ranking over the ideal DCG@k of every judged grade (NaN when no
-    document has a positive grade). Gains are the grades (0, 1, 2)."""
-    if k <= 0:
+    """DCG@k of the ranking over the ideal DCG@k of every positive grade (0 when no
+    document has a positive grade); ``k`` None = the whole ranking (trec_eval's ``ndcg``).
+    Gains are the grades. ``scores`` share the gain of tied scores (expected DCG over the
+    orderings of the ties; not trec_eval's rule, which :func:`evaluate_ranking` follows)."""
+    if k is not None and k <= 0:
         raise ValueError(f"k must be positive, got {k}")
     ideal = sorted((g for g in qrels.values() if g > 0), reverse=True)
     if not ideal:
-        return math.nan
-    ideal_dcg = dcg_at_k(ideal, k)
+        return 0.0
+    if k is None:  # the whole ranking against the whole ideal ranking (trec_eval's ndcg)
+        ideal_dcg = dcg_at_k(ideal, len(ideal))
+        k = max(len(ranking), 1)
+    else:
+        ideal_dcg = dcg_at_k(ideal, k)
     gains = [max(qrels.get(doc, 0), 0) for doc in ranking]
     return dcg_at_k(gains, k, scores=scores) / ideal_dcg
 
 
 def interpolated_precision(ranking: Sequence[str], qrels: Qrels, *, min_grade: int = 1) -> np.ndarray:
     """(11,) float64 interpolated precision at recall 0.0, 0.1, ..., 1.0: the best
-    precision at any rank whose recall reaches the level (0 where it never does);
-    NaN everywhere when no document is relevant."""
+    precision at any rank whose recall reaches the level (0 where it never does, and
+    everywhere when no document is relevant)."""
     total = num_relevant(qrels, min_grade=min_grade)
     if total == 0:
-        return np.full(len(RECALL_LEVELS), np.nan)
+        return np.zeros(len(RECALL_LEVELS))
     flags = _relevant_flags(ranking, qrels, None, min_grade)
     if len(flags) == 0:
         return np.zeros(len(RECALL_LEVELS))
@@ -176,11 +208,32 @@ def interpolated_precision(ranking: Sequence[str], qrels: Qrels, *, min_grade: i
     return out
 
 
-#: metric names produced by :func:`evaluate_ranking` for cut-offs ``ks``, in report order
+def trec_order(docs: Sequence[str], scores: Sequence[float]) -> tuple[list[str], list[float]]:
+    """``docs`` and ``scores`` reordered as trec_eval ranks them: score descending, ties
+    broken by document key descending (byte order, as C's strcmp)."""
+    if len(docs) != len(scores):
+        raise ValueError("docs and scores differ in length")
+    order = sorted(range(len(docs)), key=lambda i: docs[i].encode("utf-8", "surrogateescape"), reverse=True)
+    order.sort(key=lambda i: -scores[i])  # stable: ties keep the descending key order
+    return [docs[i] for i in order], [float(scores[i]) for i in order]
+
+
 def metric_names(ks: Sequence[int]) -> list[str]:
-    names = [f"P@{k}" for k in ks] + [f"R@{k}" for k in ks]
+    """Metric names produced by :func:`evaluate_ranking` for cut-offs ``ks``, in report order."""
+    names = [f"P@{k}" for k in ks] + [f"R@{k}" for k in ks] + [f"F1@{k}" for k in ks] + [f"success@{k}" for k in ks]
     names += ["MRR", "MAP", "R-prec"] + [f"NDCG@{k}" for k in ks] + [f"judged@{k}" for k in ks]
     return names
+
+
+def trec_name(name: str) -> str:
+    """The trec_eval name of one of :func:`metric_names` (``P@5`` -> ``P_5``, ``MAP`` ->
+    ``map``, ``NDCG@10`` -> ``ndcg_cut_10``...; F1@k and judged@k -> ``F1_k``, ``judged_k``)."""
+    fixed = {"MRR": "recip_rank", "MAP": "map", "R-prec": "Rprec", "NDCG": "ndcg", "num_rel_ret": "num_rel_ret"}
+    if name in fixed:
+        return fixed[name]
+    head, _, k = name.partition("@")
+    prefix = {"P": "P", "R": "recall", "F1": "F1", "success": "success", "NDCG": "ndcg_cut", "judged": "judged"}[head]
+    return f"{prefix}_{k}"
 
 
 def evaluate_ranking(
@@ -191,18 +244,28 @@ def evaluate_ranking(
     scores: Sequence[float] | None = None,
     min_grade: int = 1,
 ) -> dict[str, float]:
-    """Every metric of :func:`metric_names` for one query. ``MRR`` and ``MAP`` are the
-    per-query reciprocal rank and average precision (the means are taken over queries)."""
+    """Every metric of :func:`metric_names` for one query. With ``scores`` the ranking is
+    first put in :func:`trec_order` (so results do not depend on how ties came out);
+    without, the order given is used. ``MRR`` and ``MAP`` are the per-query reciprocal
+    rank and average precision (the means are taken over queries)."""
+    if min_grade < 1:
+        raise ValueError(f"the relevance level must be at least 1, got {min_grade}")
+    if scores is not None:
+        ranking, _ = trec_order(ranking, scores)
     out: dict[str, float] = {}
     for k in ks:
         out[f"P@{k}"] = precision_at_k(ranking, qrels, k, min_grade=min_grade)
     for k in ks:
         out[f"R@{k}"] = recall_at_k(ranking, qrels, k, min_grade=min_grade)
+    for k in ks:
+        out[f"F1@{k}"] = f1_at_k(ranking, qrels, k, min_grade=min_grade)
+    for k in ks:
+        out[f"success@{k}"] = success_at_k(ranking, qrels, k, min_grade=min_grade)
     out["MRR"] = reciprocal_rank(ranking, qrels, min_grade=min_grade)
     out["MAP"] = average_precision(ranking, qrels, min_grade=min_grade)
     out["R-prec"] = r_precision(ranking, qrels, min_grade=min_grade)
     for k in ks:
-        out[f"NDCG@{k}"] = ndcg_at_k(ranking, qrels, k, scores=scores)
+        out[f"NDCG@{k}"] = ndcg_at_k(ranking, qrels, k)
     for k in ks:
         out[f"judged@{k}"] = judged_at_k(ranking, qrels, k)
     return out
