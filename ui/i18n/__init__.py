@@ -119,7 +119,8 @@ def qm_path(lang: str) -> Path | None:
     installed = HERE / f"mediasearch_{lang}.qm"
     if not ts.is_file():
         return installed if installed.is_file() else None
-    stamp = ts.stat().st_mtime
+    # a little slack: an installer writes the .qm and the .ts moments apart, in either order
+    stamp = ts.stat().st_mtime - 2.0
     if installed.is_file() and installed.stat().st_mtime >= stamp:
         return installed
     cached = cache_dir() / f"mediasearch_{lang}.qm"
