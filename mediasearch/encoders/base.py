@@ -38,6 +38,10 @@ class EncoderSpec:
     ``factory``: "module:Class", imported only when the encoder is first loaded.
     ``image_size``: the square input side in pixels (lets decoders shrink JPEGs early).
     ``sample_rate``: audio input rate in Hz.
+    ``preference``: rank among encoders of the same media (lower first); the default
+    encoder for a query is the best-ranked one indexed (see ``registry.preference_order``).
+    ``benchmark``: a published figure with its source ("" when none is quoted).
+    ``hosting``: "self-hosted" (runs here) or "api" (sends data to a remote service).
     """
 
     name: str
@@ -54,6 +58,9 @@ class EncoderSpec:
     image_size: int | None = None
     sample_rate: int | None = None
     options: Mapping[str, object] = field(default_factory=dict)
+    preference: int = 1000
+    benchmark: str = ""
+    hosting: str = "self-hosted"
 
     @property
     def needs_weights(self) -> bool:
@@ -71,6 +78,9 @@ class EncoderSpec:
             "licence": self.licence,
             "description": self.description,
             "preprocessing": self.preprocessing,
+            "preference": self.preference,
+            "benchmark": self.benchmark,
+            "hosting": self.hosting,
         }
 
 
