@@ -194,7 +194,7 @@ def _window(qtbot, tmp_path: Path, settings, lang: str):  # noqa: ANN001
     if lang != "en":
         assert app._mediasearch_translators, f"the {lang} translation did not load (pyside6-lrelease missing?)"
     window = build_window(settings, Prefs.from_file(tmp_path / "ui.ini"), dark=False)
-    qtbot.addWidget(window)
+    # closed by the tests themselves (a language switch deletes the first window)
     window.resize(1280, 820)
     window.show()
     qtbot.waitExposed(window)
@@ -233,9 +233,14 @@ def zh_window(qtbot, tmp_path: Path, settings):
     from ui import errors
     from ui.app import create_app, install_language
 
+    from shiboken6 import isValid
+
     window = _window(qtbot, tmp_path, settings, "zh_CN")
+    ctx = window.ctx
     yield window
-    window.close()
+    for w in (window, ctx.window):  # a language switch replaces the window
+        if isValid(w):
+            w.close()
     for box in list(errors.shown):
         box.close()
     install_language(create_app([]), "en")
@@ -376,16 +381,46 @@ def test_compiles_into_the_cache_when_no_qm_is_installed(tmp_path: Path, monkeyp
     assert t.translate("MainWindow", "&Quit") == "退出(&Q)"
 
 
-def test_language_menu_remembers_the_choice(zh_window) -> None:
+def test_language_menu_switches_live_and_remembers(zh_window, qtbot) -> None:
+    from PySide6.QtWidgets import QApplication
+
     from ui import i18n
 
     window = zh_window
     assert set(window.language_actions) == {i18n.SYSTEM, *i18n.LANGUAGES}
+    import threading
+
+    from ui.workers import CallWorker
+
+    ctx = window.ctx
+    release = threading.Event()
     window.language_actions["en"].trigger()
-    assert window.ctx.prefs.get(i18n.PREF_KEY) == "en"
-    assert "下次启动" in window.statusBar().currentMessage()
-    window.language_actions["zh_CN"].trigger()
-    assert window.ctx.prefs.get(i18n.PREF_KEY) == "zh_CN"
+    english = ctx.window
+    try:
+        assert ctx.prefs.get(i18n.PREF_KEY) == "en"
+        assert english is not window and english.isVisible()
+        assert english.sidebar.item(0).text() == "Search"
+        assert english.menuBar().actions()[0].text() == "&File"
+        QApplication.processEvents()
+        english.language_actions["zh_CN"].trigger()
+        chinese = ctx.window
+        assert chinese.sidebar.item(0).text() == "搜索" and ctx.prefs.get(i18n.PREF_KEY) == "zh_CN"
+        # the shared context survived both switches, and the replaced windows are gone from its signals
+        from PySide6.QtCore import QCoreApplication, QEvent
+
+        QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+        ctx.library_updated.emit()
+        ctx.queries_changed.emit()
+        ctx.thumbnails.ready.emit("no-such-key")
+        assert chinese.library_panel.summary.text()
+        # with work running, the switch waits for the next start
+        chinese.ctx.start(CallWorker(ctx.settings, lambda *_: release.wait(10), title="t", needs_library=False))
+        chinese.language_actions["en"].trigger()
+        assert ctx.window is chinese and "下次启动" in chinese.statusBar().currentMessage()
+        release.set()
+        qtbot.waitUntil(lambda: not ctx.launcher.running(), timeout=5000)
+    finally:
+        release.set()
 
 
 def test_gui_subcommand_forwards_the_language(tmp_path: Path) -> None:

@@ -261,6 +261,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     script.start()
     code = app.exec()
     code = script.exit_code if script.active else int(code)
+    window = window.ctx.window  # a language switch builds the window again
     if window.abandoned:
         # Work that ignored its cancel token (a model loading, a frame decoding) would
         # hold the interpreter's exit; the window is closed and the settings are saved.

@@ -399,13 +399,35 @@ class MainWindow(QMainWindow):
             self.sidebar.setStyleSheet(sidebar_style(QApplication.palette()))
         super().changeEvent(event)
 
-    def set_language(self, code: str) -> None:
-        """Remember the language; it applies the next time the app starts."""
-        previous = self.ctx.prefs.get(i18n.PREF_KEY, i18n.SYSTEM) or i18n.SYSTEM
+    def set_language(self, code: str) -> "MainWindow":
+        """Remember the language and switch to it now: the window is built again in it (the
+        layout is kept; shown results are not). While work is running the switch waits for
+        the next start. Returns the window that is showing afterwards."""
         self.ctx.prefs.set(i18n.PREF_KEY, code)
         self.ctx.prefs.sync()
-        if code != previous:
+        app = QApplication.instance()
+        lang = i18n.choose_language(code, None)
+        if lang == getattr(app, "_mediasearch_language", "en"):
+            return self
+        if self.ctx.launcher.running() or self.search_page._pending_grades:
             self.ctx.say(self.tr("The language changes the next time mediasearch starts."), 10000)
+            return self
+        from ui.app import install_language
+
+        install_language(app, lang)
+        return self.rebuild()
+
+    def rebuild(self) -> "MainWindow":
+        """A new main window over the same context (after a language switch); this one goes."""
+        self.save_state()
+        window = type(self)(self.ctx)
+        window.setGeometry(self.geometry())
+        if self.isVisible():
+            window.show()
+        self._quitting = True  # closing or deleting this one must not shut the context down
+        self.hide()
+        self.deleteLater()
+        return window
 
     def _toggle_full(self) -> None:
         self.showNormal() if self.isFullScreen() else self.showFullScreen()
