@@ -35,7 +35,8 @@ def test_index_search_status_json(tmp_path: Path, env: dict[str, str]) -> None:
     (media / "notes.txt").write_text("not media")
     out = run(["index", str(media), "--encoders", "baseline-image", "--json", "-q"], env)
     report = json.loads(out.stdout)
-    assert report["new"] == 7 and report["skipped"] == 1  # the text file is skipped, not new
+    assert report["new"] == 7 and report["not_media"] == 1 and report["skipped"] == 0  # a text file is not media
+    assert report["scanned"] == 8 and report["missing"] == {}
     assert report["encoders"]["baseline-image"]["items"] == 7
 
     # query by a file outside the library: a re-encoded copy of one image
@@ -58,8 +59,9 @@ def test_index_search_status_json(tmp_path: Path, env: dict[str, str]) -> None:
 
     status = json.loads(run(["status", "--json"], env).stdout)
     assert status["assets"]["image"]["ok"] == 6 and status["assets"]["video"]["ok"] == 1
-    assert status["skipped"][0]["path"].endswith("notes.txt") and status["skipped"][0]["reason"]
-    assert "notes.txt" in run(["status"], env).stdout
+    assert status["skipped"] == [] and status["not_media"][0]["path"].endswith("notes.txt")
+    assert "1 files are not media" in run(["status"], env).stdout
+    assert status["store"]["baseline-image"]["live"] == 8 and status["store"]["baseline-image"]["problem"] == ""
 
 
 def test_encoders_json_and_clear_errors(tmp_path: Path, env: dict[str, str]) -> None:

@@ -162,7 +162,9 @@ def test_judgements_survive_reindex_move_and_rebuild(tmp_path: Path) -> None:
         assert {r.path for r in gt.export_judgements(library.catalog)} == {str(moved), str(pictures[4])}
     assert ap() == baseline_ap
 
-    shutil.rmtree(settings.index_dir)  # a rebuild: vectors and file records gone
+    # a rebuild: stored vectors, index files and file records gone
+    shutil.rmtree(settings.library_dir / "vectors")
+    shutil.rmtree(settings.index_dir, ignore_errors=True)
     with Library(settings) as library:
         ids = [a.id for a in library.catalog.assets()]
         with library.catalog.transaction():
