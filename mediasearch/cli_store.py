@@ -32,6 +32,7 @@ def cmd_repair(args: argparse.Namespace) -> int:
     with Library(settings, command="mediasearch repair", wait=args.wait) as library:
         with library.writing():
             report = library.repair(full=True)
+            library.refresh_indexes()  # damaged index files are rebuilt from the stored vectors
         out["store"] = {k: v for k, v in vars(report).items() if v}
         out["events"] = library.catalog.store_events(10)
     if args.json:

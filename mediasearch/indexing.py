@@ -173,6 +173,8 @@ def index_paths(
             report.wall_s = time.monotonic() - t0
             _record_runs(library, report, started_at=time.time() - report.wall_s)
             report.missing = _missing(library, root_paths, list(loaded))
+        if not report.cancelled:
+            library.refresh_indexes(progress=rep.callback, cancel=cancel)
     return report
 
 

@@ -205,9 +205,10 @@ class Library:
 
     @contextmanager
     def writing(self, command: str | None = None, *, wait: bool | None = None) -> Iterator["Library"]:
-        """A writing session: exclusive lock, reconcile logs with the catalog, and at
-        the end bring each touched encoder's derived index up to date (also after
-        cancel). Nested calls join the open session."""
+        """A writing session: exclusive lock, and the logs reconciled with the catalog
+        first. The derived indexes are brought up to date by :meth:`refresh_indexes`
+        (an index run calls it when it was not cancelled). Nested calls join the open
+        session."""
         if self._writer is not None:
             yield self
             return
@@ -220,7 +221,6 @@ class Library:
             try:
                 self.last_repair = self.repair()
                 yield self
-                self._finish()
             finally:
                 if self._writer is not None:
                     self._writer.close()
@@ -490,10 +490,14 @@ class Library:
         for bm25 in folder.glob("*.bm25"):  # v0.1's transcript index: the catalog's FTS replaces it
             shutil.rmtree(bm25, ignore_errors=True)
 
-    def _finish(self) -> None:
-        """End of a session: commit nothing new, but compact logs that are mostly dead
-        and build or refresh the approximate index where the encoder needs one."""
+    def refresh_indexes(self, *, progress=None, cancel=None) -> None:  # type: ignore[no-untyped-def]
+        """(Writer; the end of a session.) Compact logs that are mostly dead, and build or
+        refresh the approximate index of each encoder that needs one. ``progress`` gets
+        mediasearch.progress.Progress records ("build index"); ``cancel`` stops a build,
+        which is safe: the stored vectors are searched exactly until the next run builds it."""
+        from mediasearch.errors import CancelledError
         from mediasearch.index import choose_kind
+        from mediasearch.progress import Progress
 
         writer = self._require_writer()
         for record in self.catalog.vector_logs():
@@ -521,7 +525,17 @@ class Library:
             if name not in writer.touched and reason == "tail":
                 continue
             t0 = time.monotonic()
-            info = build_graph(self.library_dir, name, record, kind=kind)
+            stage = f"build index ({name})"
+
+            def report(done: int, total: int, stage: str = stage, t0: float = t0) -> None:
+                if progress is not None:
+                    progress(Progress(stage, done, total, "", "vector", time.monotonic() - t0))
+
+            try:
+                info = build_graph(self.library_dir, name, record, kind=kind, progress=report, cancel=cancel)
+            except CancelledError:
+                log.info("%s: index build cancelled; the stored vectors are searched exactly until the next run", name)
+                return
             with self.catalog.transaction():
                 self.catalog.set_index_type(name, kind)
                 detail = f"{info.covered} vectors in {time.monotonic() - t0:.1f} s, recall@10 {info.recall_at_10} at ef_search {info.ef_search}"

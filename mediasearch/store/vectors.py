@@ -25,7 +25,10 @@ import struct
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping
+from typing import TYPE_CHECKING, Callable, Mapping
+
+if TYPE_CHECKING:  # pragma: no cover
+    from mediasearch.progress import CancelToken
 
 import numpy as np
 
@@ -282,10 +285,16 @@ def build_graph(
     kind: str,
     sample: int = 500,
     target_recall: float = 0.95,
+    progress: "Callable[[int, int], None] | None" = None,
+    cancel: "CancelToken | None" = None,
 ) -> AnnInfo:
     """(Writer.) Build the approximate index over the whole committed log, measure
     recall@10 against exact search on a sample of its own vectors, tune ef_search up to
-    ``target_recall``, and write ``<encoder>.ann``. Returns the header written."""
+    ``target_recall``, and write ``<encoder>.ann``. Returns the header written.
+
+    ``progress(done, total)`` is called every 10,000 vectors; ``cancel`` stops the build
+    (CancelledError) without writing anything: the index is a cache, readers search the
+    stored vectors exactly meanwhile."""
     from mediasearch.index import make_index
     from mediasearch.index.recall import tune_ef_search
 
@@ -294,9 +303,13 @@ def build_graph(
     t0 = time.monotonic()
     graph = make_index(kind, dim)
     covered = 0
-    for ids, vectors in _iter(vlog, 0, count):
+    for ids, vectors in _iter(vlog, 0, count, batch=10_000):
+        if cancel is not None:
+            cancel.raise_if_cancelled("building the vector index")
         graph.add(vectors, ids)
         covered += len(ids)
+        if progress is not None:
+            progress(covered, count)
     build_s = time.monotonic() - t0
     ef, recall = None, None
     if covered and hasattr(graph, "ef_search"):
