@@ -217,28 +217,38 @@ def cmd_pool(args: argparse.Namespace) -> int:
 # -- eval ----------------------------------------------------------------------------
 
 
+def _num(value: float | None, spec: str = ".3f") -> str:
+    """A figure for the terminal; '-' for an undefined one (JSON null)."""
+    return "-" if value is None else format(value, spec)
+
+
 def _print_eval_summary(data: dict) -> None:
     from mediasearch.cli import _table
     from mediasearch.evaluation.report import ALPHA
 
     ks = data["options"]["ks"]
     k_max = max(ks)
-    shown = [mt for mt in ("MAP", "MRR", f"P@{k_max}", f"R@{k_max}", f"NDCG@{k_max}", "R-prec", f"judged@{k_max}") if mt in data["metrics"]]
+    shown = [
+        mt
+        for mt in ("MAP", "MRR", f"P@{k_max}", f"R@{k_max}", f"F1@{k_max}", f"success@{k_max}", f"NDCG@{k_max}", "R-prec", f"judged@{k_max}")
+        if mt in data["metrics"]
+    ]
     for group, g in data["groups"].items():
         print(f"{group} ({len(g['queries'])} queries)")
         rows = []
         for encoder, means in g["table"].items():
             cells = []
             for mt in shown:
-                value = means.get(mt)
-                text = "-" if value is None else f"{value:.3f}"
-                cells.append(text + ("*" if encoder in g["best"].get(mt, []) else ""))
-            rows.append([encoder, *cells])
-        print(_table(rows, ["encoder", *shown]))
+                cells.append(_num(means.get(mt)) + ("*" if encoder in g["best"].get(mt, []) else ""))
+            ci = (g.get("intervals") or {}).get(encoder, {}).get("MAP")
+            rows.append([encoder, *cells, "-" if not ci else f"{_num(ci[0])}-{_num(ci[1])}"])
+        print(_table(rows, ["encoder", *shown, "MAP interval"]))
         for pair in g["comparisons"].get("MAP", []):
             p = pair["p_holm"]
             verdict = "significant" if p is not None and p < ALPHA else "not significant"
-            print(f"  MAP {pair['a']} - {pair['b']} = {pair['diff']:+.3f} (p = {p if p is None else f'{p:.4f}'}, {verdict})")
+            print(f"  MAP {pair['a']} - {pair['b']} = {_num(pair['diff'], '+.3f')} over {pair['n']} queries (p = {_num(p, '.4f')}, {verdict})")
+        if g.get("unshared_queries"):
+            print(f"  left out (not answered by every encoder here): {', '.join(g['unshared_queries'])}")
         print()
     rows = [
         [enc, f"{s['p50_ms']:.1f}", f"{s['p95_ms']:.1f}", f"{s['p99_ms']:.1f}", f"{s['qps']:.1f}", str(s["samples"])]
@@ -249,12 +259,17 @@ def _print_eval_summary(data: dict) -> None:
         print(_table(rows, ["encoder", "p50 ms", "p95 ms", "p99 ms", "queries/s", "timed"]))
     skipped = [q["name"] for q in data["queries"] if not q["evaluable"]]
     if skipped:
-        print(f"not scored (no relevant judgement): {', '.join(skipped)}")
+        print(f"not scored (no judgement, or none relevant and those excluded): {', '.join(skipped)}")
     for name, reason in data["failures"].items():
         print(f"left out {name}: {reason}")
     for warning in data["warnings"]:
         print(f"warning: {warning}")
-    print("* best in column. Unjudged results count as not relevant; see judged@k.")
+    options = data["options"]
+    print(
+        f"* best in column. Relevant = grade >= {options.get('rel_level', 1)}; queries without a relevant file: "
+        f"{options.get('no_relevant', 'scored 0')}. Unjudged results count as not relevant; see judged@k. "
+        f"Intervals: {options.get('bootstrap', '')}."
+    )
 
 
 def cmd_eval_files(args: argparse.Namespace) -> int:
@@ -308,6 +323,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
         latency_min_s=args.latency_seconds,
         latency_min_repeats=args.repeats,
         latency_max_repeats=max(args.repeats, 20),
+        rel_level=args.rel_level,
+        exclude_no_relevant=args.exclude_no_relevant,
     )
     bars = _Bars(enabled=not args.quiet)
     with Library(args.settings) as library, _cancel_on_sigint() as cancel:

@@ -14,9 +14,23 @@ import pytest
 
 from mediasearch.evaluation import report as rp
 from mediasearch.evaluation.groundtruth import SavedQuery
-from mediasearch.evaluation.runner import ALL, EvalOptions, EvalResult, QueryInfo, Ranking, comparisons
+from mediasearch.evaluation.runner import (
+    ALL,
+    TARGET_SPEECH,
+    TARGET_VISUAL,
+    EvalOptions,
+    EvalResult,
+    QueryInfo,
+    Ranking,
+    comparisons,
+)
 from mediasearch.evaluation import metrics as m
 from mediasearch.media import Modality
+
+
+TEXT_IMG = "text queries → images and video frames"
+IMG_IMG = "image queries → images and video frames"
+TEXT_SPEECH = "text queries → transcripts"
 
 
 def _query(i: int, modality: Modality = Modality.TEXT) -> SavedQuery:
@@ -32,9 +46,8 @@ def _result(tmp_path: Path) -> EvalResult:
     for i in range(8):
         qrels = {docs[(i * 5 + j) % 40]: int(rng.choice([1, 2])) for j in range(3)}
         qrels[docs[(i * 5 + 3) % 40]] = 0
-        group = "text queries → image" if i < 6 else "image queries → image"
-        infos.append(QueryInfo(_query(i, Modality.TEXT if i < 6 else Modality.IMAGE), qrels, group, ["good", "bad", "mid"]))
-    infos.append(QueryInfo(_query(99), {}, "text queries", ["good", "bad", "mid"]))  # nothing judged
+        infos.append(QueryInfo(_query(i, Modality.TEXT if i < 6 else Modality.IMAGE), qrels, ["good", "bad", "mid"]))
+    infos.append(QueryInfo(_query(99), {}, ["good", "bad", "mid"]))  # nothing judged
     result = EvalResult(options=EvalOptions(ks=(1, 5, 10), depth=20), queries=infos, assets=assets, library=str(tmp_path))
     for enc, quality in (("good", 0.9), ("mid", 0.5), ("bad", 0.0)):
         result.rankings[enc] = {}
@@ -49,11 +62,14 @@ def _result(tmp_path: Path) -> EvalResult:
             ranking = ranking[:20]
             result.rankings[enc][info.query.name] = Ranking(ranking, list(np.linspace(1, 0, len(ranking))))
         result.per_query[enc] = {
-            info.query.name: m.evaluate_ranking(result.rankings[enc][info.query.name].docs, info.qrels, (1, 5, 10))
+            info.query.name: m.evaluate_ranking(
+                result.rankings[enc][info.query.name].docs, info.qrels, (1, 5, 10), scores=result.rankings[enc][info.query.name].scores
+            )
             for info in infos
             if info.evaluable
         }
         result.latency_ms[enc] = rng.gamma(5.0, 2.0, size=(4, len(infos)))
+        result.targets[enc] = TARGET_VISUAL
     result.throughput = {
         "good": {"runs": 1, "items": 40, "wall_s": 8.0, "items_per_s": 5.0, "media_s": 0.0, "media_s_per_s": None,
                  "last_run": {"items": 40, "wall_s": 8.0, "items_per_s": 5.0, "threads": 2, "machine": "x86_64, 2 cores"}}
@@ -69,8 +85,8 @@ def test_json_has_every_figure(tmp_path: Path) -> None:
     data = rp.result_to_json(result)
     json.dumps(data, allow_nan=False)  # strictly valid JSON
     assert set(data["encoders"]) == {"good", "mid", "bad"}
-    assert list(data["groups"]) == [ALL, "text queries → image", "image queries → image"]
-    g = data["groups"]["text queries → image"]
+    assert list(data["groups"]) == [ALL, TEXT_IMG, IMG_IMG]
+    g = data["groups"][TEXT_IMG]
     assert len(g["queries"]) == 6
     assert g["best"]["MAP"] == ["good"]
     assert g["table"]["good"]["MAP"] == pytest.approx(np.mean([result.per_query["good"][f"q{i}"]["MAP"] for i in range(6)]))
@@ -107,8 +123,8 @@ def test_csv_table(tmp_path: Path) -> None:
     with open(tmp_path / "t.csv", encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
     assert len(rows) == 3 * 3  # 3 groups x 3 encoders
-    row = next(r for r in rows if r["group"] == "text queries → image" and r["encoder"] == "good")
-    assert float(row["MAP"]) == pytest.approx(data["groups"]["text queries → image"]["table"]["good"]["MAP"], abs=1e-6)
+    row = next(r for r in rows if r["group"] == TEXT_IMG and r["encoder"] == "good")
+    assert float(row["MAP"]) == pytest.approx(data["groups"][TEXT_IMG]["table"]["good"]["MAP"], abs=1e-6)
     assert set(data["metrics"]) <= set(rows[0])
 
 
@@ -152,7 +168,7 @@ def test_html_is_self_contained_and_names_every_encoder(tmp_path: Path) -> None:
 
 def test_comparisons_only_within_group(tmp_path: Path) -> None:
     result = _result(tmp_path)
-    pairs = comparisons(result, "image queries → image")["MAP"]
+    pairs = comparisons(result, IMG_IMG)["MAP"]
     assert all(p["n"] == 2 for p in pairs)
 
 
@@ -173,3 +189,89 @@ def test_thumbnails_of_images_and_videos_only(tmp_path: Path) -> None:
             assert thumb.format == "JPEG" and max(thumb.size) <= rp.THUMB_PX
     assert rp.thumbnail(image, "audio") is None
     assert rp.thumbnail(tmp_path / "missing.jpg", "image") is None
+
+
+def _with_speech_encoder(result: EvalResult) -> EvalResult:
+    """Add a transcript encoder that answers the text queries only, and make ``mid`` miss q5."""
+    by_name = {info.query.name: info for info in result.queries}
+    talk = {}
+    for info in result.queries:
+        if info.query.modality is Modality.TEXT:
+            info.encoders.append("talk")
+            docs = sorted(info.qrels)[:2]
+            talk[info.query.name] = Ranking(docs, [1.0, 0.5][: len(docs)])
+    result.rankings["talk"] = talk
+    result.per_query["talk"] = {
+        q: m.evaluate_ranking(r.docs, by_name[q].qrels, (1, 5, 10), scores=r.scores)
+        for q, r in talk.items()
+        if by_name[q].evaluable
+    }
+    result.targets["talk"] = TARGET_SPEECH
+    del result.per_query["mid"]["q5"]
+    return result
+
+
+def test_groups_per_media_type_over_shared_queries(tmp_path: Path) -> None:
+    result = _with_speech_encoder(_result(tmp_path))
+    groups = result.groups()
+    # "all" only over the encoders that answered every query (not mid, which missed q5, nor talk)
+    assert list(groups) == [ALL, TEXT_IMG, TEXT_SPEECH, IMG_IMG]
+    assert groups[ALL].encoders == ["good", "bad"] and len(groups[ALL].queries) == 8
+    assert groups[TEXT_IMG].encoders == ["good", "mid", "bad"]
+    assert groups[TEXT_IMG].query_names == [f"q{i}" for i in range(5)] and groups[TEXT_IMG].unshared == ["q5"]
+    assert groups[TEXT_SPEECH].encoders == ["talk"] and len(groups[TEXT_SPEECH].queries) == 6
+    data = rp.result_to_json(result)
+    for g in data["groups"].values():
+        for pairs in g["comparisons"].values():
+            assert all(p["n"] == len(g["queries"]) and p["diff"] is not None for p in pairs)
+    q0 = next(q for q in data["queries"] if q["name"] == "q0")
+    assert q0["groups"] == [ALL, TEXT_IMG, TEXT_SPEECH]
+
+
+def test_all_view_only_over_encoders_that_answered_everything(tmp_path: Path) -> None:
+    result = _result(tmp_path)
+    result.rankings["talk"] = {}
+    result.per_query["talk"] = {"q0": result.per_query["good"]["q0"]}
+    result.targets["talk"] = TARGET_SPEECH
+    groups = result.groups()
+    assert groups[ALL].encoders == ["good", "mid", "bad"] and len(groups[ALL].queries) == 8
+    only_text = {name: g for name, g in groups.items() if g.modality is Modality.TEXT}
+    assert list(only_text) == [TEXT_IMG, TEXT_SPEECH] and only_text[TEXT_SPEECH].encoders == ["talk"]
+    assert len(only_text[TEXT_SPEECH].queries) == 1  # talk answered q0 only
+
+
+def test_no_all_view_when_no_two_encoders_answered_everything(tmp_path: Path) -> None:
+    result = _with_speech_encoder(_result(tmp_path))
+    del result.per_query["bad"]["q6"]
+    assert ALL not in result.groups()
+
+
+def test_cli_summary_with_image_and_text_queries_of_disjoint_encoders(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    """Regression: encoders that share no queries crashed the summary (a None difference)."""
+    from mediasearch.cli_eval import _print_eval_summary
+
+    result = _with_speech_encoder(_result(tmp_path))
+    data = rp.result_to_json(result)
+    assert data["groups"][ALL]["encoders"] == ["good", "bad"]
+    # what the old "all queries" table held: a pair without shared queries, difference null
+    data["groups"]["x"] = {**data["groups"][TEXT_SPEECH], "comparisons": {"MAP": [
+        {"a": "talk", "b": "good", "diff": None, "p_holm": None, "n": 0}
+    ]}}
+    _print_eval_summary(data)
+    out = capsys.readouterr().out
+    assert TEXT_SPEECH in out and TEXT_IMG in out and "MAP talk - good = - over 0 queries" in out
+    assert "MAP interval" in out and "left out (not answered by every encoder here): q5" in out
+
+
+def test_bootstrap_intervals_reproducible_and_cover_the_mean(tmp_path: Path) -> None:
+    result = _result(tmp_path)
+    first = result.intervals(TEXT_IMG)
+    assert first == result.intervals(TEXT_IMG)  # seeded
+    table = result.group_table(TEXT_IMG)
+    for enc, per in first.items():
+        assert set(per) == {"MAP", "MRR", "NDCG@10", "P@10", "R@10", "F1@10", "success@10"}
+        low, high = per["MAP"]
+        assert low <= table[enc]["MAP"] <= high
+    other = EvalResult(options=EvalOptions(ks=(1, 5, 10), depth=20, seed=5), queries=result.queries, assets=result.assets)
+    other.rankings, other.per_query, other.targets = result.rankings, result.per_query, result.targets
+    assert other.intervals(TEXT_IMG) != first  # another seed, other resamples

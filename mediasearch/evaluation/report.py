@@ -66,13 +66,21 @@ def result_to_json(result: EvalResult) -> dict:
     """Every figure of ``result`` as plain JSON data (NaN as null)."""
     k_max = max(result.options.ks)
     groups = {}
-    for group, infos in result.groups().items():
+    member_of: dict[str, list[str]] = {}
+    for group, g in result.groups().items():
         table = result.group_table(group)
+        for name in g.query_names:
+            member_of.setdefault(name, []).append(group)
         groups[group] = {
-            "queries": [info.query.name for info in infos],
+            "modality": g.modality.value if g.modality else None,
+            "target": g.target,
+            "encoders": g.encoders,
+            "queries": g.query_names,
+            "unshared_queries": g.unshared,
             "table": table,
+            "intervals": result.intervals(group),
             "best": best_per_metric(table, result.quality_metrics),
-            "pr_curve": {enc: result.pr_curve(enc, infos) for enc in table},
+            "pr_curve": {enc: result.pr_curve(enc, g.queries) for enc in table},
             "comparisons": comparisons(result, group),
         }
     queries = []
@@ -81,7 +89,8 @@ def result_to_json(result: EvalResult) -> dict:
             {
                 **info.query.to_json(),
                 "description": info.query.describe(),
-                "group": info.group,
+                "group": ", ".join(member_of.get(info.query.name, [])),
+                "groups": member_of.get(info.query.name, []),
                 "judged": len(info.qrels),
                 "relevant": info.relevant,
                 "evaluable": info.evaluable,
@@ -107,6 +116,11 @@ def result_to_json(result: EvalResult) -> dict:
             "significance": f"paired randomisation test (exact up to 16 queries, else "
             f"{result.options.significance_resamples} samples), Holm-adjusted over encoder pairs; paired t-test alongside",
             "alpha": ALPHA,
+            "rel_level": result.options.rel_level,
+            "no_relevant": "excluded from the means" if result.options.exclude_no_relevant else "scored 0",
+            "bootstrap": f"percentile bootstrap over queries, {result.options.bootstrap_resamples} resamples, "
+            f"{result.options.confidence:.0%} intervals, seed {result.options.seed}",
+            "confidence": result.options.confidence,
         },
         "notes": NOTES,
         "metrics": result.metric_names,
@@ -313,6 +327,21 @@ def _comparison_table(pairs: Sequence[Mapping], metric: str) -> str:
     )
 
 
+def _interval_table(g: Mapping, options: Mapping) -> str:
+    """Bootstrap intervals of the headline metrics, one row per encoder."""
+    intervals = g.get("intervals") or {}
+    metrics = list(next(iter(intervals.values()), {}))
+    if not metrics:
+        return ""
+    head = "".join(f"<th>{_e(mt)}</th>" for mt in metrics)
+    rows = []
+    for encoder, per in intervals.items():
+        cells = "".join(f"<td>{_fmt(per[mt][0])} – {_fmt(per[mt][1])}</td>" for mt in metrics)
+        rows.append(f'<tr><td class="l">{_e(encoder)}</td>{cells}</tr>')
+    level = f"{options.get('confidence', 0.95):.0%}"
+    return f'<table><tr><th class="l">{level} interval</th>{head}</tr>{"".join(rows)}</table>'
+
+
 def render_html(data: Mapping) -> str:
     """The report as one HTML document (from :func:`result_to_json` data)."""
     metrics = data["metrics"]
@@ -332,7 +361,7 @@ def render_html(data: Mapping) -> str:
     skipped = [q for q in data["queries"] if not q["evaluable"]]
     if skipped:
         parts.append(
-            '<div class="note">Not scored (no relevant judgement yet; use <code>mediasearch pool QUERY</code> to judge): '
+            '<div class="note">Not scored (no judgement yet, or none relevant and those excluded; use <code>mediasearch pool QUERY</code> to judge): '
             + ", ".join(_e(q["name"]) for q in skipped)
             + "</div>"
         )
@@ -348,6 +377,12 @@ def render_html(data: Mapping) -> str:
         parts.append(f"<h3>{_e(group)} ({len(g['queries'])} queries)</h3>")
         parts.append(_metric_table(g, metrics, quality))
         parts.append('<p class="muted">★ best in the column. judged@k in red: under half of the top k judged, conclusions are thin.</p>')
+        parts.append(_interval_table(g, data["options"]))
+        if g.get("unshared_queries"):
+            parts.append(
+                '<p class="muted">Left out of this comparison (not answered by every encoder here): '
+                + ", ".join(_e(q) for q in g["unshared_queries"]) + "</p>"
+            )
         plots = [
             _img(plot_pr_curves(g["pr_curve"], f"{group}: precision-recall"), "precision-recall", mime="image/png", cls="plot"),
             _img(plot_metric_bars(g["table"], headline + [f"R@{k_max}"], f"{group}: metrics"), "metrics", mime="image/png", cls="plot"),

@@ -6,13 +6,20 @@ the video) and judgements are folded per asset (see
 :func:`mediasearch.evaluation.groundtruth.asset_qrels`). Further rules, also written
 into every report's notes:
 
-- unjudged results count as not relevant (judged@k says how often that was assumed);
-- a query without any relevant judgement cannot be scored and is left out of the means;
+- trec_eval's conventions (:mod:`mediasearch.evaluation.metrics`): results ordered by
+  score, ties by content hash descending; relevant = grade >= ``rel_level``; unjudged
+  results count as not relevant (judged@k says how often that was assumed);
+- a query without any judgement is not scored; one with judgements but no relevant file
+  scores 0 (``exclude_no_relevant`` leaves it out instead, and the report says so);
 - the query's own example file, when it is in the library, is left out of its results;
 - files with identical bytes (same content hash) are one item: the first copy counts.
 
-Queries are grouped by (query modality, media type of their relevant files), so each
-comparison table holds encoders that answered the same queries.
+Comparisons are per media type (:func:`comparison_groups`): a group is (query modality,
+what the encoder searches: images and video frames, sounds, or transcripts), so image
+examples are compared over image/frame encoders, audio examples over audio encoders, and
+text queries once over frame encoders and once over transcript encoders. Inside a group
+encoders are ranked only over the queries every one of them answered; the "all queries"
+view exists only when at least two encoders answered every scored query.
 """
 
 from __future__ import annotations
@@ -23,7 +30,6 @@ import os
 import platform
 import sys
 import time
-from collections import Counter
 from dataclasses import dataclass, field
 from typing import Iterator, Sequence
 
@@ -34,7 +40,7 @@ from mediasearch.evaluation import metrics as m
 from mediasearch.evaluation.formats import RunRow
 from mediasearch.evaluation.groundtruth import SavedQuery, asset_qrels, current_paths, list_queries
 from mediasearch.evaluation.pooling import PoolItem, pool
-from mediasearch.evaluation.significance import compare_encoders
+from mediasearch.evaluation.significance import bootstrap_intervals, compare_encoders
 from mediasearch.library import Library
 from mediasearch.media import Modality
 from mediasearch.progress import CancelToken, Progress, ProgressCallback, no_progress
@@ -44,15 +50,24 @@ logger = logging.getLogger(__name__)
 DEFAULT_KS = (1, 5, 10)
 #: how deep each search goes: AP, R-precision and recall see this many results
 DEFAULT_DEPTH = 100
-#: the group of every evaluable query, shown when queries fall in several groups
+#: the view over every scored query, shown only where two or more encoders answered them all
 ALL = "all queries"
+#: what an encoder searches, by the streams it indexes (the second half of a group's name)
+TARGET_VISUAL = "images and video frames"
+TARGET_AUDIO = "sounds"
+TARGET_SPEECH = "transcripts"
+#: metrics that get bootstrap confidence intervals (k = the largest cut-off)
+HEADLINE = ("MAP", "MRR", "NDCG@{k}", "P@{k}", "R@{k}", "F1@{k}", "success@{k}")
 #: the rules of the evaluation, written into every report
 NOTES = [
-    "Unjudged results count as not relevant; judged@k is the share of the top k that has a judgement.",
-    "Relevant = grade >= 1; NDCG uses the grades (0, 1, 2) as gains and shares the gain of tied scores.",
+    "Scored as trec_eval scores: results ordered by score, ties by content hash descending; unjudged results "
+    "count as not relevant; judged@k is the share of the top k that has a judgement (grade >= 0).",
+    "Relevant = grade >= the relevance level (1 unless set); NDCG uses the grades as gains (linear), whatever the level.",
     "Evaluation is per file: a video or audio file's best segment stands for it; a whole-file judgement "
     "decides its grade, else its best judged moment does.",
-    "Queries without any relevant judgement are left out of the means.",
+    "Comparisons are per media type (query modality, and what the encoder searches); encoders are ranked "
+    "against each other only over the queries they all answered.",
+    "Confidence intervals: percentile bootstrap over queries (seeded, reproducible), the same resamples for every encoder of a group.",
     "A query's own example file is left out of its results; files with identical bytes count once.",
     "Latency is wall time of one search call asking for the evaluation depth of results (embedding the "
     "query, vector search, catalog look-ups), one at a time, after one warm-up call per encoder; each query "
@@ -76,8 +91,14 @@ class EvalOptions:
     latency_max_repeats: int = 20
     significance_resamples: int = 10_000
     seed: int = 0
+    rel_level: int = 1
+    exclude_no_relevant: bool = False
+    bootstrap_resamples: int = 2000
+    confidence: float = 0.95
 
     def __post_init__(self) -> None:
+        if self.rel_level < 1:
+            raise QueryError(f"the relevance level must be at least 1, got {self.rel_level}")
         if not self.ks or min(self.ks) <= 0:
             raise QueryError("cut-offs k must be positive integers")
         if self.depth < max(self.ks):
@@ -94,20 +115,43 @@ class Ranking:
 
 @dataclass
 class QueryInfo:
-    """A saved query as the evaluation saw it."""
+    """A saved query as the evaluation saw it: its folded qrels, the encoders that can
+    answer it, and the rules that decide whether it is scored."""
 
     query: SavedQuery
     qrels: dict[str, int]
-    group: str
     encoders: list[str] = field(default_factory=list)
+    rel_level: int = 1
+    exclude_no_relevant: bool = False
 
     @property
     def relevant(self) -> int:
-        return m.num_relevant(self.qrels)
+        return m.num_relevant(self.qrels, min_grade=self.rel_level)
 
     @property
     def evaluable(self) -> bool:
-        return self.relevant > 0
+        """Scored: judged at all, and (unless no-relevant queries are excluded) even when none is relevant."""
+        return bool(self.qrels) and (self.relevant > 0 or not self.exclude_no_relevant)
+
+
+@dataclass
+class ComparisonGroup:
+    """Encoders compared with each other over the same queries. ``modality``: the
+    queries' (None for the "all" view); ``target``: what the encoders search;
+    ``queries``: the scored queries every encoder of the group answered;
+    ``unshared``: scored queries of this kind that some encoder did not answer (left out
+    of the group so the ranking stays fair)."""
+
+    name: str
+    modality: Modality | None
+    target: str | None
+    encoders: list[str]
+    queries: list[QueryInfo]
+    unshared: list[str] = field(default_factory=list)
+
+    @property
+    def query_names(self) -> list[str]:
+        return [info.query.name for info in self.queries]
 
 
 @dataclass
@@ -115,7 +159,8 @@ class EvalResult:
     """Everything an evaluation measured; :meth:`to_json` is the report's data.
 
     ``rankings[encoder][query]``; ``per_query[encoder][query][metric]`` (evaluable
-    queries only); ``latency_ms[encoder]``: (passes, queries) search times in
+    queries only); ``targets[encoder]``: what it searches (:data:`TARGET_VISUAL`...);
+    ``latency_ms[encoder]``: (passes, queries) search times in
     milliseconds, queries in the order of ``queries``; ``warnings``: conditions that make
     figures less trustworthy (a busy machine).
     """
@@ -124,6 +169,7 @@ class EvalResult:
     queries: list[QueryInfo]
     assets: dict[str, dict]
     rankings: dict[str, dict[str, Ranking]] = field(default_factory=dict)
+    targets: dict[str, str] = field(default_factory=dict)
     per_query: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
     latency_ms: dict[str, np.ndarray] = field(default_factory=dict)
     throughput: dict[str, dict] = field(default_factory=dict)
@@ -146,25 +192,33 @@ class EvalResult:
     def encoders(self) -> list[str]:
         return list(self.rankings)
 
-    def groups(self) -> dict[str, list[QueryInfo]]:
-        """group name -> its evaluable queries, groups in order of first appearance;
-        with several groups, :data:`ALL` (every evaluable query) comes first."""
-        out: dict[str, list[QueryInfo]] = {}
-        for info in self.queries:
-            if info.evaluable:
-                out.setdefault(info.group, []).append(info)
-        if len(out) > 1:
-            out = {ALL: [info for info in self.queries if info.evaluable], **out}
-        return out
+    def groups(self) -> dict[str, ComparisonGroup]:
+        """The per-media-type comparisons (see :func:`comparison_groups`)."""
+        return comparison_groups(self)
 
     def group_table(self, group: str) -> dict[str, dict[str, float]]:
-        """encoder -> metric -> mean over the group's queries the encoder answered."""
-        names = {info.query.name for info in self.groups().get(group, [])}
-        out = {}
-        for encoder, per in self.per_query.items():
-            rows = [per[q] for q in names if q in per]
-            if rows:
-                out[encoder] = m.mean_metrics(rows)
+        """encoder -> metric -> mean over the group's shared queries."""
+        g = self.groups().get(group)
+        if g is None:
+            return {}
+        return {enc: m.mean_metrics([self.per_query[enc][q] for q in g.query_names]) for enc in g.encoders}
+
+    def intervals(self, group: str) -> dict[str, dict[str, list[float]]]:
+        """encoder -> headline metric -> [low, high] bootstrap interval of the group's mean."""
+        g = self.groups().get(group)
+        if g is None or not g.queries:
+            return {}
+        k = max(self.options.ks)
+        out: dict[str, dict[str, list[float]]] = {enc: {} for enc in g.encoders}
+        for i, template in enumerate(HEADLINE):
+            metric = template.format(k=k)
+            values = {enc: [self.per_query[enc][q][metric] for q in g.query_names] for enc in g.encoders}
+            found = bootstrap_intervals(
+                values, n_resamples=self.options.bootstrap_resamples, confidence=self.options.confidence,
+                seed=self.options.seed + i,
+            )
+            for enc, (low, high) in found.items():
+                out[enc][metric] = [low, high]
         return out
 
     def misses(self, encoder: str, query: str, *, k: int | None = None) -> list[dict]:
@@ -180,7 +234,7 @@ class EvalResult:
         out = []
         for doc, grade in sorted(info.qrels.items(), key=lambda kv: (-kv[1], kv[0])):
             rank = positions.get(doc)
-            if grade >= 1 and (rank is None or rank > k):
+            if grade >= self.options.rel_level and (rank is None or rank > k):
                 asset = self.assets.get(doc, {})
                 out.append({"content_hash": doc, "path": asset.get("path", ""), "kind": asset.get("kind"), "grade": grade, "rank": rank})
         return out
@@ -188,7 +242,11 @@ class EvalResult:
     def pr_curve(self, encoder: str, queries: Sequence[QueryInfo]) -> np.ndarray:
         """(11,) mean interpolated precision at recall 0.0..1.0 over ``queries``."""
         curves = [
-            m.interpolated_precision(self.rankings[encoder][q.query.name].docs, q.qrels)
+            m.interpolated_precision(
+                m.trec_order(self.rankings[encoder][q.query.name].docs, self.rankings[encoder][q.query.name].scores)[0],
+                q.qrels,
+                min_grade=self.options.rel_level,
+            )
             for q in queries
             if q.query.name in self.rankings.get(encoder, {})
         ]
@@ -305,12 +363,58 @@ def _asset_table(library: Library) -> dict[int, tuple[str, str, str | None]]:
     return library.catalog.hashed_assets()
 
 
-def _group_of(modality: Modality, qrels: dict[str, int], kinds: dict[str, str | None]) -> str:
-    relevant_kinds = Counter(kinds.get(doc) or "unknown" for doc, g in qrels.items() if g >= 1)
-    if not relevant_kinds:
-        return f"{modality.value} queries"
-    target = next(iter(relevant_kinds)) if len(relevant_kinds) == 1 else "mixed"
+def target_of(encoder: str) -> str:
+    """What ``encoder`` searches, from the streams its registry entry indexes."""
+    from mediasearch.encoders.registry import REGISTRY
+    from mediasearch.media import Stream
+
+    spec = REGISTRY.get(encoder)
+    streams = spec.streams if spec is not None else frozenset()
+    if Stream.SPEECH in streams:
+        return TARGET_SPEECH
+    if Stream.AUDIO in streams:
+        return TARGET_AUDIO
+    return TARGET_VISUAL
+
+
+def group_name(modality: Modality, target: str) -> str:
+    """The name of a per-media-type group, e.g. ``text queries → transcripts``."""
     return f"{modality.value} queries → {target}"
+
+
+def comparison_groups(result: EvalResult) -> dict[str, ComparisonGroup]:
+    """The encoder comparisons of ``result``, per media type, in order of first appearance.
+
+    A group is (query modality, encoder target): its encoders are those that answered
+    queries of that modality and search that target; its queries are the scored queries
+    *every* one of them answered (the rest are listed in ``unshared``). With several groups,
+    :data:`ALL` comes first, but only when two or more encoders answered every scored
+    query (then over those encoders only). The GUI, the CLI summary, the JSON and the
+    HTML report all show these groups.
+    """
+    scored = [info for info in result.queries if info.evaluable]
+    answered = {enc: set(per) for enc, per in result.per_query.items()}
+    members: dict[tuple[Modality, str], list[str]] = {}
+    for info in scored:
+        for enc in result.rankings:
+            if info.query.name in answered.get(enc, ()):
+                key = (info.query.modality, result.targets.get(enc) or target_of(enc))
+                encs = members.setdefault(key, [])
+                if enc not in encs:
+                    encs.append(enc)
+    groups: dict[str, ComparisonGroup] = {}
+    for (modality, target), encs in members.items():
+        of_kind = [info for info in scored if info.query.modality is modality]
+        candidates = [info for info in of_kind if any(info.query.name in answered[e] for e in encs)]
+        shared = [info for info in candidates if all(info.query.name in answered[e] for e in encs)]
+        unshared = [info.query.name for info in candidates if info not in shared]
+        name = group_name(modality, target)
+        groups[name] = ComparisonGroup(name, modality, target, encs, shared, unshared)
+    if len(groups) > 1:
+        everyone = [enc for enc in result.rankings if all(info.query.name in answered.get(enc, ()) for info in scored)]
+        if len(everyone) >= 2 and scored:
+            groups = {ALL: ComparisonGroup(ALL, None, None, everyone, scored), **groups}
+    return groups
 
 
 def _search_query(query: SavedQuery):  # -> mediasearch.search.Query
@@ -376,7 +480,6 @@ def evaluate(
     by_hash: dict[str, dict] = {}
     for h, path, kind in assets.values():
         by_hash.setdefault(h, {"path": path, "kind": kind})
-    kinds = {h: a["kind"] for h, a in by_hash.items()}
 
     saved = list_queries(library.catalog, settings)
     if not saved:
@@ -385,7 +488,7 @@ def evaluate(
     wanted = set(options.encoders) if options.encoders else None
     for query in saved:
         qrels = asset_qrels(library.catalog, query.id)
-        info = QueryInfo(query, qrels, _group_of(query.modality, qrels, kinds))
+        info = QueryInfo(query, qrels, rel_level=options.rel_level, exclude_no_relevant=options.exclude_no_relevant)
         names = applicable_encoders(library, query.modality)
         info.encoders = [n for n in names if wanted is None or n in wanted]
         result.queries.append(info)
@@ -446,8 +549,11 @@ def evaluate(
         for info in result.queries:
             ranking = per.get(info.query.name)
             if ranking is not None and info.evaluable:
-                scored[info.query.name] = m.evaluate_ranking(ranking.docs, info.qrels, options.ks, scores=ranking.scores)
+                scored[info.query.name] = m.evaluate_ranking(
+                    ranking.docs, info.qrels, options.ks, scores=ranking.scores, min_grade=options.rel_level
+                )
         result.per_query[encoder] = scored
+        result.targets[encoder] = target_of(encoder)
     result.throughput = index_throughput(library, list(result.rankings))
     result.machine = _machine(library)
     result.machine["other_work_cpus"] = other_cpus
@@ -491,17 +597,15 @@ def index_throughput(library: Library, encoders: Sequence[str]) -> dict[str, dic
 
 
 def comparisons(result: EvalResult, group: str) -> dict[str, list[dict]]:
-    """metric -> every pair of encoders in ``group`` with paired test results."""
-    names = {info.query.name for info in result.groups().get(group, [])}
+    """metric -> every pair of the group's encoders with paired test results over the
+    group's shared queries."""
+    g = result.groups().get(group)
+    if g is None or len(g.encoders) < 2:
+        return {}
+    names = g.query_names
     out: dict[str, list[dict]] = {}
     for metric in result.quality_metrics:
-        per_query = {
-            enc: {q: row[metric] for q, row in per.items() if q in names}
-            for enc, per in result.per_query.items()
-            if any(q in names for q in per)
-        }
-        if len(per_query) < 2:
-            continue
+        per_query = {enc: {q: result.per_query[enc][q][metric] for q in names} for enc in g.encoders}
         pairs = compare_encoders(per_query, metric, n_resamples=result.options.significance_resamples, seed=result.options.seed)
         out[metric] = [p.to_json() for p in pairs]
     return out

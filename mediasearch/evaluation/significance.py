@@ -176,3 +176,32 @@ def compare_encoders(
             )
         )
     return out
+
+
+def bootstrap_intervals(
+    per_query: Mapping[str, Sequence[float]], *, n_resamples: int = 2000, confidence: float = 0.95, seed: int = 0
+) -> dict[str, tuple[float, float]]:
+    """Percentile bootstrap confidence interval of the mean over queries, per encoder.
+
+    ``per_query``: encoder -> (n,) values over the *same* n queries in the same order.
+    Every encoder is resampled with the same query indices (drawn from
+    ``numpy.random.default_rng(seed)``), so intervals are reproducible and comparable.
+    Returns encoder -> (low, high); (NaN, NaN) for no queries.
+    """
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence must be in (0, 1), got {confidence}")
+    lengths = {len(v) for v in per_query.values()}
+    if len(lengths) > 1:
+        raise ValueError("bootstrap intervals need every encoder's values over the same queries")
+    n = lengths.pop() if lengths else 0
+    if n == 0:
+        return {enc: (math.nan, math.nan) for enc in per_query}
+    rng = np.random.default_rng(seed)
+    indices = rng.integers(0, n, size=(n_resamples, n))
+    tail = (1.0 - confidence) / 2 * 100
+    out: dict[str, tuple[float, float]] = {}
+    for enc, values in per_query.items():
+        means = np.asarray(values, dtype=np.float64)[indices].mean(axis=1)
+        low, high = np.percentile(means, [tail, 100 - tail])
+        out[enc] = (float(low), float(high))
+    return out
