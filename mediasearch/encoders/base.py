@@ -100,12 +100,14 @@ class EncodedSegment:
 
 @dataclass
 class AssetEncoding:
-    """What an asset encoder made of one file. ``media_s``: seconds of audio processed;
-    ``transcript``: (language, full text) for speech encoders."""
+    """What an asset encoder made of one file. ``media_s``: seconds of audio processed (the
+    real decoded length); ``transcript``: (language, full text) for speech encoders."""
 
     segments: list[EncodedSegment]
     media_s: float = 0.0
     transcript: tuple[str | None, str] | None = None
+    #: why a truncated file's audio stops early (what decoded is kept), None for a whole file
+    partial: str | None = None
 
 
 class Encoder(ABC):
@@ -149,11 +151,6 @@ class Encoder(ABC):
         a video without an audio stream gives an empty AssetEncoding.
         """
         raise NotImplementedError(f"{self.name} does not encode whole assets")
-
-    def search(self, library: "Library", query: "Query", k: int) -> list[tuple[int, float]] | None:
-        """A custom search (e.g. hybrid BM25 + dense for transcripts): (segment_id, score)
-        best first, or None to use the default path (embed the query, search the vector index)."""
-        return None
 
 
 def l2_normalise(vectors: np.ndarray, eps: float = 1e-12) -> np.ndarray:

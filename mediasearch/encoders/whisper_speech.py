@@ -112,16 +112,13 @@ class WhisperSpeechEncoder(Encoder):
 
     def __init__(self, spec: EncoderSpec, settings, model_paths: Mapping[str, Path]) -> None:  # type: ignore[no-untyped-def]
         super().__init__(spec, settings, model_paths)
-        import whisper
-
         self.size = str(spec.options.get("whisper_model", spec.name.removeprefix("whisper-")))
         weights = Path(model_paths[f"whisper-{self.size.replace('.', '-')}"])
-        self.model = whisper.load_model(str(weights), device="cpu")
-        if spec.options.get("word_timestamps", True):
-            _compile_word_alignment()
-        heads = getattr(whisper, "_ALIGNMENT_HEADS", {}).get(self.size)
-        if heads is not None:  # loading from a path skips the official word-alignment heads
-            self.model.set_alignment_heads(heads)
+        #: the Whisper model is loaded on the first transcription (see :attr:`model`): a text
+        #: query searches transcripts and never needs it (import + load + DTW compile: ~6 s)
+        self._weights = weights
+        self._model = None
+        self._model_lock = threading.Lock()
         self.english_only = self.size.endswith(".en")
         self.language: str | None = "en" if self.english_only else spec.options.get("language")  # type: ignore[assignment]
         self.no_speech_threshold = float(spec.options.get("no_speech_threshold", 0.6))
@@ -129,13 +126,29 @@ class WhisperSpeechEncoder(Encoder):
         #: word-level alignment: true start times after silence, at about twice the decoding cost
         self.word_timestamps = bool(spec.options.get("word_timestamps", True))
         self.text_model_name = text_model_name(spec.options)
-        self.embedder = load_sentence_embedder(self._text_model_path(), name=self.text_model_name)
+        self.embedder = load_sentence_embedder(self._text_model_path(), name=self.text_model_name, settings=settings)
         if self.embedder.dim != spec.dim:
             logger.warning("%s: text model %s is %d-d, spec says %d", spec.name, self.text_model_name, self.embedder.dim, spec.dim)
         self._lock = threading.Lock()
         self.last_query_text: str | None = None
         self._heard: tuple[tuple, str] | None = None
         logger.debug("loaded whisper %s from %s with text model %s", self.size, weights, self.text_model_name)
+
+    @property
+    def model(self):  # -> whisper.model.Whisper
+        """The openai-whisper model, loaded once on first use (transcription, language detection)."""
+        with self._model_lock:
+            if self._model is None:
+                import whisper
+
+                model = whisper.load_model(str(self._weights), device="cpu")
+                heads = getattr(whisper, "_ALIGNMENT_HEADS", {}).get(self.size)
+                if heads is not None:  # loading from a path skips the official word-alignment heads
+                    model.set_alignment_heads(heads)
+                if self.word_timestamps:
+                    _compile_word_alignment()
+                self._model = model
+            return self._model
 
     def _text_model_path(self) -> Path:
         if self.text_model_name in self.model_paths:
