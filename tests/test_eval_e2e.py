@@ -92,7 +92,7 @@ def test_learned_encoder_wins_near_duplicates_and_report_names_both(task, tmp_pa
     assert result.throughput["efficientnet-lite0"]["items"] == ORIGINALS * 2 + DISTRACTORS
 
     data = write_reports(result, html_path=tmp_path / "r.html", json_path=tmp_path / "r.json", csv_path=tmp_path / "r.csv")
-    (pair,) = data["groups"]["image queries → image"]["comparisons"]["MAP"]
+    (pair,) = data["groups"]["image queries → images and video frames"]["comparisons"]["MAP"]
     assert pair["n"] == ORIGINALS
     assert pair["p_holm"] < 0.05 and pair["t_test"]["p_value"] < 0.05  # a real difference, not chance
     # the baseline misses originals the learned encoder finds; the report lists them
