@@ -21,6 +21,7 @@ import numpy as np
 
 from mediasearch.evaluation import metrics as m
 from mediasearch.evaluation.formats import write_metric_table_csv
+from mediasearch.evaluation.judging import encoder_thresholds
 from mediasearch.evaluation.runner import NOTES, EvalResult, comparisons
 
 logger = logging.getLogger(__name__)
@@ -79,6 +80,9 @@ def result_to_json(result: EvalResult) -> dict:
             "unshared_queries": g.unshared,
             "table": table,
             "intervals": result.intervals(group),
+            "thresholds": {
+                enc: t.to_json() for enc, t in encoder_thresholds(result, queries=g.query_names).items() if enc in g.encoders
+            },
             "best": best_per_metric(table, result.quality_metrics),
             "pr_curve": {enc: result.pr_curve(enc, g.queries) for enc in table},
             "comparisons": comparisons(result, group),
