@@ -23,30 +23,12 @@ from pathlib import Path
 import numpy as np
 
 from mediasearch.encoders.base import Encoder
-from mediasearch.encoders.registry import REGISTRY, get_spec, load_encoder
+from mediasearch.encoders.registry import REGISTRY, get_spec, load_encoder, preference_order
 from mediasearch.errors import EncoderCapabilityError, QueryError
 from mediasearch.library import Library
 from mediasearch.media import Hit, MediaKind, Modality, Stream
 
 log = logging.getLogger(__name__)
-
-#: best first, per family: the default encoder for a query is the first one indexed
-PREFERENCE = [
-    "siglip-vit-b16",
-    "resnet50",
-    "efficientnet-lite0",
-    "baseline-image",
-    "panns-cnn14",
-    "baseline-audio",
-    "whisper-medium",
-    "whisper-medium.en",
-    "whisper-small",
-    "whisper-small.en",
-    "whisper-base",
-    "whisper-base.en",
-    "whisper-tiny",
-    "whisper-tiny.en",
-]
 
 #: how many extra candidates to fetch per wanted hit when grouping or filtering by kind
 OVERFETCH = 4
@@ -93,9 +75,9 @@ def _family(name: str) -> str:
 
 def applicable_encoders(library: Library, modality: Modality) -> list[str]:
     """Every encoder with vectors in this library that accepts ``modality`` queries, best first."""
-    indexed = library.indexed_encoders()
-    ok = [n for n in indexed if modality in REGISTRY[n].query_modalities]
-    return sorted(ok, key=lambda n: (PREFERENCE.index(n) if n in PREFERENCE else len(PREFERENCE), n))
+    indexed = set(library.indexed_encoders())
+    # best first, from the registry's preference ranks (the default is the first one indexed)
+    return [n for n in preference_order() if n in indexed and modality in REGISTRY[n].query_modalities]
 
 
 def default_encoders(library: Library, modality: Modality) -> list[str]:
