@@ -351,11 +351,31 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- synth ---------------------------------------------------------------------------
+
+
+def cmd_synth(args: argparse.Namespace) -> int:
+    from mediasearch.evaluation.synth import synthesize
+    from mediasearch.library import Library
+
+    with Library(args.settings) as library:
+        report = synthesize(library, n=args.n, seed=args.seed)
+    if args.json:
+        _print_json(report.to_json())
+        return 0
+    replaced = f" (replaced {report.replaced} of an earlier run with this seed)" if report.replaced else ""
+    print(f"made {len(report.queries)} synthetic image queries, seed {report.seed}{replaced}")
+    for q in report.queries[:10]:
+        print(f"  {q['name']}: an edited copy of {q['source']}")
+    print("`mediasearch eval` reports them in their own groups, marked (synthetic)")
+    return 0
+
+
 # -- registration ----------------------------------------------------------------------
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add ``query``, ``judge``, ``qrels``, ``pool`` and ``eval`` to the main parser."""
+    """Add ``query``, ``judge``, ``qrels``, ``pool``, ``synth`` and ``eval`` to the main parser."""
     p = subparsers.add_parser("query", help="saved queries for evaluation (add, list, remove)")
     qsub = p.add_subparsers(dest="query_command", metavar="ACTION")
     qsub.required = True
@@ -403,6 +423,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--unjudged", action="store_true", help="list only unjudged files")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_pool)
+
+    p = subparsers.add_parser("synth", help="synthetic ground truth: edited copies of sampled library images, each relevant to its source")
+    p.add_argument("--n", type=cli_args.int_range(1, 100_000), default=50, metavar="N", help="how many queries (default 50)")
+    p.add_argument("--seed", type=cli_args.int_range(0, 2**31 - 1), default=0, metavar="S", help="random seed; the same seed gives the same queries (default 0)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_synth)
 
     p = subparsers.add_parser("eval", help="score every encoder on the saved queries and judgements; compare them")
     p.add_argument("--encoders", type=cli_args.name_list("encoder"), metavar="A,B", help="only these encoders (default: every indexed one)")

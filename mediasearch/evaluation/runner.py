@@ -387,28 +387,34 @@ def comparison_groups(result: EvalResult) -> dict[str, ComparisonGroup]:
 
     A group is (query modality, encoder target): its encoders are those that answered
     queries of that modality and search that target; its queries are the scored queries
-    *every* one of them answered (the rest are listed in ``unshared``). With several groups,
+    *every* one of them answered (the rest are listed in ``unshared``). Synthetic queries
+    (:mod:`mediasearch.evaluation.synth`) form their own groups, named "... (synthetic)",
+    apart from human judgements; the "all" view holds both. With several groups,
     :data:`ALL` comes first, but only when two or more encoders answered every scored
     query (then over those encoders only). The GUI, the CLI summary, the JSON and the
     HTML report all show these groups.
     """
     scored = [info for info in result.queries if info.evaluable]
     answered = {enc: set(per) for enc, per in result.per_query.items()}
-    members: dict[tuple[Modality, str], list[str]] = {}
+    from mediasearch.evaluation.synth import is_synthetic
+
+    members: dict[tuple[Modality, str, bool], list[str]] = {}
     for info in scored:
         for enc in result.rankings:
             if info.query.name in answered.get(enc, ()):
-                key = (info.query.modality, result.targets.get(enc) or target_of(enc))
+                key = (info.query.modality, result.targets.get(enc) or target_of(enc), is_synthetic(info.query.name))
                 encs = members.setdefault(key, [])
                 if enc not in encs:
                     encs.append(enc)
     groups: dict[str, ComparisonGroup] = {}
-    for (modality, target), encs in members.items():
-        of_kind = [info for info in scored if info.query.modality is modality]
+    for (modality, target, synthetic), encs in members.items():
+        of_kind = [
+            info for info in scored if info.query.modality is modality and is_synthetic(info.query.name) == synthetic
+        ]
         candidates = [info for info in of_kind if any(info.query.name in answered[e] for e in encs)]
         shared = [info for info in candidates if all(info.query.name in answered[e] for e in encs)]
         unshared = [info.query.name for info in candidates if info not in shared]
-        name = group_name(modality, target)
+        name = group_name(modality, target) + (" (synthetic)" if synthetic else "")
         groups[name] = ComparisonGroup(name, modality, target, encs, shared, unshared)
     if len(groups) > 1:
         everyone = [enc for enc in result.rankings if all(info.query.name in answered.get(enc, ()) for info in scored)]
