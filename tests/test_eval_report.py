@@ -162,6 +162,7 @@ def test_html_is_self_contained_and_names_every_encoder(tmp_path: Path) -> None:
         assert enc in text
     assert "count as not relevant" in text and "The machine was busy" in text
     assert "★" in text and "p (Holm)" in text and "queries/s" in text
+    assert "95% interval" in text and "best score threshold" in text
     assert re.search(r"q99", text)
     assert json.loads((tmp_path / "r.json").read_text()) == json.loads(json.dumps(data))
 

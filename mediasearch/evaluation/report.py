@@ -343,6 +343,14 @@ def _interval_table(g: Mapping, options: Mapping) -> str:
         cells = "".join(f"<td>{_fmt(per[mt][0])} – {_fmt(per[mt][1])}</td>" for mt in metrics)
         rows.append(f'<tr><td class="l">{_e(encoder)}</td>{cells}</tr>')
     level = f"{options.get('confidence', 0.95):.0%}"
+    thresholds = g.get("thresholds") or {}
+    if thresholds:
+        head += "<th>best score threshold (F1 over judged hits)</th>"
+        rows = [
+            row[: -len("</tr>")] + f"<td>{_fmt(thresholds.get(enc, {}).get('threshold'))} "
+            f"(F1 {_fmt(thresholds.get(enc, {}).get('f1'))})</td></tr>"
+            for enc, row in zip(intervals, rows)
+        ]
     return f'<table><tr><th class="l">{level} interval</th>{head}</tr>{"".join(rows)}</table>'
 
 

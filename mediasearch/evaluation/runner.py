@@ -447,7 +447,9 @@ def _to_ranking(hits, assets: dict[int, tuple[str, str, str | None]], exclude: s
         seen.add(doc)
         docs.append(doc)
         scores.append(float(hit.score))
-    return Ranking(docs, scores)
+    # trec_eval's order (ties by content hash descending), so rankings, run files, pools
+    # and misses all agree with the scores
+    return Ranking(*m.trec_order(docs, scores))
 
 
 def _timed_pass(
