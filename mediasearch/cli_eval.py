@@ -364,7 +364,7 @@ def cmd_synth(args: argparse.Namespace) -> int:
         _print_json(report.to_json())
         return 0
     replaced = f" (replaced {report.replaced} of an earlier run with this seed)" if report.replaced else ""
-    print(f"made {len(report.queries)} synthetic image queries, seed {report.seed}{replaced}")
+    print(f"made {len(report.queries)} synthetic queries, seed {report.seed}{replaced}")
     for q in report.queries[:10]:
         print(f"  {q['name']}: an edited copy of {q['source']}")
     print("`mediasearch eval` reports them in their own groups, marked (synthetic)")
@@ -424,7 +424,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_pool)
 
-    p = subparsers.add_parser("synth", help="synthetic ground truth: edited copies of sampled library images, each relevant to its source")
+    p = subparsers.add_parser("synth", help="synthetic ground truth: edited copies of sampled library images, video frames and sounds, each relevant to its source")
     p.add_argument("--n", type=cli_args.int_range(1, 100_000), default=50, metavar="N", help="how many queries (default 50)")
     p.add_argument("--seed", type=cli_args.int_range(0, 2**31 - 1), default=0, metavar="S", help="random seed; the same seed gives the same queries (default 0)")
     p.add_argument("--json", action="store_true")

@@ -96,3 +96,29 @@ def test_learned_encoder_beats_the_baseline_on_synthetic_queries(tmp_path: Path)
         assert learned > 0.6
     finally:
         registry.unload_all()
+
+
+def test_video_frames_and_sounds_too(tmp_path: Path) -> None:
+    import audio_factory as af
+
+    media = tmp_path / "media"
+    for i in range(3):
+        mf.make_photo_like(media / f"scene{i:02d}.jpg", seed=i, size=(320, 240))
+    mf.make_video(media / "clip.mp4", duration_s=2.0, fps=5, seed=4)
+    af.write_audio(media / "rise.wav", af.chirp(300, 3000, 8.0))
+    af.write_audio(media / "clicks.wav", af.clicks(8.0))
+    settings = Settings(library_dir=tmp_path / "library", model_dir=tmp_path / "models")
+    with Library(settings) as library:
+        index_paths(library, [media], encoders=["baseline-image", "baseline-audio"])
+        report = synthesize(library, n=10, seed=3)
+        kinds = sorted(q["kind"] for q in report.queries)
+        assert kinds == ["audio", "audio", "image", "image", "image", "video"]
+        video_q = next(q for q in report.queries if q["kind"] == "video")
+        assert "frame_s" in video_q["edits"]
+        result = evaluate(library, EvalOptions(ks=(1, 3), depth=6, **FAST))
+    groups = result.groups()
+    assert "audio queries → sounds (synthetic)" in groups and "image queries → images and video frames (synthetic)" in groups
+    assert groups["audio queries → sounds (synthetic)"].encoders == ["baseline-audio"]
+    # an edited window of a chirp still finds the chirp first
+    audio_names = [q["name"] for q in report.queries if q["kind"] == "audio"]
+    assert all(result.per_query["baseline-audio"][q]["success@3"] == 1.0 for q in audio_names)

@@ -1,17 +1,22 @@
-"""Synthetic ground truth for images: augmented copies of the library's own pictures.
+"""Synthetic ground truth: edited copies of the library's own media, each relevant to its source.
 
-``synthesize(library, n=N, seed=S)`` samples N still images of the library (in content-
-hash order, with ``random.Random(seed)``), makes one edited copy of each (a crop, a small
-rotation, a colour change, a resize and a JPEG round trip, every amount drawn from the
-same generator) and saves it as an image query whose one relevant file (grade 1) is its
-source. The same library and seed give the same queries, byte for byte.
+``synthesize(library, n=N, seed=S)`` samples up to N items of the library (in content-
+hash order, with ``random.Random(seed)``) across still images, video frames and audio,
+and saves one edited copy of each as a saved query whose one relevant file (grade 1) is
+its source file:
 
-Synthetic queries are kept apart from human ones by name: ``synth-<seed>-<n>`` (the
-catalog has no origin column yet), and :func:`is_synthetic` is what the evaluation uses
-to report them in their own groups. Running again with the same seed replaces that
-seed's queries.
+- images and video frames (a frame at a random time): a crop, a small rotation, a colour
+  change, a resize and a JPEG round trip (:func:`augment`); an image query;
+- audio: a 4 s window at a random time with a gain change, added noise, a time shift and
+  resampling (:func:`augment_audio`); an audio query.
 
-Not done yet: video frames, audio (gain, noise, shift, resampling) and speech phrases.
+Every amount is drawn from the same generator, so the same library and seed give the
+same queries, byte for byte. Synthetic queries are kept apart from human ones by name:
+``synth-<seed>-<n>`` (the catalog has no origin column yet), and :func:`is_synthetic` is
+what the evaluation uses to report them in their own groups. Running again with the same
+seed replaces that seed's queries.
+
+Not done yet: speech phrases sampled from transcripts (with near-synonym swaps).
 """
 
 from __future__ import annotations
@@ -77,24 +82,58 @@ def augment(image, rng: random.Random):  # PIL.Image -> (PIL.Image, dict, bytes)
     return Image.open(buf).convert("RGB"), edits, buf.getvalue()
 
 
+#: seconds of audio in a synthetic audio query
+AUDIO_WINDOW_S = 4.0
+AUDIO_SR = 16_000
+
+
+def augment_audio(samples, rng: random.Random, sr: int = AUDIO_SR):  # (n,) float32 -> ((m,) float32, int, dict)
+    """An edited copy of a mono window ``samples`` at ``sr`` Hz: gain of -6..+6 dB, white
+    noise at 15-35 dB SNR, a circular time shift of up to 10 %, and resampling to 8-22.05
+    kHz; returns (samples, new rate, the amounts used)."""
+    import numpy as np
+
+    x = np.asarray(samples, dtype=np.float64)
+    gain_db = rng.uniform(-6.0, 6.0)
+    x = x * 10 ** (gain_db / 20)
+    snr_db = rng.uniform(15.0, 35.0)
+    power = float(np.mean(x**2)) or 1e-8
+    noise = np.random.default_rng(rng.randrange(2**32)).standard_normal(x.size) * np.sqrt(power / 10 ** (snr_db / 10))
+    x = x + noise
+    shift = rng.randint(0, max(1, x.size // 10))
+    x = np.roll(x, shift)
+    rate = rng.choice([8_000, 11_025, 22_050])
+    positions = np.arange(int(x.size * rate / sr)) * (sr / rate)
+    x = np.interp(positions, np.arange(x.size), x)
+    x = np.clip(x, -1.0, 1.0).astype(np.float32)
+    return x, rate, {"gain_db": round(gain_db, 3), "snr_db": round(snr_db, 3), "shift_samples": shift, "sample_rate": rate}
+
+
+def _sources(catalog) -> list:  # -> list[Asset]
+    """One asset per content hash of the still images, videos and audio files, by hash."""
+    found = {}
+    for kind in (MediaKind.IMAGE, MediaKind.VIDEO, MediaKind.AUDIO):
+        for asset in catalog.assets(status=AssetStatus.OK, kind=kind):
+            if asset.content_hash and asset.content_hash not in found:
+                found[asset.content_hash] = asset
+    return [found[h] for h in sorted(found)]
+
+
 def synthesize(library, *, n: int, seed: int) -> SynthReport:  # library: mediasearch.library.Library
-    """Make ``n`` synthetic image queries from the library (see the module docstring).
-    Raises QueryError when the library holds no indexed still image."""
-    from PIL import Image
+    """Make up to ``n`` synthetic queries from the library (see the module docstring).
+    Raises QueryError when the library holds no indexed image, video or audio file."""
+    import soundfile
+
+    from mediasearch.decode.image import load_image
 
     if n <= 0:
         raise QueryError(f"the number of synthetic queries must be positive, got {n}")
     catalog, settings = library.catalog, library.settings
-    images = sorted(
-        (a for a in catalog.assets(status=AssetStatus.OK, kind=MediaKind.IMAGE) if a.content_hash),
-        key=lambda a: (a.content_hash, str(a.path)),
-    )
-    unique = list({a.content_hash: a for a in reversed(images)}.values())[::-1]  # one per content
-    unique.sort(key=lambda a: a.content_hash)
-    if not unique:
-        raise QueryError("the library has no indexed still images to make synthetic queries from")
+    sources = _sources(catalog)
+    if not sources:
+        raise QueryError("the library has no indexed images, videos or audio files to make synthetic queries from")
     rng = random.Random(seed)
-    chosen = rng.sample(unique, min(n, len(unique)))
+    chosen = rng.sample(sources, min(n, len(sources)))
     report = SynthReport(seed)
     mine = f"{PREFIX}{seed}-"
     for query in gt.list_queries(catalog, settings):
@@ -103,13 +142,37 @@ def synthesize(library, *, n: int, seed: int) -> SynthReport:  # library: medias
             report.replaced += 1
     with tempfile.TemporaryDirectory(prefix="mediasearch-synth-") as tmp:
         for i, asset in enumerate(chosen):
-            with Image.open(asset.path) as src:
-                _copy, edits, data = augment(src.convert("RGB"), rng)
             name = f"{mine}{i:04d}"
-            path = Path(tmp) / f"{name}.jpg"
-            path.write_bytes(data)
-            query = gt.add_query(catalog, settings, modality=Modality.IMAGE, path=path, name=name)
+            duration = asset.duration_s or 0.0
+            if asset.kind is MediaKind.AUDIO:
+                from mediasearch.decode.audio import load_audio
+
+                start = rng.uniform(0.0, max(0.0, duration - AUDIO_WINDOW_S))
+                window = load_audio(asset.path, AUDIO_SR, start_s=start, end_s=start + AUDIO_WINDOW_S)
+                samples, rate, edits = augment_audio(window, rng)
+                edits["from_s"] = round(start, 3)
+                path = Path(tmp) / f"{name}.wav"
+                soundfile.write(str(path), samples, rate, subtype="PCM_16")
+                modality = Modality.AUDIO
+            else:
+                if asset.kind is MediaKind.VIDEO:
+                    from mediasearch.decode.video import frame_at
+
+                    at = rng.uniform(0.0, max(0.0, duration * 0.95))
+                    picture = frame_at(asset.path, at)
+                else:
+                    at = None
+                    picture = load_image(asset.path)
+                _copy, edits, data = augment(picture.convert("RGB"), rng)
+                if at is not None:
+                    edits["frame_s"] = round(at, 3)
+                path = Path(tmp) / f"{name}.jpg"
+                path.write_bytes(data)
+                modality = Modality.IMAGE
+            query = gt.add_query(catalog, settings, modality=modality, path=path, name=name)
             gt.set_judgement(catalog, query, content_hash=asset.content_hash, grade=1, path=str(asset.path))
-            report.queries.append({"name": name, "source": str(asset.path), "content_hash": asset.content_hash, "edits": edits})
-    logger.info("made %d synthetic image queries (seed %d)", len(report.queries), seed)
+            report.queries.append(
+                {"name": name, "kind": asset.kind.value, "source": str(asset.path), "content_hash": asset.content_hash, "edits": edits}
+            )
+    logger.info("made %d synthetic queries (seed %d)", len(report.queries), seed)
     return report
