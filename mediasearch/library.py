@@ -34,6 +34,7 @@ from mediasearch.catalog import Catalog
 from mediasearch.config import Settings
 from mediasearch.encoders.registry import REGISTRY, get_spec
 from mediasearch.errors import IndexCorruptError, ReadOnlyLibraryError
+from mediasearch.index import index_metric
 from mediasearch.index.base import check_unit
 from mediasearch.media import Stream
 from mediasearch.store.lock import session_active, write_session, writer_lock
@@ -129,7 +130,8 @@ class Library:
         """The encoder's searchable vectors as of the catalog's last commit (read only)."""
         view = self._views.get(encoder)
         if view is None:
-            view = self._views[encoder] = EncoderVectors(self.library_dir, encoder, get_spec(encoder).dim)
+            spec = get_spec(encoder)
+            view = self._views[encoder] = EncoderVectors(self.library_dir, encoder, spec.dim, index_metric(spec.metric))
         view.refresh(self.catalog.vector_log(encoder))
         return view
 
@@ -266,7 +268,7 @@ class Library:
         if len(ids) == 0:
             return
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-        check_unit(vectors)
+        check_unit(vectors, index_metric(get_spec(encoder).metric))  # a bad vector never reaches the log
         vlog = self._open_log(encoder)
         writer = self._require_writer()
         vlog.append(ids, vectors)
@@ -532,7 +534,10 @@ class Library:
                     progress(Progress(stage, done, total, "", "vector", time.monotonic() - t0))
 
             try:
-                info = build_graph(self.library_dir, name, record, kind=kind, progress=report, cancel=cancel)
+                info = build_graph(
+                    self.library_dir, name, record, kind=kind, metric=index_metric(get_spec(name).metric),
+                    progress=report, cancel=cancel,
+                )
             except CancelledError:
                 log.info("%s: index build cancelled; the stored vectors are searched exactly until the next run", name)
                 return

@@ -48,9 +48,26 @@ def deserialize_index(buf: bytes | np.ndarray, label: str | Path = "index") -> V
     raise IndexCorruptError(label, f"unknown index type {kind!r}")
 
 
+def index_metric(spec_metric: str) -> str:
+    """The index metric for an encoder spec's metric: cosine vectors are unit length, so
+    inner product ("ip") ranks them by cosine."""
+    metrics = {"cosine": "ip", "ip": "ip"}
+    if spec_metric not in metrics:
+        raise ValueError(f"no index supports the metric {spec_metric!r}; supported: {', '.join(metrics)}")
+    return metrics[spec_metric]
+
+
 def choose_kind(n_vectors: int, dim: int) -> str:
     """"flat" for libraries where exact search is fast enough, "hnsw" above."""
     return "hnsw" if n_vectors * dim >= HNSW_FROM else "flat"
 
 
-__all__ = ["ExactIndex", "VectorIndex", "atomic_write_bytes", "choose_kind", "deserialize_index", "make_index"]
+__all__ = [
+    "ExactIndex",
+    "VectorIndex",
+    "atomic_write_bytes",
+    "choose_kind",
+    "deserialize_index",
+    "index_metric",
+    "make_index",
+]

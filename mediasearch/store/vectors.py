@@ -132,10 +132,10 @@ def read_ann(path: Path) -> tuple[AnnInfo, VectorIndex]:
     return info, deserialize_index(data[start + n :])
 
 
-def _flat(dim: int) -> VectorIndex:
+def _flat(dim: int, metric: str = "ip") -> VectorIndex:
     from mediasearch.index import make_index
 
-    return make_index("flat", dim)
+    return make_index("flat", dim, metric)
 
 
 @dataclass
@@ -145,6 +145,8 @@ class EncoderVectors:
     library_dir: Path
     encoder: str
     dim: int
+    #: the index metric, from the encoder spec's (see mediasearch.index.index_metric)
+    metric: str = "ip"
     generation: int = -1
     loaded: int = 0
     ann: VectorIndex | None = None
@@ -201,7 +203,7 @@ class EncoderVectors:
     def _read_tail(self, count: int) -> None:
         vlog = self._log()
         if self.tail is None:
-            self.tail = _flat(self.dim)
+            self.tail = _flat(self.dim, self.metric)
         got = self.loaded
         for ids, vectors in _iter(vlog, self.loaded, count):
             self.tail.add(vectors, ids)
@@ -283,6 +285,7 @@ def build_graph(
     record: Mapping[str, object],
     *,
     kind: str,
+    metric: str = "ip",
     sample: int = 500,
     target_recall: float = 0.95,
     progress: "Callable[[int, int], None] | None" = None,
@@ -301,7 +304,7 @@ def build_graph(
     dim, generation, count = int(record["dim"]), int(record["generation"]), int(record["count"])
     vlog = VectorLog(log_folder(library_dir, encoder), dim, generation)
     t0 = time.monotonic()
-    graph = make_index(kind, dim)
+    graph = make_index(kind, dim, metric)
     covered = 0
     for ids, vectors in _iter(vlog, 0, count, batch=10_000):
         if cancel is not None:
