@@ -1,10 +1,13 @@
 """Vector indexes: the protocol (base.py), the exact NumPy oracle and the FAISS backends,
 chosen by name.
 
-``choose_kind(n, dim)``: exact flat search below :data:`HNSW_FROM` vectors, HNSW above.
-Measured here (docs/PERFORMANCE.md, benchmarks/bench_vectors.py): flat single-query p99
-passes 10 ms between 100k and 200k vectors at 768-d, where HNSW answers in about 1 ms with
-recall@10 >= 0.95 once ef_search is tuned; 2048-d vectors cost ~2.7x more per flat query.
+``choose_kind(n, dim)``: exact flat search below :data:`HNSW_FROM` vector cells (n x dim),
+HNSW above. Measured on the 2-core development machine (docs/PERFORMANCE.md, "Vector
+index backends", benchmarks/bench_vectors.py): a flat single query scans ~2.4 G
+multiply-adds/s, so its median passes 10 ms near 24 M cells (~31k vectors at 768-d,
+~12k at 2048-d; 59 ms at 100k x 768), and its p99 already passes 10 ms at 5k vectors
+when the machine is busy; HNSW answers in 0.1-0.4 ms at recall@10 >= 0.95 at every size
+measured (5k to 1M), for a build of seconds (25k x 768: 16 s).
 """
 
 from __future__ import annotations
@@ -18,8 +21,8 @@ from mediasearch.index.base import VectorIndex, atomic_write_bytes
 from mediasearch.index.exact import ExactIndex
 from mediasearch.index.serial import unpack
 
-#: vectors x dimensions (768-d equivalent: 100k) from which HNSW beats flat search
-HNSW_FROM = 100_000 * 768
+#: vectors x dimensions from which HNSW beats flat search (measured: 32k at 768-d, 12k at 2048-d)
+HNSW_FROM = 32_000 * 768
 
 KINDS = ("exact", "flat", "hnsw")
 
