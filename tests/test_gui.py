@@ -469,3 +469,20 @@ def test_models_view_pulls_from_a_mirror_with_progress(qtbot, make_window, setti
         assert view.progress.format() == "done"
     finally:
         server.shutdown()
+
+
+def test_folders_indexed_from_the_cli_show_in_the_gui_and_back(make_window, settings, media: Path, tmp_path: Path) -> None:
+    """The library records its roots: a folder indexed by the CLI is listed in the GUI, and
+    a folder added in the GUI is listed by `mediasearch roots`."""
+    from mediasearch.indexing import index_paths
+    from mediasearch.library import Library
+
+    with Library(settings) as lib:
+        index_paths(lib, [media], encoders=["baseline-image"])
+    window = make_window()
+    assert window.library_panel.folders() == [media.resolve()]
+    other = tmp_path / "more"
+    other.mkdir()
+    window.library_panel.add_folders([other])
+    with Library(settings) as lib:
+        assert set(lib.catalog.roots()) == {media.resolve(), other.resolve()}

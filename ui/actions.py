@@ -200,9 +200,12 @@ def _pool_search(
 
     names = applicable_encoders(library, spec.modality)
     if not names:
+        from PySide6.QtCore import QCoreApplication
+
         raise QueryError(
-            f"no encoder in this library answers {spec.modality.value} queries "
-            f"(indexed: {', '.join(library.indexed_encoders()) or 'none'}); index with an encoder that does"
+            QCoreApplication.translate(
+                "actions", "no encoder in this library answers {modality} queries (indexed: {indexed}); index with an encoder that does"
+            ).format(modality=spec.modality.value, indexed=", ".join(library.indexed_encoders()) or "-")
         )
     rankings: dict[str, list[str]] = {}
     by_doc: dict[tuple[str, str], Hit] = {}

@@ -59,7 +59,7 @@ class AppContext(QObject):
         """Switch to another library folder (refused while work is running)."""
         library_dir = Path(library_dir).expanduser().resolve()
         if self.launcher.running():
-            raise RuntimeError("wait for the running work to finish (or cancel it) before switching libraries")
+            raise RuntimeError(self.tr("wait for the running work to finish (or cancel it) before switching libraries"))
         self.close_library()
         self._settings = self._settings.with_(library_dir=library_dir)
         self.thumbnails.set_cache_dir(self._settings.thumbs_dir)

@@ -2,6 +2,13 @@
 <!DOCTYPE TS>
 <TS version="2.1" language="zh_CN" sourcelanguage="en">
 <context>
+    <name>AppContext</name>
+    <message>
+        <source>wait for the running work to finish (or cancel it) before switching libraries</source>
+        <translation>请等待正在进行的任务完成（或取消它）后再切换库</translation>
+    </message>
+</context>
+<context>
     <name>DetailsPane</name>
     <message>
         <source>Other matching moments</source>
@@ -1466,6 +1473,13 @@ Their files leave the index (the files themselves are not touched; judgements ar
     <message>
         <source>Saved the query for evaluation as “{name}”</source>
         <translation>已将查询保存为评估查询“{name}”</translation>
+    </message>
+</context>
+<context>
+    <name>actions</name>
+    <message>
+        <source>no encoder in this library answers {modality} queries (indexed: {indexed}); index with an encoder that does</source>
+        <translation>此库中没有能回答 {modality} 查询的编码器（已索引：{indexed}）；请用支持它的编码器建立索引</translation>
     </message>
 </context>
 <context>

@@ -221,7 +221,9 @@ class LibraryPanel(QWidget):
         """Show the open library: its folders, encoder choice, counts and skipped files."""
         settings = self.ctx.settings
         self.folder_list.clear()
-        for folder in self.ctx.prefs.folders(settings.library_dir):
+        # the library's own record of its roots (the CLI adds to it too), then this app's list
+        roots = [Path(r) for r in self.ctx.library.catalog.roots()]
+        for folder in dict.fromkeys([*roots, *self.ctx.prefs.folders(settings.library_dir)]):
             self._add_folder_item(folder)
         self._fill_encoders()
         self.refresh_summary()
@@ -245,6 +247,12 @@ class LibraryPanel(QWidget):
 
     def _save_folders(self) -> None:
         self.ctx.prefs.set_folders(self.ctx.settings.library_dir, self.folders())
+        try:  # the library records its roots, so the CLI sees them too
+            with self.ctx.library.catalog.transaction():
+                for folder in self.folders():
+                    self.ctx.library.catalog.add_root(folder)
+        except MediaSearchError as exc:  # another program is writing: the next index run records them
+            log.info("roots not recorded now: %s", exc)
         self._rewatch()
         self.folders_changed.emit()
 
