@@ -1,4 +1,4 @@
-"""Synthetic ground truth: `synth` is reproducible from its seed, each query's one relevant file is its source, it is reported apart from human judgements, and a learned encoder beats the weight-free baseline on it."""
+"""Synthetic ground truth: `synth` is reproducible from its seed, each query's one relevant item is its source (file, frame's video, sound, transcript segment), it is reported apart from human judgements, and a learned encoder beats the weight-free baseline on it."""
 
 from __future__ import annotations
 
@@ -122,3 +122,46 @@ def test_video_frames_and_sounds_too(tmp_path: Path) -> None:
     # an edited window of a chirp still finds the chirp first
     audio_names = [q["name"] for q in report.queries if q["kind"] == "audio"]
     assert all(result.per_query["baseline-audio"][q]["success@3"] == 1.0 for q in audio_names)
+
+
+def test_speech_phrases_from_transcripts(tmp_path: Path) -> None:
+    """Transcript segments stored as the indexer stores them (no Whisper run needed)."""
+    import random
+
+    from mediasearch.evaluation.synth import NEAR_SYNONYMS, phrase
+    from mediasearch.media import AssetStatus, MediaKind, Stream
+
+    text, edits = phrase("The quarterly budget meeting is moved to Friday.", random.Random(0))
+    words = text.split()
+    assert 3 <= len(words) <= 6
+    original = "the quarterly budget meeting is moved to friday".split()
+    start, end = edits["words"]
+    expected = original[start:end]
+    if "swapped" in edits:
+        a, b = edits["swapped"]
+        assert NEAR_SYNONYMS[a] == b and b in words
+        expected = [b if w == a else w for w in expected]
+    assert words == expected
+    swaps = sum("swapped" in phrase("the budget meeting moved to friday", random.Random(s))[1] for s in range(200))
+    assert 40 < swaps < 120  # about 40 % of phrases
+
+    import audio_factory as af
+
+    af.write_audio(tmp_path / "talk.wav", af.tone(440.0, 8.0))
+    settings = Settings(library_dir=tmp_path / "library", model_dir=tmp_path / "models")
+    with Library(settings) as library:
+        catalog = library.catalog
+        with catalog.transaction():
+            asset_id = catalog.upsert_asset(
+                tmp_path / "talk.wav", kind=MediaKind.AUDIO, size=1, mtime_ns=1, content_hash="h-talk", status=AssetStatus.OK
+            )
+            ids = catalog.add_segments(asset_id, Stream.SPEECH, [(1.5, 4.0), (4.0, 7.0)],
+                                       texts=["the budget meeting is moved", "to friday at noon please"], source="whisper-tiny.en")
+            catalog.mark_embedded("whisper-tiny.en", ids)
+        report = synthesize(library, n=5, seed=1)
+        assert sorted(q["kind"] for q in report.queries) == ["audio", "speech", "speech"]
+        for q in (q for q in report.queries if q["kind"] == "speech"):
+            query = gt.get_query(catalog, settings, q["name"])
+            assert query.modality.value == "text" and query.text == q["text"]
+            (j,) = gt.judgements(catalog, query.id)
+            assert j.content_hash == "h-talk" and j.at_s in (1.5, 4.0) and j.grade == 1

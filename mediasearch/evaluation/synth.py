@@ -8,15 +8,16 @@ its source file:
 - images and video frames (a frame at a random time): a crop, a small rotation, a colour
   change, a resize and a JPEG round trip (:func:`augment`); an image query;
 - audio: a 4 s window at a random time with a gain change, added noise, a time shift and
-  resampling (:func:`augment_audio`); an audio query.
+  resampling (:func:`augment_audio`); an audio query;
+- speech: 3 to 6 consecutive words of a transcript segment, sometimes with one word
+  swapped for a near-synonym from :data:`NEAR_SYNONYMS` (:func:`phrase`); a text query
+  whose relevant item is the segment's file, judged at the segment's start.
 
 Every amount is drawn from the same generator, so the same library and seed give the
 same queries, byte for byte. Synthetic queries are kept apart from human ones by name:
 ``synth-<seed>-<n>`` (the catalog has no origin column yet), and :func:`is_synthetic` is
 what the evaluation uses to report them in their own groups. Running again with the same
 seed replaces that seed's queries.
-
-Not done yet: speech phrases sampled from transcripts (with near-synonym swaps).
 """
 
 from __future__ import annotations
@@ -109,14 +110,55 @@ def augment_audio(samples, rng: random.Random, sr: int = AUDIO_SR):  # (n,) floa
     return x, rate, {"gain_db": round(gain_db, 3), "snr_db": round(snr_db, 3), "shift_samples": shift, "sample_rate": rate}
 
 
-def _sources(catalog) -> list:  # -> list[Asset]
-    """One asset per content hash of the still images, videos and audio files, by hash."""
+#: a small built-in list of near-synonyms for speech phrases (both directions)
+NEAR_SYNONYMS = {
+    "meeting": "gathering", "moved": "shifted", "big": "large", "small": "little", "quick": "fast",
+    "begin": "start", "end": "finish", "buy": "purchase", "car": "vehicle", "house": "home",
+    "talk": "speak", "said": "told", "help": "assist", "show": "display", "money": "cash",
+    "budget": "funds", "friday": "weekend", "happy": "glad", "problem": "issue", "answer": "reply",
+    "important": "crucial", "today": "now", "job": "work", "children": "kids", "town": "city",
+}
+NEAR_SYNONYMS.update({v: k for k, v in list(NEAR_SYNONYMS.items())})
+
+
+def phrase(text: str, rng: random.Random) -> tuple[str, dict]:
+    """3 to 6 consecutive words of ``text``; with probability 0.4 one of them swapped for
+    a near-synonym. Returns the phrase and what was done."""
+    words = [w.strip(".,!?;:\"'").lower() for w in text.split()]
+    words = [w for w in words if w]
+    length = min(len(words), rng.randint(3, 6))
+    start = rng.randint(0, len(words) - length)
+    chosen = words[start : start + length]
+    edits: dict = {"words": [start, start + length]}
+    swappable = [i for i, w in enumerate(chosen) if w in NEAR_SYNONYMS]
+    if swappable and rng.random() < 0.4:
+        i = rng.choice(swappable)
+        edits["swapped"] = [chosen[i], NEAR_SYNONYMS[chosen[i]]]
+        chosen[i] = NEAR_SYNONYMS[chosen[i]]
+    return " ".join(chosen), edits
+
+
+def _sources(catalog) -> list:  # -> list[Asset | tuple[Asset, Segment]]
+    """One asset per content hash of the still images, videos and audio files, by hash;
+    then every transcript segment with at least 3 words, (asset, segment), by asset hash
+    and time."""
+    from mediasearch.media import Stream
+
     found = {}
     for kind in (MediaKind.IMAGE, MediaKind.VIDEO, MediaKind.AUDIO):
         for asset in catalog.assets(status=AssetStatus.OK, kind=kind):
             if asset.content_hash and asset.content_hash not in found:
                 found[asset.content_hash] = asset
-    return [found[h] for h in sorted(found)]
+    out: list = [found[h] for h in sorted(found)]
+    speech = []
+    for encoder in catalog.encoders_with_embeddings():
+        for segment in catalog.speech_segments(encoder):
+            if segment.stream is Stream.SPEECH and len((segment.text or "").split()) >= 3:
+                asset = catalog.asset(segment.asset_id)
+                if asset.content_hash:
+                    speech.append((asset, segment))
+    speech.sort(key=lambda pair: (pair[0].content_hash, pair[1].start_s or 0.0, pair[1].text or ""))
+    return out + speech
 
 
 def synthesize(library, *, n: int, seed: int) -> SynthReport:  # library: mediasearch.library.Library
@@ -141,8 +183,21 @@ def synthesize(library, *, n: int, seed: int) -> SynthReport:  # library: medias
             gt.remove_query(catalog, settings, query.id)
             report.replaced += 1
     with tempfile.TemporaryDirectory(prefix="mediasearch-synth-") as tmp:
-        for i, asset in enumerate(chosen):
+        for i, item in enumerate(chosen):
             name = f"{mine}{i:04d}"
+            if isinstance(item, tuple):
+                asset, segment = item
+                text, edits = phrase(segment.text or "", rng)
+                at_s = float(segment.start_s or 0.0)
+                edits["segment_s"] = round(at_s, 3)
+                query = gt.add_query(catalog, settings, modality=Modality.TEXT, text=text, name=name)
+                gt.set_judgement(catalog, query, content_hash=asset.content_hash, grade=1, path=str(asset.path), at_s=at_s)
+                report.queries.append(
+                    {"name": name, "kind": "speech", "source": str(asset.path), "content_hash": asset.content_hash,
+                     "text": text, "edits": edits}
+                )
+                continue
+            asset = item
             duration = asset.duration_s or 0.0
             if asset.kind is MediaKind.AUDIO:
                 from mediasearch.decode.audio import load_audio
