@@ -119,6 +119,8 @@ def bench_delete(settings: Settings, n: int) -> None:
     print(f"\n2. delete 10,000 assets (segments and embeddings cascade) from a {n:,}-row catalog")
     with Library(settings) as lib:
         ids = [r[0] for r in lib.catalog.conn.execute("SELECT id FROM assets ORDER BY random() LIMIT 10000")]
+        wal = Path(str(settings.catalog_path) + "-wal")
+        print(f"   (WAL before: {wal.stat().st_size / 1e6 if wal.exists() else 0:.0f} MB)")
         t0 = time.perf_counter()
         with lib.catalog.transaction():
             lib.catalog.delete_assets(ids)

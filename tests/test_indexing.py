@@ -221,3 +221,46 @@ def test_bad_audio_is_reported_once(library: Library, tmp_path: Path) -> None:
     report = index_paths(library, [folder], encoders=["baseline-audio", "baseline-image"])
     cut = [f for f in report.failures if f[0].endswith("cut.flac")]
     assert len(cut) == 1 and cut[0][2]
+
+
+def test_failures_are_per_item_and_retried_after_a_change(library: Library, tmp_path: Path, monkeypatch) -> None:
+    """A model error on one picture fails that file only (not the batch it was in); FAILED is
+    not retried by a plain rerun, is retried with retry_failed, and once after an upgrade."""
+    import mediasearch
+    from mediasearch.encoders.registry import load_encoder
+
+    folder = tmp_path / "photos"
+    _photos(folder, 6)
+    mf.make_image(folder / "poison.jpg", seed=50, size=(77, 77))
+    enc = load_encoder("baseline-image", library.settings)
+    real = enc.embed_images
+    sizes: list[tuple[int, int]] = []
+
+    def flaky(images):
+        sizes.extend(im.size for im in images)
+        if any(im.size == (77, 77) for im in images):
+            raise RuntimeError("model blew up")
+        return real(images)
+
+    monkeypatch.setattr(enc, "embed_images", flaky)
+    r1 = index_paths(library, [folder], encoders=ENC)
+    poison = library.catalog.asset_by_path(folder / "poison.jpg")
+    assert r1.encoders["baseline-image"].items == 6 and r1.encoders["baseline-image"].failed == 1
+    assert library.catalog.encoder_state(poison.id, "baseline-image")[0] == "failed"
+    assert [(p, e) for p, e, _ in library.catalog.encoder_failures()] == [(str(poison.path), "baseline-image")]
+    assert r1.missing == {}  # failed with a reason is accounted for, not missing
+    r2 = index_paths(library, [folder], encoders=ENC)
+    assert r2.encoders["baseline-image"].items == 0 and r2.encoders["baseline-image"].failed == 0
+    monkeypatch.setattr(enc, "embed_images", real)
+    r3 = index_paths(library, [folder], encoders=ENC, retry_failed=True)
+    assert r3.encoders["baseline-image"].items == 1
+    assert library.catalog.encoder_state(poison.id, "baseline-image")[0] == "done"
+    # after an upgrade (another attempt key) failed items get one more try by themselves
+    monkeypatch.setattr(enc, "embed_images", flaky)
+    (folder / "poison.jpg").unlink()
+    mf.make_image(folder / "poison2.jpg", seed=51, size=(77, 77))
+    index_paths(library, [folder], encoders=ENC)
+    monkeypatch.setattr(enc, "embed_images", real)
+    monkeypatch.setattr(mediasearch, "__version__", "99.0")
+    r4 = index_paths(library, [folder], encoders=ENC)
+    assert r4.encoders["baseline-image"].items == 1 and not library.catalog.encoder_failures()
