@@ -108,7 +108,8 @@ def embed_query(encoder: Encoder, query: Query) -> np.ndarray:
 
     start_s = query.start_s or 0.0
     end_s = query.end_s if query.end_s is not None else start_s + MAX_QUERY_AUDIO_S
-    waveform = load_audio(query.path, encoder.spec.sample_rate or 16_000, start_s=start_s, end_s=end_s)
+    # a truncated example still works as a query: what decodes of it is the example
+    waveform = load_audio(query.path, encoder.spec.sample_rate or 16_000, start_s=start_s, end_s=end_s, keep_partial=True)
     return encoder.embed_audio([waveform])
 
 

@@ -157,8 +157,6 @@ _PARTIAL = {"truncated-faststart-mp4": "image", "truncated-mp3": "audio", "trunc
             "truncated-wav": "audio"}
 
 
-@pytest.mark.xfail(strict=False, reason="indexing skips cut audio whole and records no 'partial' state; the decoders "
-                                        "can keep it: iter_blocks/iter_windows(keep_partial=True), FrameSampler.decoded_s")
 @pytest.mark.parametrize("kind", sorted(_PARTIAL))
 def test_truncated_files_keep_what_decoded(indexed, kind: str) -> None:
     corpus, library, _, status = indexed

@@ -579,14 +579,20 @@ def _blocks(
 
 
 def load_audio(
-    path: Path | str, sr: int, *, start_s: float | None = None, end_s: float | None = None
+    path: Path | str,
+    sr: int,
+    *,
+    start_s: float | None = None,
+    end_s: float | None = None,
+    keep_partial: bool = False,
 ) -> np.ndarray:
     """The whole file (or [start_s, end_s) seconds of it) as (samples,) float32 mono at ``sr`` Hz.
 
     Holds everything in memory: for long files use :func:`iter_blocks` / :func:`iter_windows`,
-    or give a range. Raises DecodeError when nothing could be decoded.
+    or give a range. Raises DecodeError when nothing could be decoded (or, unless
+    ``keep_partial``, when the file is truncated).
     """
-    blocks = list(iter_blocks(path, sr, start_s=start_s, end_s=end_s, block_s=60.0))
+    blocks = list(iter_blocks(path, sr, start_s=start_s, end_s=end_s, block_s=60.0, keep_partial=keep_partial))
     if not blocks:
         if start_s:
             raise DecodeError(path, f"no audio at or after {start_s:g} s")

@@ -97,11 +97,11 @@ class WindowedAudioEncoder(Encoder):
         return np.concatenate(out, axis=0).astype(np.float32)
 
     def _batches(
-        self, path: Path, cancel: "CancelToken | None"
+        self, windows: Iterator[tuple[float, float, np.ndarray]]
     ) -> Iterator[list[tuple[float, float, np.ndarray]]]:
         batch: list[tuple[float, float, np.ndarray]] = []
         size = max(int(self.settings.batch_size), 1)
-        for window in iter_windows(path, self.spec.sample_rate, window_s=self.window_s, hop_s=self.hop_s, cancel=cancel):
+        for window in windows:
             batch.append(window)
             if len(batch) == size:
                 yield batch
@@ -117,8 +117,13 @@ class WindowedAudioEncoder(Encoder):
         """
         segments: list[EncodedSegment] = []
         media_s = 0.0
+        # a cut file keeps the windows that decoded (truncation is found from the header and
+        # the tail before decoding, and reported as the encoding's partial reason)
+        windows = iter_windows(
+            Path(path), self.spec.sample_rate, window_s=self.window_s, hop_s=self.hop_s, cancel=cancel, keep_partial=True
+        )
         try:
-            for batch in self._batches(Path(path), cancel):
+            for batch in self._batches(windows):
                 if cancel is not None:
                     cancel.raise_if_cancelled(f"{self.name} encoding")
                 # the single-clip case and an end-aligned tail may differ in length: embed per length
@@ -139,7 +144,12 @@ class WindowedAudioEncoder(Encoder):
             if kind == MediaKind.VIDEO:
                 return AssetEncoding(segments=[], media_s=0.0)
             raise
-        return AssetEncoding(segments=segments, media_s=media_s)
+        partial = getattr(windows, "truncated_reason", None)
+        if partial and not segments:
+            from mediasearch.errors import DecodeError
+
+            raise DecodeError(path, partial)
+        return AssetEncoding(segments=segments, media_s=media_s, partial=partial)
 
 
 # -- the baseline descriptor -----------------------------------------------------------------
