@@ -150,7 +150,7 @@ def cmd_qrels_export(args: argparse.Namespace) -> int:
     if args.file in (None, "-"):
         writer(rows, sys.stdout)
     else:
-        with open(args.file, "w", encoding="utf-8", newline="") as fh:
+        with open(args.file, "w", encoding="utf-8", errors="surrogateescape", newline="") as fh:  # file names as their bytes
             n = writer(rows, fh)
         print(f"wrote {n} judgements to {args.file}", file=sys.stderr)
     return 0
@@ -163,7 +163,7 @@ def cmd_qrels_import(args: argparse.Namespace) -> int:
 
     reader = read_judgements_csv if _qrels_format(args, args.file) == "csv" else read_qrels
     try:
-        with open(args.file, encoding="utf-8", newline="") as fh:
+        with open(args.file, encoding="utf-8", errors="surrogateescape", newline="") as fh:
             rows = reader(fh, source=args.file)
     except OSError as exc:
         raise QueryError(f"cannot read {args.file}: {exc.strerror or exc}") from None

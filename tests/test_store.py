@@ -405,3 +405,29 @@ def test_repair_salvages_a_damaged_catalog_and_the_next_run_restores_everything(
 
             (saved,) = list_queries(lib.catalog, settings)
             assert list(asset_qrels(lib.catalog, saved.id).values()) == [2]
+
+
+def test_non_utf8_names_through_query_judge_and_export(settings: Settings, tmp_path: Path) -> None:
+    if sys.platform == "win32":
+        pytest.skip("Windows file names are UTF-16")
+    folder = tmp_path / "photos"
+    _photos(folder, 3)
+    raw = os.fsencode(folder) + b"/\xe9t\xe9 \xff.jpg"
+    odd = Path(os.fsdecode(raw))
+    mf.make_image(odd, seed=9)
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    cli = [sys.executable, "-m", "mediasearch", "--library", str(settings.library_dir)]
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        done = subprocess.run(cli + list(args), capture_output=True, cwd=REPO, env=env, timeout=120)
+        assert done.returncode == 0, done.stderr.decode("utf-8", "replace")
+        return done
+
+    run("index", str(folder), "--encoders", "baseline-image", "-q")
+    run("query", "add", "--image", os.fsdecode(raw), "--name", "odd")
+    run("judge", "odd", os.fsdecode(raw), "--grade", "2")
+    out = tmp_path / "qrels.csv"
+    run("qrels", "export", str(out), "--format", "csv")
+    assert raw.split(b"/")[-1] in out.read_bytes()
+    hits = json.loads(run("search", "--image", os.fsdecode(raw), "-k", "1", "--json").stdout)
+    assert os.fsencode(hits[0]["path"]) == raw
