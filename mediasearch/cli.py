@@ -17,7 +17,7 @@ from typing import Iterator, Sequence
 
 from mediasearch import cli_args, cli_errors
 from mediasearch.config import Settings, default_library_dir, default_model_dir
-from mediasearch.errors import CancelledError, MediaSearchError
+from mediasearch.errors import MediaSearchError
 from mediasearch.media import Hit, MediaKind, Modality
 from mediasearch.progress import CancelToken, Progress
 

@@ -12,15 +12,15 @@ from __future__ import annotations
 
 import codecs
 import errno
-import hashlib
 import logging
 import os
 import shutil
 import sqlite3
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from mediasearch.catalog.salvage import DAMAGED_DIR, keep_damaged_copy  # one place keeps damaged copies
 
 logger = logging.getLogger(__name__)
 
@@ -30,7 +30,6 @@ EXIT_ERROR = 1
 EXIT_CANCELLED = 130
 
 #: folder under the library where copies of damaged catalogs are kept
-DAMAGED_DIR = "damaged"
 
 # SQLite primary result codes (sqlite3.Error.sqlite_errorcode & 0xff)
 _SQLITE_BUSY, _SQLITE_LOCKED, _SQLITE_READONLY, _SQLITE_IOERR = 5, 6, 8, 10
@@ -122,53 +121,6 @@ def _damaged_message(reason: str, catalog_path: Path | None) -> str:
         f"{head}; a copy was kept at {copy}; run `mediasearch repair` to rebuild it from your files "
         "and the vector store (judgements are kept)"
     )
-
-
-def keep_damaged_copy(catalog_path: Path | str, *, now: float | None = None) -> Path | None:
-    """Copy a damaged catalog (and its -wal / -journal files) into ``<library>/damaged/``.
-
-    Returns the copy of the main file, or None when the catalog does not exist. A
-    catalog already kept byte for byte is not copied again (a user who reruns a failing
-    command ten times gets one copy). Raises OSError when the copy cannot be written.
-    """
-    src = Path(catalog_path)
-    if not src.is_file():
-        return None
-    folder = src.parent / DAMAGED_DIR
-    folder.mkdir(parents=True, exist_ok=True)
-    digest = _sha256(src)
-    size = src.stat().st_size
-    for old in sorted(folder.glob(f"{src.stem}-*{src.suffix}")):
-        try:
-            if old.stat().st_size == size and _sha256(old) == digest:
-                logger.debug("damaged catalog already kept at %s", old)
-                return old
-        except OSError:
-            continue
-    stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(now if now is not None else time.time()))
-    dest = folder / f"{src.stem}-{stamp}{src.suffix}"
-    n = 1
-    while dest.exists():
-        n += 1
-        dest = folder / f"{src.stem}-{stamp}-{n}{src.suffix}"
-    # Copy the side files first: a copy of the main file is only useful with them.
-    for side in ("-wal", "-journal"):
-        extra = src.with_name(src.name + side)
-        if extra.is_file():
-            shutil.copy2(extra, dest.with_name(dest.name + side))
-    tmp = dest.with_name(dest.name + ".part")
-    shutil.copy2(src, tmp)
-    os.replace(tmp, dest)
-    logger.info("kept a copy of the damaged catalog at %s", dest)
-    return dest
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 # -- OS errors -----------------------------------------------------------------------------

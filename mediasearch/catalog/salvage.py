@@ -10,6 +10,7 @@ afterwards re-queues whatever the salvaged catalog no longer describes.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import shutil
@@ -61,16 +62,55 @@ def check(path: Path) -> str | None:
     return None if row and row[0] == "ok" else str(row[0] if row else "unreadable")
 
 
-def keep_copy(path: Path) -> Path:
-    """Copy a damaged catalog (with its WAL) aside; returns the copy's path."""
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    copy = path.with_name(f"{path.name}.damaged-{stamp}")
-    shutil.copy2(path, copy)
-    for suffix in ("-wal", "-shm"):
-        side = Path(str(path) + suffix)
-        if side.exists():
-            shutil.copy2(side, Path(str(copy) + suffix))
-    return copy
+#: where copies of damaged catalogs are kept, inside the library folder
+DAMAGED_DIR = "damaged"
+
+
+def keep_damaged_copy(catalog_path: Path | str, *, now: float | None = None) -> Path | None:
+    """Copy a damaged catalog (and its -wal / -journal files) into ``<library>/damaged/``.
+
+    Returns the copy of the main file, or None when the catalog does not exist. A
+    catalog already kept byte for byte is not copied again (a user who reruns a failing
+    command ten times gets one copy). Raises OSError when the copy cannot be written.
+    """
+    src = Path(catalog_path)
+    if not src.is_file():
+        return None
+    folder = src.parent / DAMAGED_DIR
+    folder.mkdir(parents=True, exist_ok=True)
+    digest = _sha256(src)
+    size = src.stat().st_size
+    for old in sorted(folder.glob(f"{src.stem}-*{src.suffix}")):
+        try:
+            if old.stat().st_size == size and _sha256(old) == digest:
+                log.debug("damaged catalog already kept at %s", old)
+                return old
+        except OSError:
+            continue
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(now if now is not None else time.time()))
+    dest = folder / f"{src.stem}-{stamp}{src.suffix}"
+    n = 1
+    while dest.exists():
+        n += 1
+        dest = folder / f"{src.stem}-{stamp}-{n}{src.suffix}"
+    # Copy the side files first: a copy of the main file is only useful with them.
+    for side in ("-wal", "-journal"):
+        extra = src.with_name(src.name + side)
+        if extra.is_file():
+            shutil.copy2(extra, dest.with_name(dest.name + side))
+    tmp = dest.with_name(dest.name + ".part")
+    shutil.copy2(src, tmp)
+    os.replace(tmp, dest)
+    log.info("kept a copy of the damaged catalog at %s", dest)
+    return dest
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
 
 
 def salvage(path: Path) -> SalvageReport:
@@ -79,7 +119,9 @@ def salvage(path: Path) -> SalvageReport:
     from mediasearch.catalog.schema import migrate
 
     path = Path(path)
-    report = SalvageReport(damaged_copy=keep_copy(path))
+    copy = keep_damaged_copy(path)
+    assert copy is not None
+    report = SalvageReport(damaged_copy=copy)
     fresh = path.with_name(path.name + ".salvage")
     if fresh.exists():
         fresh.unlink()
