@@ -363,3 +363,22 @@ def test_in_app_playback_seeks_once_the_media_has_loaded(qtbot) -> None:
     assert fake.seeks == [6000] and player._seek_ms is None
     player._on_media_status(status.BufferedMedia)
     assert fake.seeks == [6000], "seeks only once"
+
+
+def test_a_damaged_catalog_is_kept_aside_and_repair_offered(qtbot, tmp_path: Path) -> None:
+    """The GUI's error dialog does what the CLI does for a malformed catalog: keep a copy, offer repair."""
+    import sqlite3
+
+    from ui import errors
+
+    catalog = tmp_path / "library" / "catalog.sqlite"
+    catalog.parent.mkdir()
+    catalog.write_bytes(b"SQLite format 3\0" + bytes(range(256)) * 64)
+    box = errors.show_error(None, sqlite3.DatabaseError("database disk image is malformed"), catalog_path=catalog)
+    try:
+        assert "damaged" in box.text() and "mediasearch repair" in box.informativeText()
+        kept = list((catalog.parent / "damaged").glob("catalog-*.sqlite"))
+        assert len(kept) == 1 and kept[0].read_bytes() == catalog.read_bytes()
+        assert str(kept[0]) in box.informativeText()
+    finally:
+        box.close()

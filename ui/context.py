@@ -81,7 +81,7 @@ class AppContext(QObject):
 
     def error(self, exc: BaseException | str) -> None:
         """Show an error in the app's one dialog."""
-        errors.show_error(self.window, exc)
+        errors.show_error(self.window, exc, catalog_path=self._settings.catalog_path)
 
     def say(self, message: str, timeout_ms: int = 5000) -> None:
         self.status.emit(message, timeout_ms)

@@ -10,12 +10,15 @@ window-modal and non-blocking, so worker signals keep flowing and tests can read
 from __future__ import annotations
 
 import logging
+import sqlite3
 import traceback
+from pathlib import Path
 
 from PySide6.QtCore import QCoreApplication, Qt
 from PySide6.QtWidgets import QMessageBox, QWidget
 
-from mediasearch.errors import CancelledError, MediaSearchError, ModelUnavailableError
+from mediasearch.catalog.salvage import keep_damaged_copy
+from mediasearch.errors import CancelledError, CatalogError, MediaSearchError, ModelUnavailableError
 
 log = logging.getLogger(__name__)
 
@@ -23,10 +26,30 @@ log = logging.getLogger(__name__)
 shown: list[QMessageBox] = []
 
 
-def describe(exc: BaseException | str) -> tuple[str, str, str]:
-    """(headline, what to do, details) for an error or a plain message."""
+def _damaged_catalog(exc: BaseException) -> bool:
+    text = f"{exc} {getattr(exc, 'cause', '') or ''}".lower()
+    return isinstance(exc, (sqlite3.DatabaseError, CatalogError)) and ("malformed" in text or "not a database" in text)
+
+
+def describe(exc: BaseException | str, *, catalog_path: Path | None = None) -> tuple[str, str, str]:
+    """(headline, what to do, details) for an error or a plain message. A damaged catalog
+    is copied aside first (``catalog_path``), as the CLI does, and the hint offers repair."""
     if isinstance(exc, str):
         return exc, "", ""
+    if _damaged_catalog(exc):
+        copy = None
+        if catalog_path is not None:
+            try:
+                copy = keep_damaged_copy(catalog_path)
+            except OSError as err:
+                log.warning("could not keep a copy of the damaged catalog: %s", err)
+        headline = QCoreApplication.translate("errors", "The library's catalog is damaged ({error}).").format(error=exc)
+        hint = QCoreApplication.translate(
+            "errors", "Close the app and run `mediasearch repair`: it rebuilds what it can from your files and the stored vectors, and keeps your judgements."
+        )
+        if copy is not None:
+            hint += " " + QCoreApplication.translate("errors", "A copy of the damaged catalog was kept at {path}.").format(path=copy)
+        return headline, hint, ""
     if isinstance(exc, ModelUnavailableError):
         hint = exc.how_to_get_it
         return str(exc), QCoreApplication.translate("errors", "Open the Models page to pull or import it, or {hint}.").format(hint=hint), ""
@@ -37,11 +60,13 @@ def describe(exc: BaseException | str) -> tuple[str, str, str]:
     return headline, QCoreApplication.translate("errors", "This is a bug; the details help to report it."), details
 
 
-def show_error(parent: QWidget | None, exc: BaseException | str, *, title: str = "mediasearch") -> QMessageBox | None:
+def show_error(
+    parent: QWidget | None, exc: BaseException | str, *, title: str = "mediasearch", catalog_path: Path | None = None
+) -> QMessageBox | None:
     """Show ``exc`` in the app's error dialog (nothing for a cancellation); returns the dialog."""
     if isinstance(exc, CancelledError):
         return None
-    headline, hint, details = describe(exc)
+    headline, hint, details = describe(exc, catalog_path=catalog_path)
     if details:
         log.error("%s\n%s", headline, details)
     else:

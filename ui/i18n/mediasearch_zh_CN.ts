@@ -1731,8 +1731,20 @@ Their files leave the index (the files themselves are not touched; judgements ar
 <context>
     <name>errors</name>
     <message>
-        <source>Open the Models page to pull or import it, or {hint}.</source>
+        <source>The library&apos;s catalog is damaged ({error}).</source>
         <extracomment>the dialogs shown so far, newest last (tests read them; closed ones are dropped)</extracomment>
+        <translation>库的目录数据库已损坏（{error}）。</translation>
+    </message>
+    <message>
+        <source>Close the app and run `mediasearch repair`: it rebuilds what it can from your files and the stored vectors, and keeps your judgements.</source>
+        <translation>请关闭应用并运行 `mediasearch repair`：它会根据您的文件和已存储的向量尽可能重建，并保留您的相关性评估。</translation>
+    </message>
+    <message>
+        <source>A copy of the damaged catalog was kept at {path}.</source>
+        <translation>已在 {path} 保留一份损坏目录的副本。</translation>
+    </message>
+    <message>
+        <source>Open the Models page to pull or import it, or {hint}.</source>
         <translation>打开“模型”页下载或导入它，或者 {hint}。</translation>
     </message>
     <message>
