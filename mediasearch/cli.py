@@ -218,6 +218,10 @@ def cmd_search(args: argparse.Namespace) -> int:
         used = [args.encoder] if args.encoder else default_encoders(library, modality)
         for warning in coverage_warnings(library, used):
             print(f"warning: {warning}", file=sys.stderr)
+        from mediasearch.reach import explain_reach
+
+        for note in explain_reach(library, modality, used):
+            print(f"note: {note.text()}", file=sys.stderr)
     heard = _heard(args)
     if heard is not None and not args.json:
         print(f'heard: "{heard}"', file=sys.stderr)
@@ -268,7 +272,10 @@ def _hits_table(hits: Sequence[Hit]) -> str:
         elif h.labels:
             extra = ", ".join(f"{name} {score:.2f}" for name, score in h.labels[:3])
         rows.append([str(h.rank), f"{h.score:.4f}", h.kind.value, when, h.encoder, str(h.path), extra])
-    return _table(rows, ["#", "score", "kind", "time", "encoder", "path", ""])
+    from mediasearch.reach import score_legend
+
+    table = _table(rows, ["#", "score", "kind", "time", "encoder", "path", ""])
+    return table + "\n" + score_legend([h.encoder for h in hits])
 
 
 # -- status and encoders --------------------------------------------------------------
@@ -384,9 +391,16 @@ def cmd_encoders(args: argparse.Namespace) -> int:
 
     settings = args.settings
     items = []
+    from mediasearch.modelstore import ModelStore
+    from mediasearch.modelstore.resolve import import_command, install_command
+
+    store = ModelStore(settings.model_dir)
     for spec in REGISTRY.values():
         data = spec.to_json()
         data["weights_present"] = weights_present(spec, settings)
+        data["missing_models"] = [m for m in spec.models if not store.is_present(m)]
+        data["install_command"] = install_command(spec.name) if data["missing_models"] else None
+        data["import_command"] = import_command(spec.name) if data["missing_models"] else None
         data["numeric_path"] = precision_report(spec, settings)
         items.append(data)
     if args.json:
@@ -398,14 +412,17 @@ def cmd_encoders(args: argparse.Namespace) -> int:
             ",".join(d["streams"]),
             ",".join(d["modalities"]),
             str(d["dimension"]),
-            "yes" if d["weights_present"] else "missing" if d["models"] else "none needed",
+            "yes" if d["weights_present"] else "missing " + ", ".join(d["missing_models"]) if d["models"] else "none needed",
+            d["install_command"] or "",
         ]
         for d in items
     ]
-    print(_table(rows, ["encoder", "indexes", "queries", "dim", "weights"]))
-    missing = [d for d in items if not d["weights_present"]]
-    if missing:
-        print(f"\nget missing weights with `mediasearch models pull NAME` or `mediasearch models import NAME PATH`")
+    print(_table(rows, ["encoder", "indexes", "queries", "dim", "weights", "install with"]))
+    if any(d["missing_models"] for d in items):
+        print(
+            "\nwith internet: `mediasearch models pull ENCODER` installs every model it needs; offline: "
+            "`mediasearch models import ENCODER PATH` (a file, or a folder laid out like the model store)"
+        )
     return 0
 
 

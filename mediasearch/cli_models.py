@@ -17,6 +17,8 @@ from typing import Any, Sequence, TextIO
 
 from mediasearch import cli_args
 from mediasearch.modelstore import ModelStore, needed_by
+from mediasearch.modelstore.errors import ModelStoreError
+from mediasearch.modelstore.resolve import layout, resolve, resolve_all
 from mediasearch.modelstore.store import FileCheck, ModelStatus
 from mediasearch.progress import Progress
 
@@ -34,19 +36,26 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_list)
 
     p = sub.add_parser("pull", help="download models (resumable, checksum-verified)")
-    p.add_argument("names", nargs="+", metavar="NAME", help="model names (see `models list`)")
+    p.add_argument(
+        "names", nargs="+", metavar="NAME",
+        help="model names (see `models list`) or encoder names (see `mediasearch encoders`): an encoder pulls every model it needs",
+    )
     p.add_argument("--mirror", metavar="URL", help="fetch from a server laid out like a model folder")
     p.add_argument("--timeout", type=cli_args.float_range(*cli_args.LIMITS["timeout"]), default=30.0, metavar="S", help="network timeout in seconds, 0.1 to 86400")
     p.set_defaults(func=cmd_pull)
 
     p = sub.add_parser("import", help="install a model from a local file or folder (no network)")
-    p.add_argument("name", metavar="NAME")
-    p.add_argument("path", metavar="PATH", type=Path, help="the weights file, or a folder holding the files")
+    p.add_argument("name", metavar="NAME", help="a model name, or an encoder name (imports every model it needs)")
+    p.add_argument(
+        "path", metavar="PATH", type=Path,
+        help="the weights file, or a folder holding the files; for an encoder needing several models, "
+        "a folder laid out like the model store (<dir>/<file>, see `models list --json`)",
+    )
     p.add_argument("--force", action="store_true", help="install even if the checksum differs (recorded as forced)")
     p.set_defaults(func=cmd_import)
 
     p = sub.add_parser("verify", help="re-hash installed models against the manifest")
-    p.add_argument("names", nargs="*", metavar="NAME", help="models to check (default: every installed one)")
+    p.add_argument("names", nargs="*", metavar="NAME", help="models or encoders to check (default: every installed model)")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.set_defaults(func=cmd_verify)
     return parser
@@ -117,11 +126,14 @@ def cmd_pull(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
     """Download each named model with a progress bar; resumes interrupted downloads."""
     out = out or sys.stdout
     store = _store(args)
-    for name in args.names:
-        store.entry(name)  # unknown names fail before anything is downloaded
+    names = resolve_all(store, args.names)  # unknown names fail before anything is downloaded
+    for given in args.names:
+        resolved = resolve(store, given)
+        if resolved.encoder:
+            out.write(f"encoder {given} needs: {', '.join(resolved.models)}\n")
     bars = TqdmProgress()
     try:
-        for name in args.names:
+        for name in names:
             status = store.pull(name, progress=bars, mirror=args.mirror, timeout_s=args.timeout)
             bars.close()
             out.write(f"{name}: {_describe(status)}\n")
@@ -135,27 +147,51 @@ def cmd_pull(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
 
 
 def cmd_import(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
-    """Install a model from a local file or folder, checking its checksum."""
+    """Install a model (or every model an encoder needs) from a local file or folder, checking checksums."""
     out = out or sys.stdout
     store = _store(args)
+    resolved = resolve(store, args.name)
+    path = args.path.expanduser()
+    if len(resolved.models) > 1:
+        if not path.is_dir():
+            raise ModelStoreError(
+                f"{path}: encoder {args.name!r} needs {len(resolved.models)} models ({', '.join(resolved.models)}); "
+                f"PATH must be a folder laid out like the model store, holding {'; '.join(layout(store, resolved.models))}; "
+                f"or import each model by name ({'; '.join(f'mediasearch models import {m} PATH' for m in resolved.models)})"
+            )
+        missing = [m for m in resolved.models if not _import_source_complete(store, m, path)]
+        if missing:
+            raise ModelStoreError(
+                f"{path}: encoder {args.name!r} needs {', '.join(resolved.models)}; not found there: "
+                f"{', '.join(missing)}; the folder must be laid out like the model store, holding "
+                f"{'; '.join(layout(store, resolved.models))}"
+            )
+    elif resolved.encoder:
+        out.write(f"encoder {args.name} needs: {resolved.models[0]}\n")
     bars = TqdmProgress()
     try:
-        status = store.import_(args.name, args.path, force=args.force, progress=bars)
+        for name in resolved.models:
+            status = store.import_(name, path, force=args.force, progress=bars)
+            bars.close()
+            out.write(f"{name}: {_describe(status)} (imported from {path})\n")
+            for note in status.notes:
+                out.write(f"  note: {note}\n")
     finally:
         bars.close()
-    out.write(f"{args.name}: {_describe(status)} (imported from {args.path})\n")
-    for note in status.notes:
-        out.write(f"  note: {note}\n")
     return 0
+
+
+def _import_source_complete(store: ModelStore, name: str, folder: Path) -> bool:
+    """Whether ``folder`` holds every file of model ``name`` at ``<dir>/<file>`` (the store layout)."""
+    entry = store.entry(name)
+    return all((folder / entry.dir / f.path).is_file() for f in entry.files)
 
 
 def cmd_verify(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
     """Re-hash installed files; exit code 1 if any file is missing or does not match."""
     out = out or sys.stdout
     store = _store(args)
-    names = args.names or None
-    for name in names or []:
-        store.entry(name)
+    names = resolve_all(store, args.names) if args.names else None
     bars = TqdmProgress()
     try:
         checks = store.verify(names, progress=bars)

@@ -95,12 +95,19 @@ class Hit:
     frames: list["Hit"] = field(default_factory=list)
 
     def to_json(self) -> dict:
-        """The stable JSON form printed by ``search --json``."""
+        """The stable JSON form printed by ``search --json``.
+
+        ``score_kind`` says how to read ``score`` ("cosine": -1..1; "rrf": fused ranks,
+        ~0.01-0.03; see mediasearch.reach.score_kind): scores of different kinds do not compare.
+        """
+        from mediasearch.reach import score_kind  # deferred: reach imports the encoder registry
+
         out = {
             "rank": self.rank,
             "path": str(self.path),
             "kind": self.kind.value,
             "score": round(float(self.score), 6),
+            "score_kind": score_kind(self.encoder),
             "encoder": self.encoder,
             "segment_id": int(self.segment_id),
             "start_s": self.start_s,

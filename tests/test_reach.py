@@ -1,0 +1,65 @@
+"""A search says which encoders answered, which media it could not reach and why (naming the encoder to install), and how each encoder's scores read."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import media_factory as mf
+from mediasearch.library import Library
+from mediasearch.media import Modality
+from mediasearch.reach import explain_reach, score_kind, score_legend
+
+
+def run(args: list[str], env_extra: dict[str, str]) -> subprocess.CompletedProcess:
+    proc = subprocess.run(
+        [sys.executable, "-m", "mediasearch", *args], capture_output=True, text=True, env={**os.environ, **env_extra}, timeout=300
+    )
+    if proc.returncode != 0:
+        raise AssertionError(f"exit {proc.returncode}\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr}")
+    return proc
+
+
+def test_score_kinds_come_from_the_registry() -> None:
+    assert score_kind("whisper-tiny.en") == "rrf"
+    assert score_kind("efficientnet-lite0") == "cosine"
+    assert score_kind("baseline-audio") == "cosine"
+    assert score_kind("no-such-encoder") == "unknown"
+    legend = score_legend(["efficientnet-lite0", "whisper-tiny.en", "efficientnet-lite0"])
+    assert legend.startswith("scores: efficientnet-lite0 cosine similarity (-1..1")
+    assert "whisper-tiny.en fused rank score (RRF" in legend and "compare ranks, not scores" in legend
+    assert legend.count("efficientnet-lite0") == 1
+
+
+def test_image_search_names_what_it_searched_and_what_it_could_not_reach(tmp_path: Path) -> None:
+    env = {"MEDIASEARCH_HOME": str(tmp_path / "lib"), "MEDIASEARCH_MODEL_DIR": str(tmp_path / "models")}
+    media = tmp_path / "media"
+    imgs = [mf.make_image(media / f"p{i}.jpg", seed=i) for i in range(3)]
+    mf.make_audio(media / "tone.wav", duration_s=2.0)
+    run(["index", str(media), "--encoders", "baseline-image", "-q"], env)
+
+    proc = run(["search", "--image", str(imgs[0]), "-k", "2"], env)
+    assert "note: searched pictures and video frames (baseline-image)" in proc.stderr
+    assert "sounds (audio and soundtracks) were not searched: no encoder answers image queries" in proc.stderr
+    assert proc.stdout.rstrip().splitlines()[-1] == "scores: baseline-image cosine similarity (-1..1, higher is closer)"
+
+    proc = run(["search", "--image", str(imgs[0]), "-k", "2", "--json"], env)
+    hits = json.loads(proc.stdout)  # still a plain list of hits; notes go to stderr
+    assert isinstance(hits, list) and [h["score_kind"] for h in hits] == ["cosine", "cosine"]
+    assert "note: searched pictures" in proc.stderr
+
+    from mediasearch.config import Settings
+
+    with Library(Settings(library_dir=tmp_path / "lib", model_dir=tmp_path / "models")) as library:
+        notes = explain_reach(library, Modality.TEXT, ["whisper-tiny.en"])
+    texts = [n.text() for n in notes]
+    assert texts[0] == "searched speech (transcripts) (whisper-tiny.en)"
+    visual = next(n for n in notes if n.media == "pictures and video frames")
+    assert not visual.searched and "no text-capable image encoder" in visual.reason
+    assert "install siglip-vit-b16 (`mediasearch models pull siglip-vit-b16`)" in visual.fix
+    assert f"`mediasearch index {media} --encoders siglip-vit-b16`" in visual.fix
+    sounds = next(n for n in notes if n.media.startswith("sounds"))
+    assert not sounds.searched and sounds.fix == "" and "no encoder answers text queries" in sounds.reason
