@@ -155,6 +155,7 @@ def index_paths(
     with library.writing("mediasearch index " + " ".join(str(r) for r in root_paths)):
         repair = library.last_repair
         report.repaired = {k: v for k, v in vars(repair).items() if v}
+        assets: list[Asset] | None = None
         try:
             for enc in loaded.values():
                 _check_index_config(library, enc)
@@ -172,7 +173,7 @@ def index_paths(
         finally:
             report.wall_s = time.monotonic() - t0
             _record_runs(library, report, started_at=time.time() - report.wall_s)
-            report.missing = _missing(library, root_paths, list(loaded))
+            report.missing = _missing(library, root_paths, list(loaded), assets, skipped=report.skipped_ids)
         if not report.cancelled:
             library.refresh_indexes(progress=rep.callback, cancel=cancel)
     return report
@@ -187,15 +188,24 @@ def attempt_key(enc: Encoder) -> str:
     return f"{__version__}|{sorted(config.items())}"
 
 
-def _missing(library: Library, roots: list[Path], encoders: list[str]) -> dict[str, int]:
-    """Encoder -> ok assets under ``roots`` of kinds it covers that it has neither done nor failed."""
-    assets = _assets_under(library, roots)
+def _missing(
+    library: Library,
+    roots: list[Path],
+    encoders: list[str],
+    assets: list[Asset] | None = None,
+    *,
+    skipped: set[int] = frozenset(),  # type: ignore[assignment]
+) -> dict[str, int]:
+    """Encoder -> ok assets under ``roots`` of kinds it covers that it has neither done nor
+    failed (``assets``: the run's list of them, when it got that far)."""
+    if assets is None:
+        assets = _assets_under(library, roots)
     out: dict[str, int] = {}
     for name in encoders:
         spec = get_spec(name)
         kinds = _AUDIO_KINDS if (Stream.AUDIO in spec.streams or Stream.SPEECH in spec.streams) else _VISUAL_KINDS
         settled = library.catalog.assets_settled_by(name)
-        n = sum(1 for a in assets if a.kind in kinds and a.id not in settled)
+        n = sum(1 for a in assets if a.kind in kinds and a.id not in settled and a.id not in skipped)
         if n:
             out[name] = n
     return out
