@@ -26,9 +26,9 @@ logger = logging.getLogger(__name__)
 
 
 def register(subparsers: Any) -> argparse.ArgumentParser:
-    """Add ``models`` (list | pull | import | verify) to the main CLI's subparsers."""
+    """Add ``models`` (list | pull | import | urls | verify) to the main CLI's subparsers."""
     parser = subparsers.add_parser("models", help="list, download, import and verify model weights")
-    sub = parser.add_subparsers(dest="models_command", metavar="{list,pull,import,verify}")
+    sub = parser.add_subparsers(dest="models_command", metavar="{list,pull,import,urls,verify}")
     sub.required = True
 
     p = sub.add_parser("list", help="every model with its status, size on disk, licence and encoders")
@@ -53,6 +53,10 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     )
     p.add_argument("--force", action="store_true", help="install even if the checksum differs (recorded as forced)")
     p.set_defaults(func=cmd_import)
+
+    p = sub.add_parser("urls", help="where each file of a model or encoder comes from, and where it goes (for offline copying)")
+    p.add_argument("names", nargs="+", metavar="NAME", help="model or encoder names")
+    p.set_defaults(func=cmd_urls)
 
     p = sub.add_parser("verify", help="re-hash installed models against the manifest")
     p.add_argument("names", nargs="*", metavar="NAME", help="models or encoders to check (default: every installed model)")
@@ -185,6 +189,21 @@ def _import_source_complete(store: ModelStore, name: str, folder: Path) -> bool:
     """Whether ``folder`` holds every file of model ``name`` at ``<dir>/<file>`` (the store layout)."""
     entry = store.entry(name)
     return all((folder / entry.dir / f.path).is_file() for f in entry.files)
+
+
+def cmd_urls(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
+    """Print, per file, its official URL and its place in the model store: what to fetch on
+    another machine and copy here before `models import NAME FOLDER`."""
+    out = out or sys.stdout
+    store = _store(args)
+    rows = [("MODEL", "FILE IN THE STORE", "SIZE", "OFFICIAL SOURCE")]
+    for name in resolve_all(store, args.names):
+        entry = store.entry(name)
+        for file in entry.files:
+            size = format_bytes(file.size) if file.size else "?"
+            rows.append((name, f"{entry.dir}/{file.path}", size, file.source_url or "-"))
+    _write_table(out, rows)
+    return 0
 
 
 def cmd_verify(args: argparse.Namespace, *, out: TextIO | None = None) -> int:

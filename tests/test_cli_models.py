@@ -109,3 +109,13 @@ def test_unknown_and_weight_free_names(tmp_path: Path) -> None:
     proc = run(["models", "pull", "baseline-image"], models, check=False)
     assert proc.returncode != 0 and "needs no model weights" in proc.stderr
     assert not models.exists() or not any(models.rglob("*.part"))
+
+
+def test_urls_lists_official_sources_and_store_places_for_an_encoder(tmp_path: Path) -> None:
+    out = run(["models", "urls", "whisper-tiny.en"], tmp_path / "models").stdout
+    lines = out.splitlines()
+    whisper = next(l for l in lines if l.startswith("whisper-tiny-en "))
+    assert "whisper/tiny.en.pt" in whisper and "https://openaipublic.azureedge.net/" in whisper
+    minilm = [l for l in lines if l.startswith("all-minilm-l6-v2 ")]
+    assert len(minilm) == len(ModelStore(tmp_path / "models").entry("all-minilm-l6-v2").files)
+    assert any("sentence-transformers/all-MiniLM-L6-v2/model.safetensors" in l and "huggingface.co" in l for l in minilm)
