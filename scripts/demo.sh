@@ -35,3 +35,18 @@ import json, sys; sys.exit(0 if any(e["weights_present"] and "text" in e["modali
   echo "== search by text: \"close the kitchen window\""
   $MS search --text "close the kitchen window" -k 5 || true
 fi
+# Next step: name the better encoders whose weights are missing, with the command that installs them.
+next=$($MS encoders --json | .venv/bin/python -c '
+import json, sys
+wanted = ["efficientnet-lite0", "siglip-vit-b16", "whisper-tiny.en", "panns-cnn14"]
+items = {e["name"]: e for e in json.load(sys.stdin)}
+print(" ".join(n for n in wanted if n in items and items[n]["missing_models"]))')
+echo
+if [ -n "$next" ]; then
+  echo "== next step: install weights for better encoders (with internet):"
+  echo "   $MS models pull $next"
+  echo "   then index with them: $MS index samples --encoders ${next// /,}"
+  echo "   offline: $MS models urls ENCODER lists the files to fetch elsewhere; then $MS models import ENCODER PATH"
+else
+  echo "== next step: index your own folders: $MS index ~/Pictures ~/Music, then $MS gui"
+fi
