@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 import media_factory as mf
 from mediasearch.library import Library
 from mediasearch.media import Modality
@@ -63,3 +65,31 @@ def test_image_search_names_what_it_searched_and_what_it_could_not_reach(tmp_pat
     assert f"`mediasearch index {media} --encoders siglip-vit-b16`" in visual.fix
     sounds = next(n for n in notes if n.media.startswith("sounds"))
     assert not sounds.searched and sounds.fix == "" and "no encoder answers text queries" in sounds.reason
+
+
+@pytest.mark.slow
+def test_text_search_with_only_whisper_says_pictures_were_not_searched(tmp_path: Path, shared_models: Path) -> None:
+    """The issue's case, end to end with real Whisper tiny.en: a text query on a library of a
+    photo and a spoken clip answers from transcripts and says pictures were not reached."""
+    from audio_factory import have_espeak, place, speech, write_audio
+
+    if not have_espeak():
+        pytest.skip("espeak-ng is not installed")
+    pytest.importorskip("whisper")
+    env = {"MEDIASEARCH_HOME": str(tmp_path / "lib"), "MEDIASEARCH_MODEL_DIR": str(shared_models)}
+    media = tmp_path / "media"
+    mf.make_image(media / "photo.jpg", seed=1)
+    write_audio(media / "talk.wav", place([(0.5, speech("Please close the kitchen window."))], total_s=4.0))
+    run(["index", str(media), "--encoders", "baseline-image,whisper-tiny.en", "-q"], env)
+
+    proc = run(["search", "--text", "close the kitchen window", "-k", "3"], env)
+    assert "note: searched speech (transcripts) (whisper-tiny.en)" in proc.stderr
+    assert (
+        "note: pictures and video frames were not searched: no text-capable image encoder for text queries is indexed"
+        " — install siglip-vit-b16 (`mediasearch models pull siglip-vit-b16`) and index with it" in proc.stderr
+    )
+    assert "talk.wav" in proc.stdout
+    legend = proc.stdout.rstrip().splitlines()[-1]
+    assert legend.startswith("scores: whisper-tiny.en fused rank score (RRF")
+    hits = json.loads(run(["search", "--text", "close the kitchen window", "--json"], env).stdout)
+    assert hits and {h["score_kind"] for h in hits} == {"rrf"} and all(0 < h["score"] < 0.04 for h in hits)
