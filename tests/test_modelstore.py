@@ -1,4 +1,4 @@
-"""Model store: status, offline import (file and folder), verify, require, and loading what was imported."""
+"""Model store: status, offline import (file and folder), verify, require, loading what was imported, and encoder names resolved to the models they need."""
 
 from __future__ import annotations
 
@@ -233,3 +233,39 @@ def test_load_torch_state_dict_is_weights_only(tmp_path: Path) -> None:
     torch.save({"w": state["w"], "evil": Path("x")}, tmp_path / "pickled.pt")  # an arbitrary class
     with pytest.raises(Exception, match="weights_only|Unsupported global"):
         load_torch_state_dict(tmp_path / "pickled.pt")
+
+
+def test_encoder_names_resolve_to_the_models_they_need(tmp_path: Path, shared_models: Path) -> None:
+    from mediasearch.modelstore.resolve import (
+        NoWeightsNeededError,
+        UnknownModelOrEncoderError,
+        install_command,
+        layout,
+        missing_models,
+        resolve,
+        resolve_all,
+    )
+
+    store = ModelStore(tmp_path / "models")
+    assert resolve(store, "tf-efficientnet-lite0").models == ("tf-efficientnet-lite0",)
+    assert resolve(store, "tf-efficientnet-lite0").encoder == ""
+    assert resolve(store, "efficientnet-lite0").models == ("tf-efficientnet-lite0",)
+    assert resolve(store, "whisper-tiny.en").models == ("whisper-tiny-en", "all-minilm-l6-v2")
+    # each model once, in order, whether named directly or through an encoder
+    assert resolve_all(store, ["whisper-tiny.en", "all-minilm-l6-v2", "whisper-base"]) == [
+        "whisper-tiny-en", "all-minilm-l6-v2", "whisper-base",
+    ]
+    with pytest.raises(UnknownModelOrEncoderError) as caught:
+        resolve_all(store, ["efficientnet-lite0", "no-such"])
+    assert isinstance(caught.value, UnknownModelError) and "efficientnet-lite0" in caught.value.encoders
+    with pytest.raises(NoWeightsNeededError):
+        resolve(store, "baseline-audio")
+    assert layout(store, ["whisper-tiny-en", "all-minilm-l6-v2"]) == [
+        "whisper/tiny.en.pt (whisper-tiny-en)",
+        f"sentence-transformers/all-MiniLM-L6-v2/ (all-minilm-l6-v2, {len(store.entry('all-minilm-l6-v2').files)} files)",
+    ]
+    assert install_command("whisper-tiny.en") == "mediasearch models pull whisper-tiny.en"
+    assert missing_models(store, "whisper-tiny.en") == ["whisper-tiny-en", "all-minilm-l6-v2"]
+    store.import_("whisper-tiny-en", shared_models / "whisper" / "tiny.en.pt")
+    assert missing_models(store, "whisper-tiny.en") == ["all-minilm-l6-v2"]
+    assert missing_models(ModelStore(shared_models), "whisper-tiny.en") == []
