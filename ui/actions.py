@@ -20,7 +20,7 @@ from mediasearch.config import Settings
 from mediasearch.errors import QueryError
 from mediasearch.library import Library
 from mediasearch.media import Hit, MediaKind, Modality
-from mediasearch.search import Query, applicable_encoders, default_encoders, search, search_one
+from mediasearch.search import Query, applicable_encoders, default_encoders, search
 
 log = logging.getLogger(__name__)
 
@@ -154,14 +154,13 @@ def _grades(library: Library, saved) -> dict[str, int]:
     return asset_qrels(library.catalog, saved.id)
 
 
-def _leave_out_example(hits: list[Hit], hashes: dict[int, str | None], spec: QuerySpec, example: str | None) -> tuple[list[Hit], bool]:
-    """Drop the query's own example file from its results (evaluation leaves it out too)."""
-    if spec.path is None:
+def _leave_out_example(hits: list[Hit], hashes: dict[int, str | None], example: str | None) -> tuple[list[Hit], bool]:
+    """Drop the query's own example file from its results, by content hash: the key the
+    evaluation's rankings leave out (:class:`SavedQuery.file_hash`), so a copy of the
+    example under another name is left out too."""
+    if example is None:
         return hits, False
-    target = Path(spec.path).resolve()
-    kept = [
-        h for h in hits if not ((example is not None and hashes.get(h.asset_id) == example) or Path(h.path).resolve() == target)
-    ]
+    kept = [h for h in hits if hashes.get(h.asset_id) != example]
     return kept, len(kept) != len(hits)
 
 
@@ -177,15 +176,15 @@ def run_search(
     t0 = time.monotonic()
     query = spec.to_query()
     saved = find_saved_query(library.catalog, library.settings, spec)
-    qrels = _grades(library, saved)
     example = example_hash(spec.path)
     if pool:
-        return _pool_search(library, spec, query, k=k, saved=saved, qrels=qrels, example=example, t0=t0)
+        return _pool_search(library, spec, query, k=k, saved=saved, example=example, t0=t0)
+    qrels = _grades(library, saved)
     names = [encoder] if encoder else default_encoders(library, spec.modality)
     # one extra hit so leaving the example out still leaves k
     hits = search(library, query, encoder=encoder, k=k + (1 if spec.path is not None else 0))
     hashes = _hashes(library, hits)
-    hits, left_out = _leave_out_example(hits, hashes, spec, example)
+    hits, left_out = _leave_out_example(hits, hashes, example)
     hits = hits[:k]
     for rank, hit in enumerate(hits, 1):
         hit.rank = rank
@@ -193,13 +192,26 @@ def run_search(
     return SearchOutcome(spec, items, names, saved, time.monotonic() - t0, example_left_out=left_out)
 
 
-def _pool_search(
-    library: Library, spec: QuerySpec, query: Query, *, k: int, saved, qrels: dict[str, int], example: str | None, t0: float
-) -> SearchOutcome:
-    from mediasearch.evaluation.pooling import pool
+def pool_query(library: Library, spec: QuerySpec, saved, example: str | None):  # -> SavedQuery
+    """The saved query to pool: ``saved`` itself, or (not saved yet) a transient one with
+    no judgements that asks what ``spec`` asks, so that the core's
+    :func:`~mediasearch.evaluation.runner.pool_for_query` pools it by its own rules."""
+    from mediasearch.evaluation.groundtruth import SavedQuery
 
-    names = applicable_encoders(library, spec.modality)
-    if not names:
+    if saved is not None:
+        return saved
+    return SavedQuery(
+        id=-1, name="", modality=spec.modality, text=spec.text, file=Path(spec.path) if spec.path else None,
+        file_hash=example, start_s=spec.start_s, end_s=spec.end_s, created_at=0.0,
+    )
+
+
+def _pool_search(library: Library, spec: QuerySpec, query: Query, *, k: int, saved, example: str | None, t0: float) -> SearchOutcome:
+    """The core's judging pool (pooling, leaving the example out, files with identical
+    bytes once) with, for each pooled file, the hit of the encoder that ranked it best."""
+    from mediasearch.evaluation.runner import pool_for_query
+
+    if not applicable_encoders(library, spec.modality):
         from PySide6.QtCore import QCoreApplication
 
         raise QueryError(
@@ -207,28 +219,27 @@ def _pool_search(
                 "actions", "no encoder in this library answers {modality} queries (indexed: {indexed}); index with an encoder that does"
             ).format(modality=spec.modality.value, indexed=", ".join(library.indexed_encoders()) or "-")
         )
-    rankings: dict[str, list[str]] = {}
+    items_, names = pool_for_query(library, pool_query(library, spec, saved, example), depth=k)
+    # the pool names files (content hashes); the results view shows hits (thumbnails,
+    # times), so each encoder's hits are fetched to the same depth
     by_doc: dict[tuple[str, str], Hit] = {}
-    paths: dict[str, str] = {}
     left_out = False
     for name in names:
-        hits = search_one(library, query, name, k=k + (1 if spec.path is not None else 0))
+        if not any(name in item.ranks for item in items_):
+            continue
+        hits = search(library, query, encoder=name, k=k)
         hashes = _hashes(library, hits)
-        hits, dropped = _leave_out_example(hits, hashes, spec, example)
-        left_out = left_out or dropped
-        docs: list[str] = []
-        for hit in hits[:k]:
+        left_out = left_out or (example is not None and example in hashes.values())
+        for hit in hits:
             doc = hashes.get(hit.asset_id)
-            if doc is None or doc in docs:
-                continue
-            docs.append(doc)
-            by_doc.setdefault((name, doc), hit)
-            paths.setdefault(doc, str(hit.path))
-        rankings[name] = docs
+            if doc is not None:
+                by_doc.setdefault((name, doc), hit)
     items: list[ResultItem] = []
-    for position, item in enumerate(pool(rankings, qrels, depth=k, paths=paths), 1):
+    for position, item in enumerate(items_, 1):
         best = min(item.ranks, key=lambda n: (item.ranks[n], names.index(n)))
-        hit = by_doc[(best, item.doc)]
+        hit = by_doc.get((best, item.doc))
+        if hit is None:  # the catalog changed between the two searches
+            continue
         hit.rank = position
         items.append(ResultItem(hit, item.doc, item.grade, dict(item.ranks)))
     return SearchOutcome(spec, items, names, saved, time.monotonic() - t0, pooled=True, example_left_out=left_out)

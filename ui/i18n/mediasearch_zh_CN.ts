@@ -209,10 +209,6 @@ or click to choose</source>
         <translation>查询</translation>
     </message>
     <message>
-        <source>Queries are compared per (query modality, media type of their relevant files)</source>
-        <translation>按（查询模态，相关文件的媒体类型）分组比较查询</translation>
-    </message>
-    <message>
         <source>best in column. Unjudged results count as not relevant (see judged@k).</source>
         <translation>该列最佳。未评分的结果按不相关计（见 judged@k）。</translation>
     </message>
@@ -247,10 +243,6 @@ or click to choose</source>
     <message>
         <source>Notes</source>
         <translation>说明</translation>
-    </message>
-    <message>
-        <source>no relevant file judged yet: left out of the means</source>
-        <translation>尚无评为相关的文件：不计入平均值</translation>
     </message>
     <message>
         <source>Name</source>
@@ -337,8 +329,36 @@ or click to choose</source>
         <translation>编码器</translation>
     </message>
     <message>
-        <source>No saved query has a relevant judgement yet: grade some results as relevant first.</source>
-        <translation>还没有任何已保存查询含有“相关”评分：请先将一些结果评为相关。</translation>
+        <source>images and video frames</source>
+        <translation>图片和视频帧</translation>
+    </message>
+    <message>
+        <source>sounds</source>
+        <translation>声音</translation>
+    </message>
+    <message>
+        <source>transcripts</source>
+        <translation>转写文本</translation>
+    </message>
+    <message>
+        <source>all queries</source>
+        <translation>全部查询</translation>
+    </message>
+    <message>
+        <source>{group} (synthetic)</source>
+        <translation>{group}（合成）</translation>
+    </message>
+    <message>
+        <source>Encoders are compared per media type (the queries&apos; type, and what the encoder searches), only over the queries every one of them answered</source>
+        <translation>编码器按媒体类型分组比较（查询的类型，以及编码器搜索的内容），只比较每个编码器都回答了的查询</translation>
+    </message>
+    <message>
+        <source>no relevant file judged yet: this query scores 0</source>
+        <translation>尚无评为相关的文件：此查询得分为 0</translation>
+    </message>
+    <message>
+        <source>No saved query has a judgement yet: grade some results first.</source>
+        <translation>还没有任何已保存查询含有评分：请先为一些结果评分。</translation>
     </message>
     <message>
         <source>How to read this</source>
@@ -361,6 +381,10 @@ or click to choose</source>
         <translation>本组 {metric} 最佳</translation>
     </message>
     <message>
+        <source>Only &lt;b&gt;{encoder}&lt;/b&gt; answered {group}: MAP {value} over {n} queries</source>
+        <translation>只有 &lt;b&gt;{encoder}&lt;/b&gt; 回答了“{group}”：{n} 个查询的 MAP 为 {value}</translation>
+    </message>
+    <message>
         <source> and </source>
         <translation> 和 </translation>
     </message>
@@ -373,6 +397,14 @@ or click to choose</source>
         <translation>在“{group}”中最佳：&lt;b&gt;{who}&lt;/b&gt;{tie} — {n} 个查询的 MAP 为 {value}</translation>
     </message>
     <message>
+        <source>Encoders: {encoders}. Ranked over {n} queries that every one of them answered.</source>
+        <translation>编码器：{encoders}。按它们都回答了的 {n} 个查询排名。</translation>
+    </message>
+    <message>
+        <source>Left out (not answered by every encoder): {queries}.</source>
+        <translation>未计入（并非每个编码器都回答了）：{queries}。</translation>
+    </message>
+    <message>
         <source>The encoder</source>
         <translation>编码器</translation>
     </message>
@@ -383,6 +415,14 @@ or click to choose</source>
     <message>
         <source>mean {metric} over the group&apos;s queries</source>
         <translation>本组查询的平均 {metric}</translation>
+    </message>
+    <message>
+        <source>the score that best separates relevant from not relevant results (max F1 over judged results)</source>
+        <translation>最能区分相关与不相关结果的分数（已评分结果上 F1 最高）</translation>
+    </message>
+    <message>
+        <source>Threshold</source>
+        <translation>阈值</translation>
     </message>
     <message>
         <source>searches/s</source>

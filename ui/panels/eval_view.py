@@ -56,16 +56,37 @@ BEST_MARK = "★ "
 translate = QCoreApplication.translate
 
 
+def target_name(target: str) -> str:
+    """What an encoder searches (the second half of a group's name) in the interface language."""
+    from mediasearch.evaluation import runner
+
+    names = {
+        runner.TARGET_VISUAL: translate("EvalView", "images and video frames"),
+        runner.TARGET_AUDIO: translate("EvalView", "sounds"),
+        runner.TARGET_SPEECH: translate("EvalView", "transcripts"),
+        "mixed": translate("EvalView", "mixed"),
+    }
+    return names.get(target, kind_name(target))
+
+
 def group_name(group: str) -> str:
-    """The report's group keys ("text queries → image", "image queries") in the interface language."""
-    query, _, media = group.partition("→")
-    query = query.strip().removesuffix(" queries")
-    media = media.strip()
-    if media == "mixed":
-        media = translate("EvalView", "mixed")
-    if not media:
-        return translate("EvalView", "{query} queries").format(query=kind_name(query))
-    return translate("EvalView", "{query} queries → {media}").format(query=kind_name(query), media=kind_name(media))
+    """A comparison group's key (``runner.comparison_groups``: "text queries → transcripts",
+    "all queries", "... (synthetic)") in the interface language."""
+    from mediasearch.evaluation.runner import ALL
+
+    synthetic = group.endswith(" (synthetic)")
+    group = group.removesuffix(" (synthetic)")
+    if group == ALL:
+        name = translate("EvalView", "all queries")
+    else:
+        query, _, media = group.partition("→")
+        query = query.strip().removesuffix(" queries")
+        media = media.strip()
+        if not media:
+            name = translate("EvalView", "{query} queries").format(query=kind_name(query))
+        else:
+            name = translate("EvalView", "{query} queries → {media}").format(query=kind_name(query), media=target_name(media))
+    return translate("EvalView", "{group} (synthetic)").format(group=name) if synthetic else name
 
 
 def chart_title(key: str) -> str:
@@ -226,7 +247,9 @@ class EvalView(QWidget):
         grow.addWidget(QLabel(self.tr("Queries")))
         self.group_box = QComboBox()
         self.group_box.setObjectName("groupCombo")
-        self.group_box.setToolTip(self.tr("Queries are compared per (query modality, media type of their relevant files)"))
+        self.group_box.setToolTip(self.tr(
+            "Encoders are compared per media type (the queries' type, and what the encoder searches), "
+            "only over the queries every one of them answered"))
         self.group_box.currentIndexChanged.connect(self._show_group)
         grow.addWidget(self.group_box, 1)
         cl.addLayout(grow)
@@ -234,6 +257,10 @@ class EvalView(QWidget):
         self.winner.setObjectName("winnerLabel")
         self.winner.setTextFormat(Qt.TextFormat.RichText)
         cl.addWidget(self.winner)
+        self.group_info = hint("")
+        self.group_info.setObjectName("groupInfoLabel")
+        self.group_info.setWordWrap(True)
+        cl.addWidget(self.group_info)
         csplit = QSplitter(Qt.Orientation.Vertical)
         csplit.setChildrenCollapsible(False)
         self.comparison = TableView()
@@ -283,6 +310,7 @@ class EvalView(QWidget):
     # -- saved queries -------------------------------------------------------------------
     def refresh_queries(self) -> None:
         from mediasearch.evaluation.groundtruth import asset_qrels, list_queries
+        from mediasearch.evaluation.metrics import num_relevant
 
         try:
             catalog = self.ctx.library.catalog
@@ -292,7 +320,7 @@ class EvalView(QWidget):
             for q in queries:
                 qrels = asset_qrels(catalog, q.id)
                 judged_total += len(qrels)
-                relevant = sum(1 for g in qrels.values() if g >= 1)
+                relevant = num_relevant(qrels, min_grade=1)
                 rows.append(
                     [
                         Cell(q.name, tooltip=f"id {q.id}"),
@@ -300,7 +328,7 @@ class EvalView(QWidget):
                         Cell(describe_saved(q), tooltip=str(q.file) if q.file else (q.text or "")),
                         Cell(str(len(qrels)), sort=len(qrels), align_right=True),
                         Cell(str(relevant), sort=relevant, align_right=True,
-                             tooltip="" if relevant else self.tr("no relevant file judged yet: left out of the means")),
+                             tooltip="" if relevant or not qrels else self.tr("no relevant file judged yet: this query scores 0")),
                     ]
                 )
         except MediaSearchError as exc:
@@ -335,6 +363,7 @@ class EvalView(QWidget):
         self.comparison.set_table(Table([]))
         self.group_chart.clear()
         self.winner.setText("")
+        self.group_info.setText("")
         self.speed.set_table(Table([]))
         self.misses.clear()
         self.group_box.clear()
@@ -429,7 +458,8 @@ class EvalView(QWidget):
         self.group_box.blockSignals(False)
         if not data["groups"]:
             self.comparison.set_table(Table([self.tr("Encoder")], []))
-            self.best_label.setText(self.tr("No saved query has a relevant judgement yet: grade some results as relevant first."))
+            self.group_info.setText("")
+            self.best_label.setText(self.tr("No saved query has a judgement yet: grade some results first."))
         else:
             self.best_label.setText(BEST_MARK + self.tr("best in column. Unjudged results count as not relevant (see judged@k)."))
             self.group_box.setCurrentIndex(0)
@@ -457,6 +487,7 @@ class EvalView(QWidget):
         g = self.outcome.data["groups"][group]
         metrics = self.outcome.data["metrics"]
         best = g.get("best", {})
+        thresholds = g.get("thresholds") or {}
         rows = []
         for encoder, means in g["table"].items():
             row = [Cell(encoder, bold=any(encoder in best.get(mt, []) for mt in ("MAP", "NDCG@10")))]
@@ -466,9 +497,14 @@ class EvalView(QWidget):
                     c = Cell(BEST_MARK + c.text, sort=c.sort, bold=True, align_right=True,
                              tooltip=self.tr("best {metric} in this group").format(metric=mt))
                 row.append(c)
+            cut = thresholds.get(encoder) or {}
+            row.append(_num(cut.get("threshold")))
             rows.append(row)
         top = best.get("MAP", [])
-        if top:
+        if top and len(g.get("encoders", [])) < 2:
+            self.winner.setText(self.tr("Only <b>{encoder}</b> answered {group}: MAP {value} over {n} queries").format(
+                encoder=top[0], group=group_name(group), value=f"{g['table'][top[0]].get('MAP'):.3f}", n=len(g["queries"])))
+        elif top:
             value = g["table"][top[0]].get("MAP")
             who = self.tr(" and ").join(top)
             tie = self.tr(" (tied)") if len(top) > 1 else ""
@@ -476,6 +512,12 @@ class EvalView(QWidget):
                 group=group_name(group), who=who, tie=tie, value=f"{value:.3f}", n=len(g["queries"])))
         else:
             self.winner.setText("")
+        info = self.tr("Encoders: {encoders}. Ranked over {n} queries that every one of them answered.").format(
+            encoders=", ".join(g.get("encoders", [])), n=len(g["queries"]))
+        if g.get("unshared_queries"):
+            info += " " + self.tr("Left out (not answered by every encoder): {queries}.").format(
+                queries=", ".join(g["unshared_queries"]))
+        self.group_info.setText(info)
         png = self.outcome.charts.get(f"{group}: metrics")
         pixmap = QPixmap()
         if png and pixmap.loadFromData(png, "PNG"):
@@ -486,8 +528,8 @@ class EvalView(QWidget):
             self.tr("judged@k: share of the top k that was judged") if mt.startswith("judged@")
             else self.tr("mean {metric} over the group's queries").format(metric=mt)
             for mt in metrics
-        ]
-        self.comparison.set_table(Table([self.tr("Encoder"), *metrics], rows, tips))
+        ] + [self.tr("the score that best separates relevant from not relevant results (max F1 over judged results)")]
+        self.comparison.set_table(Table([self.tr("Encoder"), *metrics, self.tr("Threshold")], rows, tips))
 
     def _show_speed(self, data: dict) -> None:
         rows = []
