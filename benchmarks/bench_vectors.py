@@ -11,6 +11,9 @@ Usage:
   .venv/bin/python benchmarks/bench_vectors.py table [--n 100000] [--dim 768] [--kinds flat,hnsw]
         build time, RSS delta and peak, serialize() size, single-query p50/p99 over 500
         queries, recall@10 vs exact (FAISS flat, batched) and the ef_search tune_ef_search picks
+  .venv/bin/python benchmarks/bench_vectors.py big [--n 1000000]
+        the same for HNSW alone (exact truth streamed per chunk: one copy of the vectors);
+        1M x 768 took ~16 min on 2 busy cores: run it with nohup and poll
   .venv/bin/python benchmarks/bench_vectors.py crossover [--dims 768,2048] [--sizes 25000,50000,100000,200000]
         flat single-query p50/p99 per size (HNSW at the smallest size, for reference)
   .venv/bin/python benchmarks/bench_vectors.py sweep [--n 20000] [--dim 768] [--m 16,32] [--efc 40,80]
@@ -125,6 +128,75 @@ def table(n: int, dim: int, kinds: list[str], n_queries: int) -> None:
     print(f"peak RSS {peak_mb():.0f} MB; {load()}")
 
 
+class _Truth:
+    """Precomputed exact top-k ids, answering tune_ef_search's one exact search."""
+
+    def __init__(self, ids: np.ndarray) -> None:
+        self.ids = ids
+
+    def search(self, queries: np.ndarray, k: int, **_: object):
+        assert len(queries) == len(self.ids)
+        return None, self.ids[:, :k]
+
+
+def mem_available_mb() -> float:
+    with open("/proc/meminfo") as fh:
+        return next(int(line.split()[1]) for line in fh if line.startswith("MemAvailable")) / 1e3
+
+
+def big(n: int, dim: int, n_queries: int) -> None:
+    """HNSW only, for sizes where a second (flat) copy would not fit beside it: exact
+    ground truth is streamed chunk by chunk (FAISS flat over each chunk, top-k merged)."""
+    import faiss
+
+    print(f"{n:,} x {dim} clustered unit vectors, hnsw only, streamed exact truth, {os.cpu_count()} cores, {load()}")
+    base = rss_mb()
+    index = make_index("hnsw", dim)
+    t0, truth_s, queries = time.perf_counter(), 0.0, None
+    for ids, vectors in clustered(n, dim):
+        if queries is None:  # bases from the first chunk (chunks are i.i.d. draws of the mixture)
+            sample = vectors[::50]
+            tune_q = perturbed(sample[::2][:500])  # what tune_ef_search will search
+            test_q = perturbed(sample[1::2][:n_queries], seed=3)
+            queries = np.concatenate([tune_q, test_q])
+            best_s = np.full((len(queries), 10), -np.inf, np.float32)
+            best_i = np.full((len(queries), 10), -1, np.int64)
+        t1 = time.perf_counter()
+        flat = faiss.IndexFlatIP(dim)
+        flat.add(vectors)
+        s, i = flat.search(queries, 10)
+        both_s = np.concatenate([best_s, s], axis=1)
+        both_i = np.concatenate([best_i, ids[i]], axis=1)
+        top = np.argsort(-both_s, axis=1, kind="stable")[:, :10]
+        best_s, best_i = np.take_along_axis(both_s, top, 1), np.take_along_axis(both_i, top, 1)
+        del flat
+        truth_s += time.perf_counter() - t1
+        index.add(vectors, ids)
+        print(f"  {int(ids[-1]) + 1:,} added, {time.perf_counter() - t0:.0f} s (truth {truth_s:.0f} s), {load()}", flush=True)
+    build = time.perf_counter() - t0 - truth_s
+    mem = rss_mb() - base
+    t1 = time.perf_counter()
+    ef, tuned = tune_ef_search(index, sample[::2][:500], _Truth(best_i[: len(tune_q)]))
+    index.ef_search = ef
+    print(f"  tune_ef_search: ef_search {ef} (sample recall {tuned:.3f}) in {time.perf_counter() - t1:.1f} s", flush=True)
+    truth = best_i[len(tune_q) :]
+    p50, p99 = latencies(index, test_q, {"ef_search": ef})
+    recall = recall_at_k(index, truth, test_q, params={"ef_search": ef})
+    rows = [f"{'hnsw':>5} {build:>8.1f} {mem:>7.0f}"]
+    if mem_available_mb() > 3.5 * mem:
+        t1 = time.perf_counter()
+        disk = index.serialize().nbytes / 1e6
+        rows[0] += f" {disk:>8.0f} {time.perf_counter() - t1:>6.1f}"
+    else:
+        rows[0] += f" {'(skip)':>8} {'-':>6}"
+    rows[0] += f" {p50:>7.2f} {p99:>7.2f} {recall:>9.3f} {ef:>5}"
+    for e in (16, 32, 64, 128):  # the latency / recall trade-off around the tuned value
+        rows.append(f"  ef_search {e:>4}: p50/p99 {'%.2f / %.2f' % latencies(index, test_q[:200], {'ef_search': e})} ms, recall@10 {recall_at_k(index, truth, test_q, params={'ef_search': e}):.3f}")
+    print(f"{'kind':>5} {'build s':>8} {'RSS MB':>7} {'disk MB':>8} {'ser s':>6} {'p50 ms':>7} {'p99 ms':>7} {'recall@10':>9} {'ef':>5}")
+    print("\n".join(rows))
+    print(f"peak RSS {peak_mb():.0f} MB; {load()}")
+
+
 def crossover(dims: list[int], sizes: list[int], n_queries: int) -> None:
     print(f"flat vs hnsw single-query latency (k=10, {n_queries} queries), {os.cpu_count()} cores, {load()}")
     print(f"{'dim':>5} {'n':>9} {'kind':>5} {'p50 ms':>7} {'p99 ms':>7} {'recall':>6} {'ef':>4}")
@@ -172,6 +244,10 @@ def main() -> None:
     t.add_argument("--dim", type=int, default=768)
     t.add_argument("--kinds", default="flat,hnsw")
     t.add_argument("--queries", type=int, default=500)
+    b = sub.add_parser("big")
+    b.add_argument("--n", type=int, default=1_000_000)
+    b.add_argument("--dim", type=int, default=768)
+    b.add_argument("--queries", type=int, default=500)
     c = sub.add_parser("crossover")
     c.add_argument("--dims", default="768,2048")
     c.add_argument("--sizes", default="25000,50000,100000,200000")
@@ -186,6 +262,8 @@ def main() -> None:
     ints = lambda text: [int(x) for x in text.split(",")]  # noqa: E731
     if args.what == "table":
         table(args.n, args.dim, args.kinds.split(","), args.queries)
+    elif args.what == "big":
+        big(args.n, args.dim, args.queries)
     elif args.what == "crossover":
         crossover(ints(args.dims), ints(args.sizes), args.queries)
     else:

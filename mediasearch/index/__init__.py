@@ -6,8 +6,8 @@ HNSW above. Measured on the 2-core development machine (docs/PERFORMANCE.md, "Ve
 index backends", benchmarks/bench_vectors.py): a flat single query scans ~2.4 G
 multiply-adds/s, so its median passes 10 ms near 24 M cells (~31k vectors at 768-d,
 ~12k at 2048-d; 59 ms at 100k x 768), and its p99 already passes 10 ms at 5k vectors
-when the machine is busy; HNSW answers in 0.1-0.4 ms at recall@10 >= 0.95 at every size
-measured (5k to 1M), for a build of seconds (25k x 768: 16 s).
+when the machine is busy; HNSW medians are 0.1-0.8 ms at recall@10 ~0.95 with a tuned
+ef_search from 5k to 1M vectors, for a build of seconds (25k x 768: 16 s).
 """
 
 from __future__ import annotations
