@@ -82,6 +82,11 @@ def _parse(words, option, value, capsys):
     return 0, "", args
 
 
+def _num(value: float) -> str:
+    """A bound as the messages write it: an int option's in full (2147483647, not 2.14748e+09)."""
+    return str(value) if isinstance(value, int) else f"{value:g}"
+
+
 @pytest.mark.parametrize(("words", "option", "parse"), NUMERIC, ids=IDS)
 @pytest.mark.parametrize("value", ["-1", "0", HUGE, "nan", "inf", "abc"])
 def test_bad_values_are_refused_with_the_range(words, option, parse, value, capsys) -> None:
@@ -94,13 +99,13 @@ def test_bad_values_are_refused_with_the_range(words, option, parse, value, caps
     assert code == 2, f"{option} {value} accepted"
     lines = err.strip().splitlines()
     assert len(lines) == 1, err
-    assert option in lines[0] and f"{high:g}" in lines[0] and "Traceback" not in err
+    assert option in lines[0] and _num(high) in lines[0] and "Traceback" not in err
 
 
 @pytest.mark.parametrize(("words", "option", "parse"), NUMERIC, ids=IDS)
 def test_the_lowest_and_highest_valid_values_are_accepted(words, option, parse, capsys) -> None:
     low, high, low_open = parse.bounds
-    values = [f"{high:g}"] + ([] if low_open else [f"{low:g}"])
+    values = [_num(high)] + ([] if low_open else [_num(low)])
     for value in values:
         code, err, _ = _parse(words, option, value, capsys)
         assert code == 0, err
