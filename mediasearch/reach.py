@@ -102,7 +102,7 @@ def _unreached(
 ) -> ReachNote:
     capable = [n for n in preference_order() if _group_of(n) == group and modality in REGISTRY[n].query_modalities]
     if not capable:
-        return ReachNote(False, words, reason=f"no encoder answers {modality.value} queries for {words}")
+        return ReachNote(False, words, reason=f"no registered encoder takes {modality.value} queries for them")
     done = [n for n in capable if n in indexed]
     if done:
         if modality is Modality.AUDIO and group == "speech":

@@ -45,7 +45,7 @@ def test_image_search_names_what_it_searched_and_what_it_could_not_reach(tmp_pat
 
     proc = run(["search", "--image", str(imgs[0]), "-k", "2"], env)
     assert "note: searched pictures and video frames (baseline-image)" in proc.stderr
-    assert "sounds (audio and soundtracks) were not searched: no encoder answers image queries" in proc.stderr
+    assert "sounds (audio and soundtracks) were not searched: no registered encoder takes image queries for them" in proc.stderr
     assert proc.stdout.rstrip().splitlines()[-1] == "scores: baseline-image cosine similarity (-1..1, higher is closer)"
 
     proc = run(["search", "--image", str(imgs[0]), "-k", "2", "--json"], env)
@@ -64,7 +64,7 @@ def test_image_search_names_what_it_searched_and_what_it_could_not_reach(tmp_pat
     assert "install siglip-vit-b16 (`mediasearch models pull siglip-vit-b16`)" in visual.fix
     assert f"`mediasearch index {media} --encoders siglip-vit-b16`" in visual.fix
     sounds = next(n for n in notes if n.media.startswith("sounds"))
-    assert not sounds.searched and sounds.fix == "" and "no encoder answers text queries" in sounds.reason
+    assert not sounds.searched and sounds.fix == "" and "no registered encoder takes text queries" in sounds.reason
 
 
 @pytest.mark.slow
