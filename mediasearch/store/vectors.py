@@ -129,7 +129,7 @@ def read_ann(path: Path) -> tuple[AnnInfo, VectorIndex]:
         info = AnnInfo(**json.loads(data[start : start + n].tobytes()))
     except (ValueError, TypeError) as exc:
         raise IndexCorruptError(path, f"bad header: {exc}") from exc
-    return info, deserialize_index(data[start + n :])
+    return info, deserialize_index(data[start + n :], label=str(path))
 
 
 def _flat(dim: int, metric: str = "ip") -> VectorIndex:
@@ -287,7 +287,9 @@ def build_graph(
     kind: str,
     metric: str = "ip",
     sample: int = 500,
-    target_recall: float = 0.95,
+    # 0.95 is the promise; tuning aims a point above it because the sample is not the
+    # queries (at 5k x 768, 0.95 on the sample was 0.926 on held-out queries)
+    target_recall: float = 0.96,
     progress: "Callable[[int, int], None] | None" = None,
     cancel: "CancelToken | None" = None,
 ) -> AnnInfo:
