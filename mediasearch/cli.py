@@ -212,7 +212,15 @@ def cmd_search(args: argparse.Namespace) -> int:
     kind = MediaKind(args.kind) if args.kind else None
     group = not (args.frames or args.segments)
     with Library(args.settings) as library:
-        hits = search(library, query, encoder=args.encoder, k=args.k, kind=kind, group=group)
+        from mediasearch.serve import search_via_service
+
+        # a running `mediasearch serve` answers with warm models, else (None) we search here; a spoken
+        # query to a named encoder stays here, where `heard:` reads what that encoder understood
+        hits = None if args.no_server or (args.audio and args.encoder) else search_via_service(
+            args.settings, query, encoder=args.encoder, k=args.k, kind=kind, group=group
+        )
+        if hits is None:
+            hits = search(library, query, encoder=args.encoder, k=args.k, kind=kind, group=group)
         from mediasearch.search import default_encoders
 
         used = [args.encoder] if args.encoder else default_encoders(library, modality)
@@ -505,6 +513,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--download", action="store_true", help="download missing weights")
     add_engine_args(p)
     p.add_argument("--json", action="store_true", help="print results as JSON")
+    p.add_argument("--no-server", action="store_true", help="search in this process even if `mediasearch serve` is running")
     p.set_defaults(func=cmd_search)
 
     p = sub.add_parser("status", help="what is indexed, and which files were skipped and why")
@@ -520,7 +529,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("gui_args", nargs="*", metavar="OPTION", help="more options for the app after --, e.g. -- --dark (see mediasearch-gui --help)")
     p.set_defaults(func=cmd_gui)
 
-    for module in ("mediasearch.cli_models", "mediasearch.cli_eval", "mediasearch.cli_store"):
+    for module in ("mediasearch.cli_models", "mediasearch.cli_eval", "mediasearch.cli_store", "mediasearch.cli_serve"):
         try:
             mod = __import__(module, fromlist=["register"])
         except ImportError as exc:  # an area not built into this install
