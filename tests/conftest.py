@@ -49,3 +49,6 @@ def _isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """No test touches the user's real library or model store."""
     monkeypatch.setenv("MEDIASEARCH_HOME", str(tmp_path / "default-library"))
     monkeypatch.setenv("MEDIASEARCH_MODEL_DIR", str(tmp_path / "default-models"))
+    # caches the code keeps in the user cache folder (precision decisions, ONNX graphs of
+    # read-only model folders) are per test too: no test may depend on another's leftovers
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "user-cache"))
