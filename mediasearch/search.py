@@ -140,10 +140,14 @@ def search(
         raise QueryError("k must be positive")
     names = [encoder] if encoder else default_encoders(library, query.modality)
     if not names:
+        from mediasearch.reach import explain_reach
+
         indexed = library.indexed_encoders()
+        fixes = [n.fix for n in explain_reach(library, query.modality, []) if not n.searched and n.fix]
         raise QueryError(
             f"no encoder in this library answers {query.modality.value} queries "
-            f"(indexed: {', '.join(indexed) or 'none'}); index with an encoder that does"
+            f"(indexed: {', '.join(indexed) or 'none'}); "
+            + ("; ".join(fixes) if fixes else "index with an encoder that does")
         )
     rankings = [search_one(library, query, name, k=k, kind=kind, group=group) for name in names]
     if len(rankings) == 1:
