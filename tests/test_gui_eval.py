@@ -1,4 +1,4 @@
-"""The GUI pools, leaves the example out and compares encoders per media type with the core's own rules (issue 11, items 1 and 8)."""
+"""The GUI pools, leaves the example out, compares encoders per media type and marks score thresholds with the core's own rules (issue 11, items 1, 7, 8)."""
 
 from __future__ import annotations
 
@@ -54,6 +54,36 @@ def cli(args: list[str], library_dir: Path, model_dir: Path) -> subprocess.Compl
     return proc
 
 
+def check_threshold_divider(qtbot, window) -> None:
+    """Row 0 relevant, row 1 not: the core's max-F1 threshold is row 0's score, and a
+    dashed divider is drawn on row 1's leading edge."""
+    from mediasearch.evaluation.judging import best_threshold
+    from ui.panels.results_view import THRESHOLD_COLOUR
+
+    page = window.search_page
+    view = page.results
+    items = page.model.items
+    expected = best_threshold([items[0].hit.score, items[1].hit.score], [True, False])
+    assert view.threshold is not None and view.threshold.threshold == pytest.approx(expected.threshold)
+    assert view.threshold.threshold == pytest.approx(items[0].hit.score)
+    assert view.delegate.threshold_row == 1
+    assert view.threshold_label.isVisible() and f"{expected.threshold:.3f}" in view.threshold_label.text()
+    view.list.viewport().repaint()
+    image = view.list.viewport().grab().toImage()
+    rect = view.list.visualRect(page.model.index(1))
+    marked = [
+        (x, y) for x in range(rect.left(), rect.left() + 6) for y in range(rect.top(), rect.bottom())
+        if 0 <= x < image.width() and 0 <= y < image.height() and image.pixelColor(x, y).name() == THRESHOLD_COLOUR.name()
+    ]
+    assert len(marked) > 10, "the divider is drawn on the first result below the threshold"
+    first = view.list.visualRect(page.model.index(0))
+    assert not any(
+        image.pixelColor(x, y).name() == THRESHOLD_COLOUR.name()
+        for x in range(first.left(), first.left() + 6) for y in range(first.top(), first.bottom())
+        if 0 <= x < image.width() and 0 <= y < image.height()
+    )
+
+
 def test_gui_pool_is_the_cores_pool(qtbot, window, photos: Path) -> None:
     from mediasearch.evaluation.groundtruth import list_queries
     from mediasearch.hashing import content_hash
@@ -72,11 +102,14 @@ def test_gui_pool_is_the_cores_pool(qtbot, window, photos: Path) -> None:
     assert {item.hit.path.name for item in result.items}.isdisjoint({"photo05.jpg", "copy_of_photo05.jpg"})
     grade(qtbot, window, 0, Qt.Key.Key_2)
     grade(qtbot, window, 1, Qt.Key.Key_0)
+    check_threshold_divider(qtbot, window)
 
     page.query.pool.setChecked(True)
     pooled = search(qtbot, window)
     page.query.pool.setChecked(False)
     assert pooled.pooled and pooled.example_left_out
+    assert page.results.threshold is None and page.results.delegate.threshold_row == -1, "a pool mixes encoders' scores"
+    assert not page.results.threshold_label.isVisible()
     names = [q.name for q in list_queries(window.ctx.library.catalog, window.ctx.settings)]
     assert len(names) == 1
     data = json.loads(cli(["pool", names[0], "--depth", "5", "--json"], window.ctx.settings.library_dir, window.ctx.settings.model_dir).stdout)
@@ -146,3 +179,51 @@ def test_image_and_text_queries_together_evaluate_per_media_type(qtbot, make_win
         assert "Best on" not in view.winner.text(), "one encoder in a group is not a winner"
     assert "Best on" not in view.winner.text()
     assert view.misses.topLevelItemCount() == 2
+
+
+def test_groups_and_threshold_read_in_chinese(qtbot, tmp_path: Path, settings, photos: Path) -> None:
+    """The new group names, group notes, threshold column and threshold line are translated."""
+    from shiboken6 import isValid
+    from test_gui_i18n import _allowed_names, _assert_translated, _window
+
+    from ui import errors
+    from ui.app import create_app, install_language
+
+    window = _window(qtbot, tmp_path, settings, "zh_CN")
+    try:
+        index(qtbot, window, photos, ["baseline-image"])
+        page = window.search_page
+        window.show_page("search")
+        assert page.query.set_file(photos / "photo02.jpg")
+        page.query.k.setValue(4)
+        search(qtbot, window)
+        grade(qtbot, window, 0, Qt.Key.Key_2)
+        grade(qtbot, window, 1, Qt.Key.Key_0)
+        assert page.results.threshold_label.isVisible()
+        from mediasearch.evaluation.groundtruth import list_queries
+
+        saved = list_queries(window.ctx.library.catalog, window.ctx.settings)
+        names = _allowed_names() | {window.ctx.settings.library_dir.name} | {q.name for q in saved}  # names stay as they are
+        _assert_translated(window, names, "search with a threshold")
+        assert "阈值" in page.results.threshold_label.text()
+
+        view = window.eval_view
+        window.show_page("evaluate")
+        view.latency_s.setValue(0.0)
+        with qtbot.waitSignal(view.evaluation_finished, timeout=TIMEOUT_MS) as blocker:
+            view.run_evaluation()
+        data = blocker.args[0].data
+        assert list(data["groups"]) == ["image queries → images and video frames"]
+        assert "图片和视频帧" in view.group_box.itemText(0)
+        assert "阈值" in [view.comparison.source.headerData(c, Qt.Orientation.Horizontal) for c in range(view.comparison.source.columnCount())]
+        metric_names = set(data["metrics"]) | {m.split("@")[0] for m in data["metrics"]}  # metric names stay as they are
+        # the Notes tab is left out: it shows the core's rules (runner.NOTES) and machine data as they are, in English
+        for i in range(view.tabs.count() - 1):
+            view.tabs.setCurrentIndex(i)
+            _assert_translated(window, names | metric_names, f"evaluation tab {i} after a run")
+    finally:
+        if isValid(window.ctx.window):
+            window.ctx.window.close()
+        for box in list(errors.shown):
+            box.close()
+        install_language(create_app([]), "en")

@@ -1368,7 +1368,7 @@ Their files leave the index (the files themselves are not touched; judgements ar
     <name>ResultDelegate</name>
     <message>
         <source>no preview</source>
-        <extracomment>keys that grade the current result</extracomment>
+        <extracomment>keys that grade the current result the score-threshold divider (dashed), readable on light and dark palettes the first row scoring below the encoder&apos;s threshold (a divider is drawn before it); -1: none</extracomment>
         <translation>无预览</translation>
     </message>
     <message>
@@ -1458,6 +1458,18 @@ Their files leave the index (the files themselves are not touched; judgements ar
     <message>
         <source>Size</source>
         <translation>大小</translation>
+    </message>
+    <message>
+        <source>{encoder}&apos;s threshold for this query: {score} (F1 {f1} over {n} judged results).</source>
+        <translation>{encoder} 在此查询上的阈值：{score}（{n} 个已评分结果上 F1 为 {f1}）。</translation>
+    </message>
+    <message>
+        <source>Results after the dashed line score below it.</source>
+        <translation>虚线之后的结果得分低于该阈值。</translation>
+    </message>
+    <message>
+        <source>Every result shown scores at or above it.</source>
+        <translation>显示的所有结果得分都不低于该阈值。</translation>
     </message>
 </context>
 <context>

@@ -11,6 +11,7 @@ move, Enter opens (video at the hit's time), Space plays a sound. The view only 
 from __future__ import annotations
 
 import logging
+import math
 from pathlib import Path
 
 from PySide6.QtCore import QEvent, QModelIndex, QPoint, QRect, QRectF, QSize, Qt, Signal
@@ -45,6 +46,8 @@ SOUND_ROW_H = 96
 SOUND_THUMB = QSize(220, 64)
 CHIP = QSize(22, 18)
 PAD = 6
+#: the score-threshold divider (dashed), readable on light and dark palettes
+THRESHOLD_COLOUR = QColor("#d9480f")
 
 
 def _rounded(painter: QPainter, rect: QRectF, radius: float, fill: QColor, pen: QPen | None = None) -> None:
@@ -80,6 +83,8 @@ class ResultDelegate(QStyledItemDelegate):
         super().__init__(view)
         self.view = view
         self.thumb_px = 176
+        #: the first row scoring below the encoder's threshold (a divider is drawn before it); -1: none
+        self.threshold_row = -1
 
     # -- geometry ---------------------------------------------------------------------
     def card_size(self) -> QSize:
@@ -125,11 +130,24 @@ class ResultDelegate(QStyledItemDelegate):
             base = base.darker(104) if base.lightness() > 128 else base.lighter(125)
         border = pal.color(QPalette.ColorRole.Highlight) if selected else pal.color(QPalette.ColorRole.Mid)
         _rounded(painter, QRectF(rect), 8, base, QPen(border, 2.5 if selected else 1))
-        if index.data(ResultRole.IS_SOUND):
+        sound = bool(index.data(ResultRole.IS_SOUND))
+        if sound:
             self._paint_row(painter, rect, pal, item, index)
         else:
             self._paint_card(painter, rect, pal, item, index)
+        if index.row() == self.threshold_row:
+            self._threshold_divider(painter, rect, sound)
         painter.restore()
+
+    def _threshold_divider(self, painter: QPainter, rect: QRect, sound: bool) -> None:
+        """A dashed line on the leading edge of the first result below the threshold
+        (left of a card in the grid, above a sound row)."""
+        pen = QPen(THRESHOLD_COLOUR, 3, Qt.PenStyle.DashLine)
+        painter.setPen(pen)
+        if sound:
+            painter.drawLine(rect.left() + 2, rect.top() + 1, rect.right() - 2, rect.top() + 1)
+        else:
+            painter.drawLine(rect.left() + 1, rect.top() + 2, rect.left() + 1, rect.bottom() - 2)
 
     def _thumb(self, painter: QPainter, area: QRect, index: QModelIndex, pal: QPalette, *, fill: bool = False) -> None:
         pixmap = pixmap_or_none(index.data(ResultRole.THUMB))
@@ -404,6 +422,13 @@ class ResultsView(QWidget):
         self.delegate = ResultDelegate(self.list)
         self.list.setItemDelegate(self.delegate)
         layout.addWidget(self.list, 1)
+        self.threshold_label = QLabel("")
+        self.threshold_label.setObjectName("thresholdLabel")
+        self.threshold_label.setWordWrap(True)
+        self.threshold_label.setVisible(False)
+        layout.addWidget(self.threshold_label)
+        # judging.Threshold of the shown results' encoder over this query's judged results, or None
+        self.threshold = None
         self.list.key_grade.connect(self._grade_row)
         self.list.activated_row.connect(self.open_requested)
         self.list.play_row.connect(self.play_requested)
@@ -412,10 +437,44 @@ class ResultsView(QWidget):
         self._set_buttons_enabled(False)
         self.list.selectionModel().currentChanged.connect(lambda *_: self._set_buttons_enabled(self.list.current_row() >= 0))
         model.modelReset.connect(self._model_reset)
+        model.dataChanged.connect(lambda _top, _bottom, roles=(): self.update_threshold() if not roles or ResultRole.GRADE in roles else None)
 
     def _model_reset(self) -> None:
         self._set_buttons_enabled(False)
         self.list.mixed_encoders = len({i.hit.encoder for i in self.model.items}) > 1
+        self.update_threshold()
+
+    def update_threshold(self) -> None:
+        """Find the score that best separates this query's relevant from its not relevant
+        judged results (the core's max-F1 rule) and mark where the results cross it. Only for
+        one encoder's ranking: scores of different encoders are not comparable, and a pool
+        mixes them."""
+        from mediasearch.evaluation.judging import best_threshold
+
+        items = self.model.items
+        judged = [i for i in items if i.grade is not None]
+        cut = None
+        if judged and len({i.hit.encoder for i in items}) == 1 and not any(i.pool_ranks for i in items):
+            found = best_threshold([i.hit.score for i in judged], [i.grade >= 1 for i in judged])
+            cut = None if math.isnan(found.threshold) else found
+        self.threshold = cut
+        row = -1
+        if cut is not None:
+            row = next((r for r, i in enumerate(items) if i.hit.score < cut.threshold), -1)
+        changed = row != self.delegate.threshold_row
+        self.delegate.threshold_row = row
+        if cut is None:
+            self.threshold_label.setVisible(False)
+        else:
+            text = self.tr("{encoder}'s threshold for this query: {score} (F1 {f1} over {n} judged results).").format(
+                encoder=items[0].hit.encoder, score=f"{cut.threshold:.3f}", f1=f"{cut.f1:.2f}", n=cut.judged)
+            where = (self.tr("Results after the dashed line score below it.") if row >= 0
+                     else self.tr("Every result shown scores at or above it."))
+            text += " " + where
+            self.threshold_label.setText(text)
+            self.threshold_label.setVisible(True)
+        if changed:
+            self.list.viewport().update()
 
     def _set_buttons_enabled(self, on: bool) -> None:
         for button in self.grade_buttons.values():
