@@ -21,6 +21,7 @@ import errno
 import logging
 import os
 import shutil
+import sqlite3
 import sys
 import time
 from contextlib import contextmanager
@@ -271,7 +272,12 @@ class Library:
         check_unit(vectors, index_metric(get_spec(encoder).metric))  # a bad vector never reaches the log
         vlog = self._open_log(encoder)
         writer = self._require_writer()
-        vlog.append(ids, vectors)
+        try:
+            vlog.append(ids, vectors)
+        except OSError as exc:
+            if exc.errno == errno.ENOSPC:  # say what the next checkpoint needs
+                exc.needed_bytes = (writer.pending[encoder] + len(ids)) * (vlog.record_bytes + 8) + (1 << 20)  # type: ignore[attr-defined]
+            raise
         writer.pending[encoder] += len(ids)
         writer.touched.add(encoder)
 
@@ -293,7 +299,8 @@ class Library:
                         writer.logs[name].sync()
                         self.catalog.set_vector_count(name, writer.committed[name] + n)
         except BaseException as exc:
-            if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+            full_db = isinstance(exc, sqlite3.OperationalError) and "full" in str(exc).lower()
+            if full_db or (isinstance(exc, OSError) and exc.errno == errno.ENOSPC):
                 # what the failed checkpoint needed: its records plus room for the catalog's journal
                 exc.needed_bytes = sum(  # type: ignore[attr-defined]
                     n * writer.logs[name].record_bytes + n * 8 for name, n in writer.pending.items()

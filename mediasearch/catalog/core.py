@@ -164,12 +164,17 @@ class Catalog(EvaluationSQL):
             self._depth = 1
             try:
                 yield self.conn
-            except BaseException:
+                self.conn.execute("COMMIT")  # a failing COMMIT (disk full) rolls back too
+            except BaseException as exc:
                 if self.conn.in_transaction:
-                    self.conn.execute("ROLLBACK")
+                    try:
+                        self.conn.execute("ROLLBACK")
+                    except sqlite3.Error:
+                        pass
+                if isinstance(exc, sqlite3.OperationalError) and "full" in str(exc).lower():
+                    # a catalog batch: room for its journal (the store adds its vectors' share)
+                    exc.needed_bytes = getattr(exc, "needed_bytes", 0) or (4 << 20)  # type: ignore[attr-defined]
                 raise
-            else:
-                self.conn.execute("COMMIT")
             finally:
                 self._depth = 0
 
