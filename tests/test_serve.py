@@ -171,3 +171,22 @@ def test_a_second_service_for_the_same_library_is_refused(lib: dict, server: Ser
     proc = cli(["serve", "--port", "0"], lib["env"], check=False)
     assert proc.returncode == 1 and "already" in proc.stderr and str(server.record["port"]) in proc.stderr
     assert json.loads(lib["file"].read_text())["pid"] == server.proc.pid  # the running one's file is kept
+
+
+def test_answers_follow_indexing_and_parallel_requests_agree(lib: dict, server: Server) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    query = {"image": str(lib["images"][1]), "k": 20}
+    status, before = server.request("POST", "/search", query)
+    assert status == 200 and len(before) == len(lib["images"])
+    with ThreadPoolExecutor(max_workers=6) as pool:  # more requests than worker threads: each keeps its library
+        answers = list(pool.map(lambda _: server.request("POST", "/search", query), range(12)))
+    assert answers == [(200, before)] * 12
+
+    # a new file indexed while the service runs is found without restarting it
+    extra = mf.make_image(lib["root"] / "more" / "new.jpg", seed=99)
+    cli(["index", str(lib["root"] / "more"), "--encoders", "baseline-image", "-q"], lib["env"])
+    status, after = server.request("POST", "/search", {"image": str(extra), "k": 20})
+    assert status == 200 and after[0]["path"] == str(extra) and len(after) == len(before) + 1
+    local = json.loads(cli(["search", "--image", str(extra), "-k", "20", "--json", "--no-server"], lib["env"]).stdout)
+    assert after == local
