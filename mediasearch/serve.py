@@ -11,8 +11,9 @@ Protocol: HTTP/1.0 and JSON; every request carries ``Authorization: Bearer TOKEN
 - ``GET /health`` -> ``{"ok": true, "pid", "library", "requests", "searches", "warm"}``
 - ``POST /search`` with ``{"text" | "image" | "audio" (a path on this machine), "start",
   "end", "encoder", "k", "kind", "group"}`` -> exactly the list ``search --json`` prints.
-  With ``"detail": true``: ``{"hits": that list, "raw": [{"score", "asset_id", "labels"}]}``,
-  the unrounded values, so a client rebuilds the same :class:`Hit` objects.
+  With ``"detail": true``: ``{"hits": that list, "raw": [{"score", "asset_id", "labels",
+  "frames"}]}``, the unrounded values and grouped frames, so a client (the CLI, the GUI)
+  rebuilds the same :class:`Hit` objects.
 - ``POST /shutdown`` -> ``{"ok": true}``, then the service stops (as on SIGINT/SIGTERM).
 - Errors: ``{"error": "one line"}`` with 401 (no or wrong token), 404, 400 (a bad request,
   QueryError, any MediaSearchError) or 500 (anything else; the traceback goes to the log).
@@ -252,11 +253,18 @@ class QueryService:
         listed = [h.to_json() for h in hits]
         if not request.get("detail"):
             return listed
-        raw = [
-            {"score": float(h.score), "asset_id": int(h.asset_id), "labels": [[n, float(s)] for n, s in h.labels]}
-            for h in hits
-        ]
-        return {"hits": listed, "raw": raw}
+        return {"hits": listed, "raw": [_raw(h) for h in hits]}
+
+
+def _raw(hit: "Hit") -> dict[str, Any]:
+    """What ``to_json`` rounds or leaves out of a hit: its unrounded scores, asset id and
+    grouped frames (each as ``{"hit": to_json, "raw": ...}``)."""
+    return {
+        "score": float(hit.score),
+        "asset_id": int(hit.asset_id),
+        "labels": [[name, float(score)] for name, score in hit.labels],
+        "frames": [{"hit": f.to_json(), "raw": _raw(f)} for f in hit.frames],
+    }
 
 
 def parse_search_request(request: dict[str, Any]) -> tuple["Query", dict[str, Any]]:
@@ -483,7 +491,7 @@ def search_via_service(
 
 
 def _hit(listed: dict[str, Any], raw: dict[str, Any]) -> "Hit":
-    """The Hit a ``to_json`` dict came from, with the unrounded scores (no frames)."""
+    """The Hit a ``to_json`` dict and its :func:`_raw` detail came from."""
     from mediasearch.media import Hit, MediaKind
 
     return Hit(
@@ -498,4 +506,5 @@ def _hit(listed: dict[str, Any], raw: dict[str, Any]) -> "Hit":
         end_s=listed.get("end_s"),
         text=listed.get("text"),
         labels=[(str(n), float(s)) for n, s in raw["labels"]],
+        frames=[_hit(f["hit"], f["raw"]) for f in raw.get("frames", [])],
     )

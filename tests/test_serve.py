@@ -33,8 +33,9 @@ def lib(tmp_path_factory: pytest.TempPathFactory) -> dict:
     root = tmp_path_factory.mktemp("serve")
     env = {"MEDIASEARCH_HOME": str(root / "lib"), "MEDIASEARCH_MODEL_DIR": str(root / "models")}
     images = [mf.make_image(root / "media" / f"p{i}.jpg", seed=i) for i in range(6)]
+    video = mf.make_video(root / "media" / "clip.mp4", duration_s=4.0, fps=10, seed=9)
     cli(["index", str(root / "media"), "--encoders", "baseline-image", "-q"], env)
-    return {"root": root, "env": env, "images": images, "file": root / "lib" / "serve.json"}
+    return {"root": root, "env": env, "images": images, "video": video, "file": root / "lib" / "serve.json"}
 
 
 class Server:
@@ -94,8 +95,9 @@ def test_answers_like_search_json_and_needs_the_token(lib: dict, server: Server)
     local = json.loads(cli(["search", "--image", query, "-k", "4", "--json", "--no-server"], lib["env"]).stdout)
     status, served = server.request("POST", "/search", {"image": query, "k": 4})
     assert status == 200 and served == local and served[0]["path"] == query
-    status, served = server.request("POST", "/search", {"image": query, "k": 50, "kind": "video", "group": False})
-    assert status == 200 and served == []
+    frames = json.loads(cli(["search", "--image", query, "--kind", "video", "--frames", "--json", "--no-server"], lib["env"]).stdout)
+    status, served = server.request("POST", "/search", {"image": query, "k": 20, "kind": "video", "group": False})
+    assert status == 200 and served == frames and len(frames) >= 2 and {h["kind"] for h in frames} == {"video"}
 
     for token in (None, "not-the-token", server.record["token"][:-1]):
         for method, path, body in (("GET", "/health", None), ("POST", "/search", {"image": query}), ("POST", "/shutdown", None)):
@@ -178,7 +180,7 @@ def test_answers_follow_indexing_and_parallel_requests_agree(lib: dict, server: 
 
     query = {"image": str(lib["images"][1]), "k": 20}
     status, before = server.request("POST", "/search", query)
-    assert status == 200 and len(before) == len(lib["images"])
+    assert status == 200 and len(before) == len(lib["images"]) + 1  # the video grouped into one hit
     with ThreadPoolExecutor(max_workers=6) as pool:  # more requests than worker threads: each keeps its library
         answers = list(pool.map(lambda _: server.request("POST", "/search", query), range(12)))
     assert answers == [(200, before)] * 12
@@ -190,3 +192,27 @@ def test_answers_follow_indexing_and_parallel_requests_agree(lib: dict, server: 
     assert status == 200 and after[0]["path"] == str(extra) and len(after) == len(before) + 1
     local = json.loads(cli(["search", "--image", str(extra), "-k", "20", "--json", "--no-server"], lib["env"]).stdout)
     assert after == local
+
+
+def test_the_client_rebuilds_the_same_hits_frames_included(lib: dict, server: Server) -> None:
+    from mediasearch.config import Settings
+    from mediasearch.library import Library
+    from mediasearch.media import MediaKind, Modality
+    from mediasearch.search import Query, search
+    from mediasearch.serve import search_via_service
+
+    settings = Settings().with_(library_dir=lib["root"] / "lib", model_dir=Path(lib["env"]["MEDIASEARCH_MODEL_DIR"]))
+    cases = [
+        (Query(Modality.IMAGE, path=lib["video"], start_s=2.0), {"k": 5}),
+        (Query(Modality.IMAGE, path=lib["video"]), {"k": 3, "kind": MediaKind.VIDEO, "group": False}),
+        (Query(Modality.IMAGE, path=lib["images"][3]), {"k": 2, "encoder": "baseline-image"}),
+    ]
+    before = server.searches()
+    with Library(settings) as library:
+        for query, options in cases:
+            served = search_via_service(settings, query, **options)
+            assert served is not None and served == search(library, query, **options)
+    assert server.searches() == before + len(cases)
+    grouped = search_via_service(settings, cases[0][0], k=5)
+    assert grouped is not None and any(hit.frames for hit in grouped)  # the video's other frames ride along
+    assert search_via_service(settings.with_(precision="fp32" if settings.precision != "fp32" else "bf16"), cases[0][0]) is None
