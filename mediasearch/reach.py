@@ -56,6 +56,10 @@ class ReachNote:
     encoders: tuple[str, ...] = ()
     reason: str = ""
     fix: str = ""
+    #: the group's key ("visual", "speech", "audio") and the encoder that would reach it
+    #: ("" when none): for front ends that phrase the note themselves (the GUI translates)
+    group: str = ""
+    suggest: str = ""
 
     def text(self) -> str:
         if self.searched:
@@ -82,7 +86,7 @@ def explain_reach(library: "Library", modality: Modality, used_encoders: Sequenc
     used_by_group: dict[str, list[str]] = {}
     for name in used_encoders:
         used_by_group.setdefault(_group_of(name), []).append(name)
-    notes = [ReachNote(True, _GROUPS[g][2], tuple(names)) for g, names in used_by_group.items()]
+    notes = [ReachNote(True, _GROUPS[g][2], tuple(names), group=g) for g, names in used_by_group.items()]
     roots = " ".join(str(r) for r in library.catalog.roots()) or "FOLDER"
     for group, (streams, kinds, words) in _GROUPS.items():
         if group in used_by_group or not any(k.value in present for k in kinds):
@@ -102,14 +106,14 @@ def _unreached(
 ) -> ReachNote:
     capable = [n for n in preference_order() if _group_of(n) == group and modality in REGISTRY[n].query_modalities]
     if not capable:
-        return ReachNote(False, words, reason=f"no registered encoder takes {modality.value} queries for them")
+        return ReachNote(False, words, reason=f"no registered encoder takes {modality.value} queries for them", group=group)
     done = [n for n in capable if n in indexed]
     if done:
         if modality is Modality.AUDIO and group == "speech":
             reason = f"a spoken query reaches transcripts only when named ({', '.join(done)} is indexed)"
         else:
             reason = f"{', '.join(done)} is indexed but this search used only {', '.join(used) or 'none'}"
-        return ReachNote(False, words, reason=reason, fix=f"search with `--encoder {done[0]}`")
+        return ReachNote(False, words, reason=reason, fix=f"search with `--encoder {done[0]}`", group=group, suggest=done[0])
     best = capable[0]
     steps = []
     if not weights_present(REGISTRY[best], library.settings):
@@ -118,7 +122,8 @@ def _unreached(
     kind = "text-capable " if modality is Modality.TEXT else ""
     medium = "image" if group == "visual" else "speech" if group == "speech" else "sound"
     return ReachNote(
-        False, words, reason=f"no {kind}{medium} encoder for {modality.value} queries is indexed", fix=" and ".join(steps)
+        False, words, reason=f"no {kind}{medium} encoder for {modality.value} queries is indexed", fix=" and ".join(steps),
+        group=group, suggest=best,
     )
 
 

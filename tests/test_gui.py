@@ -486,3 +486,25 @@ def test_folders_indexed_from_the_cli_show_in_the_gui_and_back(make_window, sett
     window.library_panel.add_folders([other])
     with Library(settings) as lib:
         assert set(lib.catalog.roots()) == {media.resolve(), other.resolve()}
+
+
+def test_results_say_what_an_encoder_has_not_embedded_and_how_scores_read(qtbot, make_window, settings, media: Path, query_image: Path) -> None:
+    """Issue 14 items 1 and 6 in the GUI: a stale encoder is named under the results, and the
+    summary's tooltip says how each encoder's scores read."""
+    from mediasearch.indexing import index_paths
+    from mediasearch.library import Library
+    from mediasearch.media import AssetStatus, MediaKind
+
+    with Library(settings) as lib:
+        index_paths(lib, [media], encoders=["baseline-image"])
+        # a file the catalog knows but baseline-image has not embedded (another encoder's run found it)
+        with lib.catalog.transaction():
+            lib.catalog.upsert_asset(mf.make_image(media / "added-later.jpg", seed=321), kind=MediaKind.IMAGE,
+                                     size=1, mtime_ns=1, content_hash="late", status=AssetStatus.OK)
+    window = make_window()
+    page = window.search_page
+    assert page.query.set_file(query_image)
+    search(qtbot, window)
+    summary = page.results.summary
+    assert "baseline-image has not embedded 1 of" in summary.text()
+    assert "baseline-image" in summary.toolTip() and "cosine" in summary.toolTip()

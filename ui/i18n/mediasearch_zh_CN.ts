@@ -1511,6 +1511,46 @@ Their files leave the index (the files themselves are not touched; judgements ar
         <translation>示例本身不计入结果</translation>
     </message>
     <message>
+        <source>Pictures and video frames</source>
+        <translation>图片和视频帧</translation>
+    </message>
+    <message>
+        <source>Speech (transcripts)</source>
+        <translation>语音（转写文本）</translation>
+    </message>
+    <message>
+        <source>Sounds</source>
+        <translation>声音</translation>
+    </message>
+    <message>
+        <source>{media} were not searched: choose {encoder} to reach them</source>
+        <translation>未搜索{media}：选择 {encoder} 即可搜索到它们</translation>
+    </message>
+    <message>
+        <source>{media} were not searched: install and index {encoder} (Models page) to reach them</source>
+        <translation>未搜索{media}：安装 {encoder}（模型页面）并用它建立索引即可搜索到它们</translation>
+    </message>
+    <message>
+        <source>{media} cannot be reached by this kind of query</source>
+        <translation>此类查询无法搜索{media}</translation>
+    </message>
+    <message>
+        <source>{encoder} has not embedded {missing} of {total} files yet: index again to find them</source>
+        <translation>{encoder} 尚未嵌入 {total} 个文件中的 {missing} 个：再次建立索引即可找到它们</translation>
+    </message>
+    <message>
+        <source>cosine similarity (-1 to 1, higher is closer)</source>
+        <translation>余弦相似度（-1 到 1，越高越相近）</translation>
+    </message>
+    <message>
+        <source>fused rank score (about 0.01 to 0.03): compare ranks, not scores</source>
+        <translation>融合排名分数（约 0.01 到 0.03）：请比较排名，而非分数</translation>
+    </message>
+    <message>
+        <source>Scores</source>
+        <translation>评分</translation>
+    </message>
+    <message>
         <source>Search by example or text to see results here.</source>
         <translation>以示例或文本搜索，结果将显示在这里。</translation>
     </message>

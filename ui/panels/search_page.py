@@ -15,7 +15,7 @@ from pathlib import Path
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QFrame, QSplitter, QVBoxLayout, QWidget
 
-from mediasearch.errors import QueryError
+from mediasearch.errors import MediaSearchError, QueryError
 from ui import player
 from ui.actions import JudgeRequest, SearchOutcome
 from ui.context import AppContext
@@ -136,7 +136,56 @@ class SearchPage(QWidget):
             parts.append(self.tr("grade with 2 / 1 / 0"))
         if outcome.example_left_out:
             parts.append(self.tr("the example itself is left out"))
-        self.results.summary.setText(" · ".join(parts))
+        notes = self._reach_notes(outcome)
+        text = " · ".join(parts)
+        if notes:
+            text += "<br>" + "<br>".join(notes)
+        self.results.summary.setText(text)
+        self.results.summary.setToolTip(self._score_scales(outcome.encoders))
+
+    def _reach_notes(self, outcome: SearchOutcome) -> list[str]:
+        """Lines on what this search could not reach, and on encoders that have not embedded
+        every file yet (the CLI prints the same on stderr)."""
+        from mediasearch.reach import explain_reach
+
+        library = self.ctx.library
+        media = {
+            "visual": self.tr("Pictures and video frames"),
+            "speech": self.tr("Speech (transcripts)"),
+            "audio": self.tr("Sounds"),
+        }
+        lines = []
+        try:
+            indexed = set(library.indexed_encoders())
+            for note in explain_reach(library, outcome.spec.modality, outcome.encoders):
+                if note.searched:
+                    continue
+                what = media.get(note.group, note.media)
+                if note.suggest and note.suggest in indexed:
+                    lines.append(self.tr("{media} were not searched: choose {encoder} to reach them").format(media=what, encoder=note.suggest))
+                elif note.suggest:
+                    lines.append(self.tr("{media} were not searched: install and index {encoder} (Models page) to reach them").format(media=what, encoder=note.suggest))
+                else:
+                    lines.append(self.tr("{media} cannot be reached by this kind of query").format(media=what))
+            for name in outcome.encoders:
+                cov = library.coverage(name)
+                if cov["missing"] > 0:
+                    lines.append(self.tr("{encoder} has not embedded {missing} of {total} files yet: index again to find them").format(
+                        encoder=name, missing=cov["missing"], total=cov["eligible"]))
+        except MediaSearchError as exc:  # the notes are a help: never fail a shown search for them
+            log.info("no reach notes: %s", exc)
+        return [f"<span style='color:#9a5b00'>{line}</span>" for line in lines]
+
+    def _score_scales(self, encoders: list[str]) -> str:
+        """A tooltip saying how each encoder's scores read (they are not comparable)."""
+        from mediasearch.reach import score_kind
+
+        scales = {
+            "cosine": self.tr("cosine similarity (-1 to 1, higher is closer)"),
+            "rrf": self.tr("fused rank score (about 0.01 to 0.03): compare ranks, not scores"),
+        }
+        lines = [f"{name}: {scales.get(score_kind(name), score_kind(name))}" for name in encoders]
+        return self.tr("Scores") + "\n" + "\n".join(lines) if lines else ""
 
     def _library_switched(self) -> None:
         self.clear_results(self.tr("Search by example or text to see results here."))
