@@ -83,6 +83,7 @@ class _PooledServer(ThreadingHTTPServer):
     thread keeps its Library (and the index views it has loaded) between requests."""
 
     def __init__(self, address: tuple[str, int], service: "QueryService", workers: int) -> None:
+        self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
         self.service = service
         self._queue: "queue.Queue[tuple[socket.socket, Any] | None]" = queue.Queue()
         super().__init__(address, _Handler)
@@ -165,8 +166,6 @@ class QueryService:
 
     def open(self) -> None:
         """Bind the socket and publish url, pid and token in serve.json (mode 0600)."""
-        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
-        _PooledServer.address_family = family
         self._httpd = _PooledServer((self.host, self.port), self, self.workers)
         self.port = int(self._httpd.server_address[1])
         record = {
@@ -317,6 +316,8 @@ def parse_search_request(request: dict[str, Any]) -> tuple["Query", dict[str, An
 class _Handler(BaseHTTPRequestHandler):
     server: _PooledServer
     server_version = "mediasearch-serve"
+    #: seconds a connection may stay silent before it is dropped (a stuck client frees its worker)
+    timeout = 30
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002  (http.server's name)
         log.debug("%s %s", self.address_string(), format % args)
