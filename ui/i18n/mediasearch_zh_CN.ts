@@ -1531,10 +1531,6 @@ Their files leave the index (the files themselves are not touched; judgements ar
         <translation>未搜索{media}：安装 {encoder}（模型页面）并用它建立索引即可搜索到它们</translation>
     </message>
     <message>
-        <source>{media} cannot be reached by this kind of query</source>
-        <translation>此类查询无法搜索{media}</translation>
-    </message>
-    <message>
         <source>{encoder} has not embedded {missing} of {total} files yet: index again to find them</source>
         <translation>{encoder} 尚未嵌入 {total} 个文件中的 {missing} 个：再次建立索引即可找到它们</translation>
     </message>

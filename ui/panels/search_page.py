@@ -158,15 +158,13 @@ class SearchPage(QWidget):
         try:
             indexed = set(library.indexed_encoders())
             for note in explain_reach(library, outcome.spec.modality, outcome.encoders):
-                if note.searched:
+                if note.searched or not note.suggest:  # only what the user can act on
                     continue
                 what = media.get(note.group, note.media)
                 if note.suggest and note.suggest in indexed:
                     lines.append(self.tr("{media} were not searched: choose {encoder} to reach them").format(media=what, encoder=note.suggest))
-                elif note.suggest:
-                    lines.append(self.tr("{media} were not searched: install and index {encoder} (Models page) to reach them").format(media=what, encoder=note.suggest))
                 else:
-                    lines.append(self.tr("{media} cannot be reached by this kind of query").format(media=what))
+                    lines.append(self.tr("{media} were not searched: install and index {encoder} (Models page) to reach them").format(media=what, encoder=note.suggest))
             for name in outcome.encoders:
                 cov = library.coverage(name)
                 if cov["missing"] > 0:
