@@ -8,7 +8,8 @@ answers text). Then starts `mediasearch serve --port 0` and prints:
 
 1. p50/p95/max of N text and N image queries over HTTP (each a fresh connection, as the
    CLI makes; 3 warm-up queries first);
-2. cold `mediasearch search` wall time (a new process each run) through the service and
+2. throughput of the last kind with 1 and 4 concurrent clients (the service's 2 workers);
+3. cold `mediasearch search` wall time (a new process each run) through the service and
    with --no-server.
 
 Usage:  .venv/bin/python benchmarks/bench_serve.py [--queries 100] [--images 40]
@@ -163,6 +164,20 @@ def main() -> None:
                 assert status == 200, data
                 answered += bool(data)
             print(f"{name} queries through the service: {percentiles(times)}; {answered} with hits")
+
+        from concurrent.futures import ThreadPoolExecutor
+
+        for clients in (1, 4):  # a load test sharing the service: throughput with concurrent clients
+            name, body = kinds[-1]
+            def timed(i: int) -> float:
+                t0 = time.perf_counter()
+                assert post(record, body(i))[0] == 200
+                return time.perf_counter() - t0
+            t0 = time.perf_counter()
+            with ThreadPoolExecutor(max_workers=clients) as pool:
+                times = list(pool.map(timed, range(args.queries)))
+            wall = time.perf_counter() - t0
+            print(f"{clients} concurrent clients, {name}: {args.queries / wall:.1f} queries/s; {percentiles(times)}")
 
         cold = [("image", ["--image", str(images[1]), "--encoder", "baseline-image"])]
         if cnn:
