@@ -108,7 +108,12 @@ def test_a_damaged_graph_is_exported_again(tmp_path: Path) -> None:
 def test_a_text_query_on_a_cached_graph_imports_no_torch(tmp_path: Path) -> None:
     from mediasearch.encoders.sentence_text import load_sentence_embedder
 
+    from mediasearch.encoders import sentence_text
+
     settings = settings_at(tmp_path)
+    # embedders are cached per process: one loaded by an earlier test holds a graph under
+    # that test's folders, so start afresh to export under this test's settings
+    sentence_text._cache.clear()
     load_sentence_embedder(MINILM, settings=settings, engine="onnx")  # exports (torch) in this process
     script = (
         "import sys\n"
