@@ -6,7 +6,7 @@ Frame sampling keeps the first frame at or after each multiple of ``interval_s``
 demuxes every packet but decodes only the groups of pictures (a keyframe and the frames
 that depend on it) that contain such a frame: whether a group is needed is known from
 packet timestamps alone, before decoding. It never decodes more than decoding
-everything, and never seeks (PERFORMANCE.md: seeking costs 16.5 s per minute of 720p
+everything, and never seeks (measured on the development machines: seeking costs 16.5 s per minute of 720p
 with 8 s keyframe spacing, against 3.2 s for decoding everything). Measured on 720p
 H.264 at 30 fps sampled every 2 s: keyframes every 0.5 s, 1.0 s per minute of video
 against 3.5 s for decoding everything; keyframes every 2 s or 8 s, every group holds a

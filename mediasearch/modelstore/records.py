@@ -3,7 +3,7 @@
 One record per installed file: its sha256 and size at install time, how it was
 accepted ("manifest", "alternative", "first-use" or "forced"), an optional note and
 where it came from. Status uses the records cheaply (sizes, recorded hashes); ``verify``
-re-hashes against them. A read-only model folder (such as ../shared/models) simply has
+re-hashes against them. A read-only model folder (such as a team's shared copy of the weights) simply has
 no records; everything still works from the manifest.
 """
 

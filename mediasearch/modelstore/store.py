@@ -1,7 +1,7 @@
 """The installed-weights folder: where each model lives, its status, and installing it.
 
 Layout: ``<root>/<entry.dir>/<file.path>``, the layout loaders read directly (and the
-layout of ../shared/models, so that folder works as a read-only model store as is).
+layout of a plain copy of the official files, so such a folder works as a read-only model store as is).
 Installs write ``<file>.part`` first and ``os.replace`` it into place once checked;
 how each file was accepted is recorded in ``<root>/.mediasearch/installed.json``.
 Nothing is written anywhere else: not the code tree, not the Hugging Face cache.
