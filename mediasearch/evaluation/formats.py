@@ -16,7 +16,7 @@ import csv
 import logging
 import math
 from dataclasses import dataclass
-from typing import Iterable, Mapping, Sequence, TextIO
+from typing import Iterable, Iterator, Mapping, Sequence, TextIO
 
 from mediasearch.errors import MediaSearchError
 
@@ -92,9 +92,9 @@ def write_qrels(rows: Iterable[QrelRow], out: TextIO) -> int:
     return n
 
 
-def read_qrels(text: TextIO, *, source: str = "<qrels>") -> list[QrelRow]:
-    """Parse TREC qrels (blank lines and lines starting with # are skipped)."""
-    rows: list[QrelRow] = []
+def iter_qrels_lines(text: TextIO | Iterable[str], *, source: str = "<qrels>") -> Iterator[tuple[int, str, str, int]]:
+    """(line number, qid, docno, grade) of each TREC qrels line; blank lines and lines
+    starting with # are skipped; any integer grade is kept (negative: unjudged)."""
     for lineno, line in enumerate(text, start=1):
         line = line.strip()
         if not line or line.startswith("#"):
@@ -107,6 +107,13 @@ def read_qrels(text: TextIO, *, source: str = "<qrels>") -> list[QrelRow]:
             grade = int(grade_s)
         except ValueError:
             raise FormatError(source, lineno, f"grade {grade_s!r} is not an integer") from None
+        yield lineno, qid, doc, grade
+
+
+def read_qrels(text: TextIO, *, source: str = "<qrels>") -> list[QrelRow]:
+    """Parse TREC qrels (blank lines and lines starting with # are skipped)."""
+    rows: list[QrelRow] = []
+    for _lineno, qid, doc, grade in iter_qrels_lines(text, source=source):
         doc, at_s = split_docno(doc)
         rows.append(QrelRow(qid, doc, grade, at_s))
     return rows

@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Iterable, Mapping, Sequence, TextIO
 
 from mediasearch.evaluation import metrics as m
-from mediasearch.evaluation.formats import FormatError
+from mediasearch.evaluation.formats import FormatError, iter_qrels_lines
 
 logger = logging.getLogger(__name__)
 
@@ -117,18 +117,7 @@ def expand_measures(names: Iterable[str]) -> list[str]:
 def read_trec_qrels(text: TextIO | Iterable[str], *, source: str = "<qrels>") -> TrecQrels:
     """Parse TREC qrels with raw docnos and every integer grade (negative kept)."""
     qrels: TrecQrels = {}
-    for lineno, line in enumerate(text, start=1):
-        line = line.strip()
-        if not line or line.startswith("#"):
-            continue
-        parts = line.split()
-        if len(parts) != 4:
-            raise FormatError(source, lineno, f"expected 'qid iter docno grade', got {len(parts)} fields")
-        qid, _iteration, doc, grade_s = parts
-        try:
-            grade = int(grade_s)
-        except ValueError:
-            raise FormatError(source, lineno, f"grade {grade_s!r} is not an integer") from None
+    for lineno, qid, doc, grade in iter_qrels_lines(text, source=source):
         docs = qrels.setdefault(qid, {})
         if doc in docs and docs[doc] != grade:
             raise FormatError(source, lineno, f"document {doc} of query {qid} judged twice ({docs[doc]} and {grade})")
