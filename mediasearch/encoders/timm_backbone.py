@@ -48,7 +48,6 @@ from timm.data import create_transform, resolve_data_config
 
 from mediasearch.encoders import torch_utils
 from mediasearch.encoders.base import Encoder, EncoderSpec
-from mediasearch.encoders.device import batch_size_for
 
 if TYPE_CHECKING:  # pragma: no cover
     from PIL import Image
@@ -111,28 +110,12 @@ class TimmBackboneEncoder(Encoder):
         overrides = spec.options.get("data_config")
         self.data_config = data_config(model, overrides)  # type: ignore[arg-type]
         self.preprocess = create_transform(**self.data_config, is_training=False)
-        self.device = torch_utils.load_device(spec.name, settings)
-        self.model = model.eval().to(self.device)  # moved once, kept there
-        self.batch_size = batch_size_for(settings, self.device)
-        self.precision = torch_utils.decide_image_precision(
-            settings,
-            component=spec.name,
-            device=self.device,
-            preprocess=self.preprocess,
-            forward=self.model,
-            weights_path=weights_path,
-            channels_last=self.channels_last,
+        placed = torch_utils.place_image_model(
+            settings, component=spec.name, model=model, preprocess=self.preprocess,
+            weights_path=weights_path, channels_last=self.channels_last,
         )
-        self.onnx, self.engine = torch_utils.decide_image_engine(
-            settings,
-            component=spec.name,
-            model=self.model,
-            device=self.device,
-            preprocess=self.preprocess,
-            weights_path=weights_path,
-            chosen=self.precision,
-            channels_last=self.channels_last,
-        )
+        self.model, self.device, self.batch_size = placed.model, placed.device, placed.batch_size
+        self.precision, self.onnx, self.engine = placed.precision, placed.onnx, placed.engine
         logger.info(
             "loaded %s (%s) from %s on %s; preprocessing %s; %s: %s",
             spec.name, architecture, weights_path, self.device, self.data_config,

@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+from dataclasses import dataclass
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
@@ -139,6 +140,42 @@ def decide_image_engine(
         torch_run=run, torch_precision=chosen, device_type=device.type,
     )
     return (OnnxForward(session) if session is not None else None), decision
+
+
+@dataclass
+class PlacedImageModel:
+    """An image backbone moved to its device once, with the numeric path and engine chosen."""
+
+    model: torch.nn.Module
+    device: torch.device
+    batch_size: int
+    precision: precision.PrecisionDecision
+    onnx: "OnnxForward | None"
+    engine: dict
+
+
+def place_image_model(
+    settings: Settings,
+    *,
+    component: str,
+    model: torch.nn.Module,
+    preprocess: Callable[[Image.Image], torch.Tensor],
+    weights_path: Path | None,
+    channels_last: bool,
+) -> PlacedImageModel:
+    """What every torch image backbone does after building its model: pick the device,
+    move the model there once, size the batch, and choose precision then engine."""
+    device = load_device(component, settings)
+    model = model.eval().to(device)  # moved once, kept there
+    chosen = decide_image_precision(
+        settings, component=component, device=device, preprocess=preprocess, forward=model,
+        weights_path=weights_path, channels_last=channels_last,
+    )
+    onnx, engine = decide_image_engine(
+        settings, component=component, model=model, device=device, preprocess=preprocess,
+        weights_path=weights_path, chosen=chosen, channels_last=channels_last,
+    )
+    return PlacedImageModel(model, device, device_mod.batch_size_for(settings, device), chosen, onnx, engine)
 
 
 # -- weights ---------------------------------------------------------------------------

@@ -25,7 +25,6 @@ from torch import nn
 
 from mediasearch.encoders import torch_utils
 from mediasearch.encoders.base import Encoder, EncoderSpec
-from mediasearch.encoders.device import batch_size_for
 
 if TYPE_CHECKING:  # pragma: no cover
     from PIL import Image
@@ -64,29 +63,13 @@ class ResNet50Encoder(Encoder):
         self.channels_last = bool(spec.options.get("channels_last", True))
         if self.channels_last:
             model = model.to(memory_format=torch.channels_last)
-        self.device = torch_utils.load_device(spec.name, settings)
-        self.model = model.eval().to(self.device)  # moved once, kept there
-        self.batch_size = batch_size_for(settings, self.device)
         self.preprocess = resnet50_transform(str(spec.options.get("weights", "IMAGENET1K_V2")))
-        self.precision = torch_utils.decide_image_precision(
-            settings,
-            component=spec.name,
-            device=self.device,
-            preprocess=self.preprocess,
-            forward=self.model,
-            weights_path=weights_path,
-            channels_last=self.channels_last,
+        placed = torch_utils.place_image_model(
+            settings, component=spec.name, model=model, preprocess=self.preprocess,
+            weights_path=weights_path, channels_last=self.channels_last,
         )
-        self.onnx, self.engine = torch_utils.decide_image_engine(
-            settings,
-            component=spec.name,
-            model=self.model,
-            device=self.device,
-            preprocess=self.preprocess,
-            weights_path=weights_path,
-            chosen=self.precision,
-            channels_last=self.channels_last,
-        )
+        self.model, self.device, self.batch_size = placed.model, placed.device, placed.batch_size
+        self.precision, self.onnx, self.engine = placed.precision, placed.onnx, placed.engine
         logger.info(
             "loaded %s from %s on %s (%s: %s; channels_last=%s)",
             spec.name, weights_path, self.device, self.precision.precision, self.precision.reason, self.channels_last,
