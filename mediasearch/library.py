@@ -136,9 +136,6 @@ class Library:
         view.refresh(self.catalog.vector_log(encoder))
         return view
 
-    def has_index(self, encoder: str) -> bool:
-        return self.catalog.vector_log(encoder) is not None
-
     def indexed_encoders(self) -> list[str]:
         """Encoders with vectors in this library (registered ones only)."""
         found = {r["encoder"] for r in self.catalog.vector_logs() if r["count"]}

@@ -214,6 +214,7 @@ def _speech_pairs(
     index = library.index(encoder_name)
     if vector is not None and len(index):
         scores, ids = index.search(np.asarray(vector, dtype=np.float32).reshape(1, -1), depth)
+        # tombstones must not take ranks in the fusion (hydration alone would drop them after)
         known = library.catalog.known_embedded(encoder_name, [int(i) for i in ids[0] if i >= 0])
         semantic = [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if int(i) in known]
     return [(h.id, h.score) for h in fuse_hybrid(lexical, semantic, k)]

@@ -598,16 +598,6 @@ class Catalog(EvaluationSQL):
             )
         return out
 
-    def segment_ids_of_kinds(self, encoder: str, kinds: Sequence[MediaKind]) -> np.ndarray:
-        """(n,) int64 ids of the segments ``encoder`` embedded whose asset is one of ``kinds``."""
-        marks = ",".join("?" * len(kinds))
-        rows = self.conn.execute(
-            f"""SELECT e.segment_id FROM embeddings e JOIN segments s ON s.id=e.segment_id
-                JOIN assets a ON a.id=s.asset_id WHERE e.encoder=? AND a.kind IN ({marks})""",
-            [encoder, *[k.value for k in kinds]],
-        )
-        return np.fromiter((r[0] for r in rows), dtype=np.int64)
-
     def max_segment_id(self) -> int:
         row = self.conn.execute("SELECT seq FROM sqlite_sequence WHERE name='segments'").fetchone()
         top = self.conn.execute("SELECT COALESCE(MAX(id), 0) FROM segments").fetchone()[0]
