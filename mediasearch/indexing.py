@@ -23,6 +23,7 @@ import logging
 import os
 import platform
 import queue
+import sys
 import threading
 import time
 from collections import defaultdict
@@ -817,6 +818,18 @@ def index_config(enc: Encoder) -> dict:
     return {"text_model": text_model} if text_model else {}
 
 
+def peak_rss_mb() -> float | None:
+    """This process's peak resident memory so far, in MiB (None where the OS can't say).
+
+    ``ru_maxrss`` is KiB on Linux and bytes on macOS; Windows has no ``resource`` module."""
+    try:
+        import resource
+    except ImportError:  # Windows
+        return None
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
+
+
 def _record_runs(library: Library, report: IndexReport, *, started_at: float) -> None:
     threads = library.settings.inference_threads
     machine = f"{platform.machine()} {platform.processor() or ''}".strip() + f", {os.cpu_count()} cores"
@@ -831,4 +844,5 @@ def _record_runs(library: Library, report: IndexReport, *, started_at: float) ->
                     media_s=stats.media_s,
                     threads=threads,
                     machine=machine,
+                    peak_rss_mb=peak_rss_mb(),
                 )

@@ -97,3 +97,19 @@ def test_counts_and_skipped(tmp_path: Path) -> None:
         assert counts["assets"]["unknown"]["skipped"] == 1
         assert counts["encoders"]["baseline-image"]["segments"] == 1
         assert cat.skipped() == [("/p/bad.jpg", "empty file (0 bytes)")]
+
+
+def test_library_meta_and_run_memory_survive_reopening(tmp_path: Path) -> None:
+    path = tmp_path / "c.sqlite"
+    with Catalog(path) as cat:
+        assert cat.meta("vector_store") is None
+        with cat.transaction():
+            cat.set_meta("vector_store", "local")
+            cat.set_meta("vector_store", "milvus-lite:///x.db")
+            cat.record_run("e", started_at=1.0, wall_s=2.0, items=3, media_s=0.0, threads=1, machine="m", peak_rss_mb=512.5)
+    with Catalog(path) as cat:
+        assert cat.meta("vector_store") == "milvus-lite:///x.db"
+        assert cat.runs("e")[0]["peak_rss_mb"] == 512.5
+        with cat.transaction():
+            cat.set_meta("vector_store", None)
+        assert cat.meta("vector_store") is None

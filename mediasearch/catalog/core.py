@@ -522,12 +522,40 @@ class Catalog(EvaluationSQL):
 
     # -- runs ---------------------------------------------------------------------
     def record_run(
-        self, encoder: str, *, started_at: float, wall_s: float, items: int, media_s: float, threads: int, machine: str
+        self,
+        encoder: str,
+        *,
+        started_at: float,
+        wall_s: float,
+        items: int,
+        media_s: float,
+        threads: int,
+        machine: str,
+        peak_rss_mb: float | None = None,
     ) -> None:
+        """One indexing run's figures for one encoder (``peak_rss_mb``: the process's peak
+        resident memory in MiB over the run, None when unknown)."""
         self.conn.execute(
-            "INSERT INTO runs(encoder, started_at, wall_s, items, media_s, threads, machine) VALUES(?,?,?,?,?,?,?)",
-            (encoder, started_at, wall_s, items, media_s, threads, machine),
+            "INSERT INTO runs(encoder, started_at, wall_s, items, media_s, threads, machine, peak_rss_mb)"
+            " VALUES(?,?,?,?,?,?,?,?)",
+            (encoder, started_at, wall_s, items, media_s, threads, machine, peak_rss_mb),
         )
+
+    # -- library-wide settings ------------------------------------------------------
+    def meta(self, key: str) -> str | None:
+        """A library-wide setting (e.g. ``vector_store``), or None when never set."""
+        row = self.conn.execute("SELECT value FROM library_meta WHERE key=?", (key,)).fetchone()
+        return None if row is None else row[0]
+
+    def set_meta(self, key: str, value: str | None) -> None:
+        """Set (or with None, forget) a library-wide setting; call inside a transaction."""
+        if value is None:
+            self.conn.execute("DELETE FROM library_meta WHERE key=?", (key,))
+        else:
+            self.conn.execute(
+                "INSERT INTO library_meta(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+                (key, value),
+            )
 
     def runs(self, encoder: str | None = None) -> list[sqlite3.Row]:
         if encoder is None:

@@ -169,6 +169,16 @@ MIGRATIONS: list[str] = [
         UPDATE speech_fts SET text=COALESCE(new.text, '') WHERE rowid=new.id;
     END;
     """,
+    # v4: library-wide settings that every process must agree on (the vector store's URI,
+    # so the CLI and the GUI use the same backend), and the peak resident memory of each
+    # indexing run (the model-selection report's memory column).
+    """
+    CREATE TABLE library_meta(
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    );
+    ALTER TABLE runs ADD COLUMN peak_rss_mb REAL;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
