@@ -41,6 +41,10 @@ class EncoderSpec:
     ``preference``: rank among encoders of the same media (lower first); the default
     encoder for a query is the best-ranked one indexed (see ``registry.preference_order``).
     ``benchmark``: a published figure with its source ("" when none is quoted).
+    ``benchmark_metric`` / ``benchmark_value``: the same figure as data, so reports can rank
+    encoders by it (e.g. "imagenet-top1" 80.858, in the metric's own unit); encoders are
+    comparable only when the metric is the same. ``benchmark_higher_is_better`` is False for
+    error rates such as "librispeech-test-clean-wer".
     ``hosting``: "self-hosted" (runs here) or "api" (sends data to a remote service).
     """
 
@@ -60,6 +64,9 @@ class EncoderSpec:
     options: Mapping[str, object] = field(default_factory=dict)
     preference: int = 1000
     benchmark: str = ""
+    benchmark_metric: str = ""
+    benchmark_value: float | None = None
+    benchmark_higher_is_better: bool = True
     hosting: str = "self-hosted"
 
     @property
@@ -80,6 +87,9 @@ class EncoderSpec:
             "preprocessing": self.preprocessing,
             "preference": self.preference,
             "benchmark": self.benchmark,
+            "benchmark_metric": self.benchmark_metric,
+            "benchmark_value": self.benchmark_value,
+            "benchmark_higher_is_better": self.benchmark_higher_is_better,
             "hosting": self.hosting,
         }
 

@@ -54,6 +54,8 @@ _SPECS: list[EncoderSpec] = [
         options={"weights": "IMAGENET1K_V2"},
         preference=20,
         benchmark="ImageNet-1k acc@1 80.858 (torchvision IMAGENET1K_V2 weights table)",
+        benchmark_metric="imagenet-top1",
+        benchmark_value=80.858,
     ),
     EncoderSpec(
         name="siglip-vit-b16",
@@ -129,6 +131,8 @@ _SPECS: list[EncoderSpec] = [
         sample_rate=32_000,
         preference=10,
         benchmark="AudioSet mAP 0.431 (Kong et al., PANNs, arXiv:1912.10211, Table 2)",
+        benchmark_metric="audioset-map",
+        benchmark_value=0.431,
     ),
 ]
 
