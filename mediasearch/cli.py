@@ -529,7 +529,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("gui_args", nargs="*", metavar="OPTION", help="more options for the app after --, e.g. -- --dark (see mediasearch-gui --help)")
     p.set_defaults(func=cmd_gui)
 
-    for module in ("mediasearch.cli_models", "mediasearch.cli_eval", "mediasearch.cli_store", "mediasearch.cli_serve"):
+    for module in ("mediasearch.cli_models", "mediasearch.cli_eval", "mediasearch.cli_store", "mediasearch.cli_serve", "mediasearch.cli_loadtest"):
         try:
             mod = __import__(module, fromlist=["register"])
         except ImportError as exc:  # an area not built into this install
