@@ -71,6 +71,9 @@ _SPECS: list[EncoderSpec] = [
         image_size=224,
         options={"architecture": "ViT-B-16-SigLIP", "pretrained": "webli"},
         preference=10,
+        benchmark="ImageNet-1k zero-shot top-1 76.04% (open_clip docs/openclip_classification_results.csv, ViT-B-16-SigLIP webli)",
+        benchmark_metric="imagenet-zeroshot-top1",
+        benchmark_value=76.04,
     ),
     EncoderSpec(
         name="efficientnet-lite0",
@@ -86,6 +89,9 @@ _SPECS: list[EncoderSpec] = [
         image_size=224,
         options={"architecture": "tf_efficientnet_lite0"},
         preference=30,
+        benchmark="ImageNet-1k top-1 74.830 (timm results/results-imagenet.csv, tf_efficientnet_lite0.in1k, 224 px)",
+        benchmark_metric="imagenet-top1",
+        benchmark_value=74.830,
     ),
     EncoderSpec(
         name="baseline-audio",
@@ -138,6 +144,9 @@ _SPECS: list[EncoderSpec] = [
 
 # Whisper sizes: transcripts go into a hybrid BM25 + dense text index whose dense part
 # uses a sentence-transformers model (all-MiniLM-L6-v2 by default).
+#: LibriSpeech test-clean WER (%), greedy decoding: Radford et al., "Robust Speech Recognition via
+#: Large-Scale Weak Supervision", arXiv:2212.04356, Appendix D.1.1 (English transcription)
+_WHISPER_WER = {"tiny.en": 5.6, "tiny": 7.6, "base.en": 4.2, "base": 5.0, "small.en": 3.1, "small": 3.4, "medium.en": 3.1, "medium": 2.9}
 _WHISPER_RANK = {"medium": 10, "medium.en": 11, "small": 20, "small.en": 21, "base": 30, "base.en": 31, "tiny": 40, "tiny.en": 41}
 for _size in ("tiny", "tiny.en", "base", "base.en", "small", "small.en", "medium", "medium.en"):
     _SPECS.append(
@@ -155,6 +164,10 @@ for _size in ("tiny", "tiny.en", "base", "base.en", "small", "small.en", "medium
             sample_rate=16_000,
             options={"whisper_model": _size, "text_model": "all-minilm-l6-v2"},
             preference=_WHISPER_RANK[_size],
+            benchmark=f"LibriSpeech test-clean WER {_WHISPER_WER[_size]}% (Whisper paper, arXiv:2212.04356, Appendix D.1.1)",
+            benchmark_metric="librispeech-test-clean-wer",
+            benchmark_value=_WHISPER_WER[_size],
+            benchmark_higher_is_better=False,
         )
     )
 
