@@ -220,10 +220,13 @@ def _client(
     try:
         searcher = _Searcher(settings, encoder, target, service, k)
         warm_error = None
-        try:
-            searcher(queries[worker % len(queries)])
-        except Exception as exc:  # a broken query is counted when timed; the client still serves
-            warm_error = _one_line(exc)
+        for i in range(len(queries)):  # the first query that works warms the client up
+            try:
+                searcher(queries[(worker + i) % len(queries)])
+                warm_error = None
+                break
+            except Exception as exc:  # a broken query is counted when timed; the client still serves
+                warm_error = warm_error or _one_line(exc)
     except Exception as exc:
         results.put(("failed", worker, os.getpid(), _one_line(exc)))
         return
@@ -318,7 +321,7 @@ class _Pool:
             if kind == "failed":
                 failure = failure or message
             elif message:
-                log.warning("load-test client %d: warm-up query failed: %s", worker, message)
+                log.warning("load-test client %d: no saved query worked for its warm-up: %s", worker, message)
                 self.warm_errors.append(message)
         return failure
 
