@@ -183,3 +183,119 @@ class NotMediaError(UnsupportedMediaError):
     A subclass of UnsupportedMediaError, so code that skips unsupported files keeps working;
     ``isinstance(err, NotMediaError)`` tells it apart from damaged or unsupported media.
     """
+
+
+class UnknownTextModelError(MediaSearchError):
+    """A transcript text model name is neither in the table nor ``openai:MODEL``."""
+
+    def __init__(self, name: str, valid: Sequence[str]) -> None:
+        self.name = name
+        self.valid = list(valid)
+        super().__init__(f"unknown text model {name!r}; choose one of {', '.join(self.valid)} (or openai:ANY-MODEL)")
+
+
+class ApiOptInRequiredError(MediaSearchError):
+    """An API text model was chosen without the explicit opt-in (transcripts would leave the machine)."""
+
+    def __init__(self, model: str, endpoint: str) -> None:
+        self.model = model
+        self.endpoint = endpoint
+        super().__init__(
+            f"{model} sends every transcript to {endpoint}, off this machine; "
+            "add --allow-api (or set MEDIASEARCH_ALLOW_API=1) to agree, or pick a self-hosted --text-model"
+        )
+
+
+class EmbeddingApiError(MediaSearchError):
+    """An embeddings endpoint answered with an error (or not at all). ``status``: the HTTP
+    status (None when no answer came: timeout, refused connection); ``server_message``: what
+    the server said; ``attempts``: how many requests were made."""
+
+    def __init__(self, url: str, status: int | None, server_message: str, *, attempts: int = 1) -> None:
+        self.url = url
+        self.status = status
+        self.server_message = server_message
+        self.attempts = attempts
+        what = f"HTTP {status}" if status is not None else "no answer"
+        tries = f" after {attempts} attempts" if attempts > 1 else ""
+        super().__init__(f"embeddings endpoint {url}: {what}{tries}: {server_message}")
+
+
+class EmbeddingApiAuthError(EmbeddingApiError):
+    """The endpoint refused the key (HTTP 401/403), or no key was set (``status`` None)."""
+
+    def __init__(self, url: str, status: int | None, server_message: str, *, key_env: str = "OPENAI_API_KEY") -> None:
+        super().__init__(url, status, server_message)
+        self.key_env = key_env
+        code = f" (HTTP {status})" if status is not None else ""
+        self.args = (f"embeddings endpoint {url} refused the API key{code}: {server_message}; check {key_env}",)
+
+
+class ExtraNotInstalledError(MediaSearchError):
+    """An optional feature needs packages that are not installed; ``extra``: the package
+    extra that brings them (``pip install 'mediasearch[EXTRA]'``), ``missing``: the module."""
+
+    def __init__(self, feature: str, extra: str, missing: str) -> None:
+        self.feature = feature
+        self.extra = extra
+        self.missing = missing
+        super().__init__(f"{feature} needs {missing}, which is not installed: pip install 'mediasearch[{extra}]'")
+
+
+class ClusterError(MediaSearchError):
+    """A compute cluster (Ray) could not be started or reached, or lost its workers.
+    ``address``: what was asked for (None: a local cluster); ``reason``: what went wrong."""
+
+    def __init__(self, address: str | None, reason: str) -> None:
+        self.address = address
+        self.reason = reason
+        where = f"Ray cluster at {address}" if address else "local Ray cluster"
+        super().__init__(f"{where}: {reason}")
+
+
+class StoreURIError(MediaSearchError, ValueError):
+    """A ``--store`` / ``--to`` value that is not a vector store address."""
+
+    def __init__(self, uri: str, reason: str) -> None:
+        self.uri = uri
+        self.reason = reason
+        super().__init__(
+            f"not a vector store address: {uri!r} ({reason}); use local, milvus-lite:///path/to/file.db "
+            "or milvus://host:19530"
+        )
+
+
+class VectorStoreUnavailableError(MediaSearchError):
+    """The library's vector store (a Milvus server or Milvus Lite file) cannot be reached or opened."""
+
+    def __init__(self, uri: str, reason: str, *, hint: str = "") -> None:
+        self.uri = uri
+        self.reason = reason
+        self.hint = hint
+        super().__init__(f"vector store {uri} unavailable: {reason}" + (f"; {hint}" if hint else ""))
+
+
+class StoreMismatchError(MediaSearchError):
+    """A command asked for one vector store, the library keeps its vectors in another."""
+
+    def __init__(self, library_dir: Path | str, stored: str, asked: str) -> None:
+        self.library_dir = Path(library_dir)
+        self.stored = stored
+        self.asked = asked
+        super().__init__(
+            f"this library keeps its vectors in {stored}, not {asked}; "
+            f"to move them run `mediasearch store migrate --to {asked}`"
+        )
+
+
+class MigrationVerifyError(MediaSearchError):
+    """A store migration copied the vectors but they do not check out; the library was not switched."""
+
+    def __init__(self, target: str, encoder: str, reason: str) -> None:
+        self.target = target
+        self.encoder = encoder
+        self.reason = reason
+        super().__init__(
+            f"migration to {target} not switched: {encoder}: {reason}; the library still uses its old store "
+            "(run the migration again to retry)"
+        )
