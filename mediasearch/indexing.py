@@ -29,18 +29,21 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Callable, Iterator, Protocol, Sequence
 
 import numpy as np
 
 from mediasearch.catalog import STATE_DONE, STATE_FAILED
-from mediasearch.encoders.base import Encoder
+from mediasearch.encoders.base import AssetEncoding, Encoder
 from mediasearch.encoders.registry import get_spec, load_encoder
 from mediasearch.errors import CancelledError, DecodeError, MediaSearchError, NotMediaError, UnsupportedMediaError
 from mediasearch.library import Library
 from mediasearch.media import Asset, AssetStatus, MediaKind, Stream
 from mediasearch.progress import CancelToken, Progress, ProgressCallback, no_progress
 from mediasearch.scan import FileEntry, normalise_root, scan
+
+if TYPE_CHECKING:  # pragma: no cover
+    from mediasearch.config import Settings
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +56,28 @@ FRAME_CHUNK = 32
 _THROTTLE_S = float(os.environ.get("MEDIASEARCH_TEST_SLOW_EMBED_S", "0") or 0)
 #: catalog writes of the mark phase are committed every this many files
 COMMIT_EVERY = 500
+#: bytes of new files held in memory between their read (kind + hash) and their decode;
+#: a chunk of checked files is embedded when it reaches this (or COMMIT_EVERY files)
+HOLD_BYTES = 256 * 1024 * 1024
+#: bytes the file readers may read ahead of the check (files above the whole-file hash
+#: limit count as the limit: only their samples are read ahead)
+READ_AHEAD_BYTES = 64 * 1024 * 1024
+
+
+def decode_workers() -> int:
+    """Threads that read and decode files while the encoders run: ``MEDIASEARCH_DECODE_WORKERS``,
+    else a quarter of the usable cores (1 to 8). Torch takes all cores but one
+    (``Settings.inference_threads``); JPEG decoding at reduced DCT scale, PyAV and hashing
+    release the GIL, so a few decode threads keep a many-core encoder fed without
+    starving it on a small machine (1 worker on 2 to 7 cores)."""
+    env = os.environ.get("MEDIASEARCH_DECODE_WORKERS", "").strip()
+    if env.isdigit() and int(env) > 0:
+        return int(env)
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # macOS, Windows
+        cores = os.cpu_count() or 1
+    return max(1, min(8, cores // 4))
 
 
 @dataclass
@@ -136,6 +161,7 @@ def index_paths(
     progress: ProgressCallback | None = None,
     cancel: CancelToken | None = None,
     retry_failed: bool = False,
+    executor: "Executor | None" = None,
 ) -> IndexReport:
     """Bring the library up to date with ``roots`` for ``encoders``.
 
@@ -145,6 +171,11 @@ def index_paths(
     sweeps, and embeds what is not done. Bad files are recorded as skipped with a
     reason; cancellation keeps what was committed and returns a report with
     ``cancelled``; ``report.missing`` says what is still not embedded.
+
+    ``executor``: where decoding and embedding run (None: in this process, overlapped
+    with the commits by a decode thread; e.g. ``mediasearch.distributed.RayExecutor``:
+    on a cluster). This process stays the single writer either way: it decides the work,
+    and stages and commits what comes back through the same code path.
     """
     t0 = time.monotonic()
     cancel = cancel or CancelToken()
@@ -160,14 +191,21 @@ def index_paths(
         try:
             for enc in loaded.values():
                 _check_index_config(library, enc)
-            _mark_and_sweep(library, root_paths, report, rep, cancel)
-            assets = _assets_under(library, root_paths)
             visual = [enc for enc in loaded.values() if not enc.owns_segments]
             owners = [enc for enc in loaded.values() if enc.owns_segments]
-            if visual:
-                _VisualStage(library, visual, report, rep, cancel, retry_failed=retry_failed).run(assets)
-            for enc in owners:
-                _run_asset_encoder(library, enc, assets, report, rep, cancel, retry_failed=retry_failed)
+            chunked = _ChunkedReporter(rep)
+
+            def embed(batch: list[Asset]) -> None:
+                if visual:
+                    _VisualStage(library, visual, report, chunked, cancel, retry_failed=retry_failed, executor=executor).run(batch)
+                for enc in owners:
+                    _run_asset_encoder(library, enc, batch, report, chunked, cancel, retry_failed=retry_failed, executor=executor)
+
+            # new and changed files are embedded chunk by chunk as the check reads them, each
+            # decoded from the buffer its hash was computed from (one read per file)
+            _mark_and_sweep(library, root_paths, report, rep, cancel, on_fresh=embed, chunked=chunked)
+            assets = _assets_under(library, root_paths)
+            embed(assets)  # what is left: unchanged files some encoder has not done yet
         except (CancelledError, KeyboardInterrupt):
             report.cancelled = True
             log.info("indexing cancelled; what was done is kept, run again to resume")
@@ -215,9 +253,24 @@ def _missing(
 # -- mark and sweep ----------------------------------------------------------------
 
 
-def _mark_and_sweep(library: Library, roots: list[Path], report: IndexReport, rep: _Reporter, cancel: CancelToken) -> None:
+def _mark_and_sweep(
+    library: Library,
+    roots: list[Path],
+    report: IndexReport,
+    rep: _Reporter,
+    cancel: CancelToken,
+    *,
+    on_fresh: Callable[[list[Asset]], None] | None = None,
+    chunked: "_ChunkedReporter | None" = None,
+) -> None:
+    """Scan, check new and changed files (kind, hash, rename?), drop what vanished.
+
+    ``on_fresh``: called after each committed chunk of checked files with its new and
+    changed assets, while their bytes are still held (see :mod:`mediasearch.decode.source`),
+    so they are decoded without reading them again. A chunk ends after ``COMMIT_EVERY``
+    files or ``HOLD_BYTES`` held bytes."""
     from mediasearch.decode.probe import classify
-    from mediasearch.hashing import content_hash
+    from mediasearch.decode.source import hold, release
 
     cat = library.catalog
     rep.start("scan", None)
@@ -256,13 +309,51 @@ def _mark_and_sweep(library: Library, roots: list[Path], report: IndexReport, re
 
     rep.start("check", len(todo))
     moved_from: set[str] = set()
-    for start in range(0, len(todo), COMMIT_EVERY):
-        with cat.transaction():
-            for i, entry in enumerate(todo[start : start + COMMIT_EVERY], start):
-                cancel.raise_if_cancelled("indexing")
-                rep.report("check", i, len(todo), entry.path)
-                _check_file(library, entry, known.get(entry.path), stale, moved_from, report, classify, content_hash)
-    rep.report("check", len(todo), len(todo))
+    reads = _read_ahead(todo, workers=decode_workers(), budget=READ_AHEAD_BYTES)
+    i = 0
+    held_paths: list[str] = []
+    embedding = False  # once chunks are embedded, the embedding stages carry the progress
+    try:
+        while i < len(todo):
+            fresh: list[str] = []
+            held_total = n = 0
+            with cat.transaction():
+                while i < len(todo) and n < COMMIT_EVERY and held_total < HOLD_BYTES:
+                    entry, src, err = next(reads)
+                    cancel.raise_if_cancelled("indexing")
+                    if not embedding:
+                        rep.report("check", i, len(todo), entry.path)
+                    if src is not None and src.data is not None:
+                        hold(entry.path, src.data)
+                        held_paths.append(entry.path)
+                        held_total += len(src.data)
+                    _check_file(
+                        library, entry, known.get(entry.path), stale, moved_from, report,
+                        _classify_read(classify, err), lambda _p, src=src: src.digest,  # type: ignore[union-attr]
+                    )
+                    if report.fresh_paths.get(entry.path) in ("new", "changed"):
+                        fresh.append(entry.path)
+                    i += 1
+                    n += 1
+            if on_fresh is not None and fresh:
+                if not embedding:
+                    rep.report("check", i, len(todo))
+                embedding = True
+                if chunked is not None:
+                    chunked.unchecked = len(todo) - i
+                batch = [a for a in (cat.asset_by_path(p) for p in fresh) if a is not None and a.status is AssetStatus.OK]
+                on_fresh(sorted(batch, key=lambda a: str(a.path)))
+            for p in held_paths:
+                release(p)
+            held_paths.clear()
+    finally:
+        reads.close()
+        for p in held_paths:
+            release(p)
+    if chunked is not None:
+        chunked.unchecked = 0
+    if not embedding:
+        rep.report("check", len(todo), len(todo))
 
     gone = [a for p, a in stale.items() if p not in moved_from]
     if gone:
@@ -271,6 +362,81 @@ def _mark_and_sweep(library: Library, roots: list[Path], report: IndexReport, re
         with cat.transaction():
             cat.delete_assets([a.id for a in gone])
         report.removed = len(gone)
+
+
+class _ChunkedReporter:
+    """Progress of stages that run once per chunk of checked files: each stage counts on
+    across chunks (one bar per stage, not one per chunk). ``unchecked``: files the check
+    has still to read (the total includes them until they are known)."""
+
+    def __init__(self, rep: _Reporter) -> None:
+        self.rep = rep
+        self.callback = rep.callback
+        self.unchecked = 0
+        self._base: dict[str, int] = {}
+        self._last: dict[str, int] = {}
+
+    def start(self, stage: str, total: int | None, unit: str = "file") -> None:
+        first = stage not in self._base
+        self._base[stage] = self._base.get(stage, 0) + self._last.get(stage, 0)
+        self._last[stage] = 0
+        if first:
+            self.rep.start(stage, None if total is None else total + self.unchecked, unit)
+
+    def report(self, stage: str, done: int, total: int | None, current: str = "", unit: str = "file") -> None:
+        base = self._base.get(stage, 0)
+        self._last[stage] = done
+        full = None if total is None else base + total + self.unchecked
+        self.rep.report(stage, base + done, full, current, unit)
+
+
+def _classify_read(classify: Callable[[Path], MediaKind], err: OSError | None) -> Callable[[Path], MediaKind]:
+    """``classify``, for a file whose read failed with ``err``: classify says why in its own
+    words (missing, permission denied, empty); else the read error stands."""
+
+    def check(path: Path) -> MediaKind:
+        kind = classify(path)
+        if err is not None:
+            raise err
+        return kind
+
+    return check
+
+
+def _read_ahead(
+    entries: Sequence[FileEntry], *, workers: int, budget: int
+) -> Iterator[tuple[FileEntry, "Source | None", OSError | None]]:
+    """(entry, what one read of it gave, or the OSError) in ``entries`` order, read by
+    ``workers`` threads up to ``budget`` bytes ahead of the consumer (hashing releases the GIL)."""
+    from collections import deque
+    from concurrent.futures import ThreadPoolExecutor
+
+    from mediasearch.decode.source import read_source
+    from mediasearch.hashing import WHOLE_FILE_LIMIT
+
+    pending: deque = deque()
+    ahead = 0
+    it = iter(entries)
+    pool = ThreadPoolExecutor(max(1, workers), thread_name_prefix="mediasearch-read")
+    try:
+        while True:
+            while not pending or ahead < budget:
+                entry = next(it, None)
+                if entry is None:
+                    break
+                cost = min(int(entry.size), WHOLE_FILE_LIMIT)
+                pending.append((entry, cost, pool.submit(read_source, entry.path)))
+                ahead += cost
+            if not pending:
+                return
+            entry, cost, future = pending.popleft()
+            ahead -= cost
+            try:
+                yield entry, future.result(), None
+            except OSError as exc:  # pragma: no cover - raised inside result()
+                yield entry, None, exc
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _is_under(path: str, root: Path) -> bool:
@@ -408,8 +574,13 @@ def _mark_asset_skipped(library: Library, asset: Asset, reason: str, report: Ind
 
 
 @dataclass
-class _Decoded:
-    """One chunk of decoded pictures of an asset; ``last`` marks the asset's final chunk."""
+class Decoded:
+    """One chunk of decoded pictures of an asset; ``last`` marks the asset's final chunk.
+
+    Decoded here, it carries ``images``; embedded elsewhere (an :class:`Executor`), it
+    carries ``vectors`` instead: encoder -> float32 (len(times), dim), one row per time,
+    and ``failed``: encoder -> why that encoder failed on the asset (no vectors then).
+    """
 
     asset: Asset
     times: list[float | None]
@@ -419,6 +590,45 @@ class _Decoded:
     media_s: float = 0.0
     #: why a truncated file's frames stop early (None for a whole file)
     partial: str | None = None
+    vectors: dict[str, np.ndarray] | None = None
+    failed: dict[str, str] = field(default_factory=dict)
+
+
+_Decoded = Decoded  # the name the module used before executors
+
+
+@dataclass
+class AssetOutcome:
+    """What an asset encoder made of one asset: ``encoding``, or ``bad`` (the file or its
+    soundtrack cannot be decoded: the reason), or ``error`` (the model failed: the reason).
+    ``wall_s``: seconds the encoder spent on it."""
+
+    encoding: AssetEncoding | None = None
+    bad: str | None = None
+    error: str | None = None
+    wall_s: float = 0.0
+
+
+class Executor(Protocol):
+    """Runs decode + embed somewhere else (another process, a cluster) for the writer.
+
+    Both methods stream results back in any order as they finish; the writer checks
+    ``cancel`` between results, and closing the iterator early must stop the work.
+    """
+
+    def embed_visual(
+        self, work: Sequence[tuple[Asset, Sequence[str]]], *, target_size: int, settings: "Settings", cancel: CancelToken
+    ) -> Iterator[Decoded]:
+        """For each (asset, names of the visual encoders it needs): one ``Decoded`` with
+        ``last`` set and ``vectors`` for every encoder that did not fail, or ``error``
+        when the file has no decodable picture (see :func:`decode_visual`)."""
+        ...
+
+    def encode_assets(
+        self, encoder: str, assets: Sequence[Asset], *, settings: "Settings", cancel: CancelToken
+    ) -> Iterator[tuple[Asset, AssetOutcome]]:
+        """(asset, :func:`encode_one`'s outcome) for each asset, by the asset encoder ``encoder``."""
+        ...
 
 
 class _VisualStage:
@@ -431,8 +641,10 @@ class _VisualStage:
         cancel: CancelToken,
         *,
         retry_failed: bool = False,
+        executor: Executor | None = None,
     ) -> None:
         self.library = library
+        self.executor = executor
         self.encoders = encoders
         self.report = report
         self.rep = rep
@@ -466,7 +678,16 @@ class _VisualStage:
         self.rep.start("embed images", len(todo))
         t_stage = time.monotonic()
         done = 0
-        for item in _prefetch(self._decode_all(todo), depth=4, cancel=self.cancel):
+        if self.executor is None:
+            source = _prefetch(self._decode_all(todo), depth=4, cancel=self.cancel)
+        else:
+            source = self.executor.embed_visual(
+                [(a, [e.name for e in need[a.id]]) for a in todo],
+                target_size=self.target_size,
+                settings=self.library.settings,
+                cancel=self.cancel,
+            )
+        for item in source:
             self.cancel.raise_if_cancelled("indexing")
             if item.error is not None:
                 self._forget_pending(item.asset.id)
@@ -504,55 +725,11 @@ class _VisualStage:
             yield lambda asset=asset: self._decode(asset)
 
     def _decode(self, asset: Asset) -> Iterator[_Decoded]:
-        """Decoded chunks of one asset, streamed (a long video never sits in memory whole)."""
-        from mediasearch.decode.image import load_image
-        from mediasearch.decode.video import probe_video, sample_frames
-
-        settings = self.library.settings
-        times: list[float | None] = []
-        images: list = []
-        sent = 0
-        try:
-            if asset.kind is MediaKind.IMAGE:
-                image = load_image(asset.path, target_size=self.target_size, max_pixels=settings.max_image_pixels)
-                yield _Decoded(asset, [None], [image], last=True)
-                return
-            duration_s = probe_video(asset.path).duration_s or 0.0
-            sampler = sample_frames(
-                asset.path,
-                interval_s=settings.frame_interval_s,
-                dedup_threshold=settings.frame_dedup_threshold,
-                target_size=self.target_size,
-                cancel=self.cancel,
-            )
-            for t_s, frame in sampler:
-                times.append(float(t_s))
-                images.append(frame)
-                if len(images) >= FRAME_CHUNK:
-                    yield _Decoded(asset, times, images, last=False)
-                    sent += len(images)
-                    times, images = [], []
-        except CancelledError:
-            raise
-        except (UnsupportedMediaError, DecodeError, OSError) as exc:
-            reason = exc.reason if isinstance(exc, MediaSearchError) else f"cannot read: {exc.strerror or exc}"
-            if sent + len(images) == 0:
-                yield _Decoded(asset, [], [], last=True, error=reason)
-                return
-            # A damaged tail: keep the frames that decoded.
-            log.warning("%s: %s; keeping the %d frames decoded before it", asset.path, reason, sent + len(images))
-            duration_s = max((t for t in times if t is not None), default=0.0)
-        if sent + len(images) == 0:
-            yield _Decoded(asset, [], [], last=True, error="video has no decodable frames")
-            return
-        partial = None
-        if asset.kind is MediaKind.VIDEO and getattr(sampler, "partial", False):
-            partial = sampler.truncated_reason
-            duration_s = float(sampler.decoded_s or duration_s)  # the real decoded length, not the header's
-        yield _Decoded(asset, times, images, last=True, media_s=duration_s, partial=partial)
+        return decode_visual(asset, self.library.settings, target_size=self.target_size, cancel=self.cancel)
 
     def _accept(self, item: _Decoded, encoders: list[Encoder]) -> None:
-        """Give the chunk segment ids (reusing ones other encoders made) and queue it."""
+        """Give the chunk segment ids (reusing ones other encoders made) and queue its
+        images for embedding, or, when it comes embedded (``item.vectors``), stage them."""
         cat = self.library.catalog
         stream = Stream.IMAGE if item.asset.kind is MediaKind.IMAGE else Stream.FRAME
         with cat.transaction():
@@ -570,9 +747,20 @@ class _VisualStage:
         for enc in encoders:
             # frames embedded before an interruption are not embedded again (ids must be fresh)
             have = cat.embedded_in_asset(enc.name, item.asset.id)
-            self.pending[enc.name].extend((item.asset.id, sid, img) for sid, img in zip(ids, item.images) if sid not in have)
-            if item.last:
-                self.finishing[enc.name].append((item.asset, item.media_s))
+            if item.vectors is None:
+                self.pending[enc.name].extend((item.asset.id, sid, img) for sid, img in zip(ids, item.images) if sid not in have)
+                if item.last:
+                    self.finishing[enc.name].append((item.asset, item.media_s))
+                continue
+            finishing = [(item.asset, item.media_s)] if item.last else []
+            if enc.name in item.failed:
+                self._stage(enc, [], np.zeros((0, enc.spec.dim), np.float32), finishing, {item.asset.id: item.failed[enc.name]})
+                continue
+            rows = [k for k, sid in enumerate(ids) if sid not in have]
+            vectors = item.vectors[enc.name]
+            self._stage(enc, [ids[k] for k in rows], vectors[rows], finishing, {})
+        if item.vectors is not None and _THROTTLE_S:
+            time.sleep(_THROTTLE_S)
 
     def _forget_pending(self, asset_id: int) -> None:
         for name in list(self.pending):
@@ -592,50 +780,32 @@ class _VisualStage:
             t0 = time.monotonic()
             vectors, failed = self._embed(enc, work)
             stats.wall_s += time.monotonic() - t0
-            ok = [w for w in work if w[0] not in failed]
-            ids = np.asarray([sid for _, sid, _ in ok], dtype=np.int64)
-            if len(ids):
-                self.library.stage_vectors(enc.name, ids, vectors)
-                self.to_mark[enc.name].extend(int(i) for i in ids)
-            stats.segments += len(ids)
-            for asset, media_s in finishing:
-                if asset.id in failed:
-                    self.to_settle.append((asset, enc.name, STATE_FAILED, failed[asset.id], 0.0))
-                else:
-                    self.to_settle.append((asset, enc.name, STATE_DONE, None, media_s))
+            self._stage(enc, [sid for aid, sid, _ in work if aid not in failed], vectors, finishing, failed)
+
+    def _stage(
+        self,
+        enc: Encoder,
+        ids: list[int],
+        vectors: np.ndarray,
+        finishing: list[tuple[Asset, float]],
+        failed: dict[int, str],
+    ) -> None:
+        """Append ``vectors`` ((len(ids), dim) float32) under segment ``ids`` to the encoder's
+        log and queue them and the ``finishing`` assets' states (FAILED for the asset ids in
+        ``failed``, with the reason) for the next checkpoint. Local and remote runs alike."""
+        stats = self.report.encoders[enc.name]
+        if ids:
+            self.library.stage_vectors(enc.name, np.asarray(ids, dtype=np.int64), np.asarray(vectors, dtype=np.float32))
+            self.to_mark[enc.name].extend(int(i) for i in ids)
+        stats.segments += len(ids)
+        for asset, media_s in finishing:
+            if asset.id in failed:
+                self.to_settle.append((asset, enc.name, STATE_FAILED, failed[asset.id], 0.0))
+            else:
+                self.to_settle.append((asset, enc.name, STATE_DONE, None, media_s))
 
     def _embed(self, enc: Encoder, work: list[tuple[int, int, object]]) -> tuple[np.ndarray, dict[int, str]]:
-        """Vectors ((n_ok, dim), in work order) for the items whose asset did not fail, and
-        {asset id: reason} of the assets that failed. A failed batch is retried item by
-        item, so one bad item never fails the good ones beside it."""
-        batch = self.library.settings.batch_size
-        failed: dict[int, str] = {}
-        rows: list[np.ndarray | None] = [None] * len(work)
-        for i in range(0, len(work), batch):
-            chunk = range(i, min(i + batch, len(work)))
-            try:
-                vectors = enc.embed_images([work[j][2] for j in chunk])
-                for j, v in zip(chunk, vectors):
-                    rows[j] = v
-                continue
-            except MediaSearchError:
-                raise
-            except Exception as exc:  # a model failure must not end the job: find the item
-                log.warning("%s failed on a batch (%s); retrying its items one by one", enc.name, exc)
-            for j in chunk:
-                if work[j][0] in failed:
-                    continue
-                try:
-                    rows[j] = enc.embed_images([work[j][2]])[0]
-                except MediaSearchError:
-                    raise
-                except Exception as exc:
-                    log.exception("%s failed on %s", enc.name, work[j][0])
-                    failed[work[j][0]] = f"{type(exc).__name__}: {exc}"
-        kept = [r for w, r in zip(work, rows) if w[0] not in failed and r is not None]
-        if not kept:
-            return np.zeros((0, enc.spec.dim), np.float32), failed
-        return np.stack(kept).astype(np.float32), failed
+        return embed_isolating(enc, work, batch_size=self.library.settings.batch_size)
 
     def _checkpoint(self) -> None:
         """Commit the staged vectors with their embeddings and asset states (one transaction)."""
@@ -659,6 +829,92 @@ class _VisualStage:
         self.to_settle.clear()
         self.checkpoints += 1
         self.last_checkpoint = time.monotonic()
+
+
+def embed_isolating(enc: Encoder, work: Sequence[tuple[int, int, object]], *, batch_size: int) -> tuple[np.ndarray, dict[int, str]]:
+    """Embed the images of ``work`` ((key, segment id, image) items, key: the asset id)
+    in batches of ``batch_size``: the vectors ((n_ok, dim) float32, in work order) of the
+    items whose key did not fail, and {key: reason} of the keys that failed. A failed
+    batch is retried item by item, so one bad item never fails the good ones beside it."""
+    failed: dict[int, str] = {}
+    rows: list[np.ndarray | None] = [None] * len(work)
+    for i in range(0, len(work), batch_size):
+        chunk = range(i, min(i + batch_size, len(work)))
+        try:
+            vectors = enc.embed_images([work[j][2] for j in chunk])
+            for j, v in zip(chunk, vectors):
+                rows[j] = v
+            continue
+        except MediaSearchError:
+            raise
+        except Exception as exc:  # a model failure must not end the job: find the item
+            log.warning("%s failed on a batch (%s); retrying its items one by one", enc.name, exc)
+        for j in chunk:
+            if work[j][0] in failed:
+                continue
+            try:
+                rows[j] = enc.embed_images([work[j][2]])[0]
+            except MediaSearchError:
+                raise
+            except Exception as exc:
+                log.exception("%s failed on %s", enc.name, work[j][0])
+                failed[work[j][0]] = f"{type(exc).__name__}: {exc}"
+    kept = [r for w, r in zip(work, rows) if w[0] not in failed and r is not None]
+    if not kept:
+        return np.zeros((0, enc.spec.dim), np.float32), failed
+    return np.stack(kept).astype(np.float32), failed
+
+
+def decode_visual(asset: Asset, settings: "Settings", *, target_size: int, cancel: CancelToken) -> Iterator[Decoded]:
+    """Decoded chunks of one asset, streamed (a long video never sits in memory whole):
+    an image is one chunk; a video's sampled frames come FRAME_CHUNK at a time, the last
+    chunk with the decoded duration (and why it stops early, for a damaged file). A file
+    with no decodable picture is one chunk with ``error``. ``target_size``: the shorter
+    side, in pixels, the encoders resize to."""
+    from mediasearch.decode.image import load_image
+    from mediasearch.decode.video import probe_video, sample_frames
+
+    times: list[float | None] = []
+    images: list = []
+    sent = 0
+    try:
+        if asset.kind is MediaKind.IMAGE:
+            image = load_image(asset.path, target_size=target_size, max_pixels=settings.max_image_pixels)
+            yield _Decoded(asset, [None], [image], last=True)
+            return
+        duration_s = probe_video(asset.path).duration_s or 0.0
+        sampler = sample_frames(
+            asset.path,
+            interval_s=settings.frame_interval_s,
+            dedup_threshold=settings.frame_dedup_threshold,
+            target_size=target_size,
+            cancel=cancel,
+        )
+        for t_s, frame in sampler:
+            times.append(float(t_s))
+            images.append(frame)
+            if len(images) >= FRAME_CHUNK:
+                yield _Decoded(asset, times, images, last=False)
+                sent += len(images)
+                times, images = [], []
+    except CancelledError:
+        raise
+    except (UnsupportedMediaError, DecodeError, OSError) as exc:
+        reason = exc.reason if isinstance(exc, MediaSearchError) else f"cannot read: {exc.strerror or exc}"
+        if sent + len(images) == 0:
+            yield _Decoded(asset, [], [], last=True, error=reason)
+            return
+        # A damaged tail: keep the frames that decoded.
+        log.warning("%s: %s; keeping the %d frames decoded before it", asset.path, reason, sent + len(images))
+        duration_s = max((t for t in times if t is not None), default=0.0)
+    if sent + len(images) == 0:
+        yield _Decoded(asset, [], [], last=True, error="video has no decodable frames")
+        return
+    partial = None
+    if asset.kind is MediaKind.VIDEO and getattr(sampler, "partial", False):
+        partial = sampler.truncated_reason
+        duration_s = float(sampler.decoded_s or duration_s)  # the real decoded length, not the header's
+    yield _Decoded(asset, times, images, last=True, media_s=duration_s, partial=partial)
 
 
 def _has_good_sound(asset: Asset) -> bool:
@@ -730,9 +986,11 @@ def _run_asset_encoder(
     cancel: CancelToken,
     *,
     retry_failed: bool = False,
+    executor: Executor | None = None,
 ) -> None:
     """Each asset is one checkpoint: its segments, labels, transcript, vectors and state
-    commit together."""
+    commit together. With an ``executor`` the encoding happens there, and the outcomes are
+    committed here, the same way, as they arrive."""
     cat = library.catalog
     key = attempt_key(enc)
     done_by = cat.assets_settled_by(enc.name, key, retry_failed=retry_failed)
@@ -740,33 +998,41 @@ def _run_asset_encoder(
     stats = report.encoders[enc.name]
     stage = f"{enc.name}"
     rep.start(stage, len(todo))
-    for i, asset in enumerate(todo):
+
+    def local() -> Iterator[tuple[Asset, AssetOutcome]]:
+        for i, asset in enumerate(todo):
+            cancel.raise_if_cancelled("indexing")
+            rep.report(stage, i, len(todo), str(asset.path))
+            yield asset, encode_one(enc, asset, cancel=cancel)
+
+    if executor is None:
+        outcomes = local()
+    else:
+        outcomes = executor.encode_assets(enc.name, todo, settings=library.settings, cancel=cancel)
+    for i, (asset, outcome) in enumerate(outcomes):
         cancel.raise_if_cancelled("indexing")
-        rep.report(stage, i, len(todo), str(asset.path))
-        t0 = time.monotonic()
-        try:
-            encoding = enc.encode_asset(asset.path, asset.kind, cancel=cancel)  # type: ignore[arg-type]
-        except CancelledError:
-            raise
-        except (UnsupportedMediaError, DecodeError) as exc:
+        if executor is not None:
+            rep.report(stage, i + 1, len(todo), str(asset.path))
+            if _THROTTLE_S:
+                time.sleep(_THROTTLE_S)
+        if outcome.bad is not None:
             if asset.kind is MediaKind.AUDIO:  # the file itself is bad
-                _mark_asset_skipped(library, asset, exc.reason, report)
+                _mark_asset_skipped(library, asset, outcome.bad, report)
             else:  # a video whose soundtrack is bad: frames may still be fine
                 with cat.transaction():
-                    cat.set_encoder_state(asset.id, enc.name, STATE_FAILED, exc.reason, attempt_key=key)
-                report.failures.append((str(asset.path), enc.name, exc.reason))
+                    cat.set_encoder_state(asset.id, enc.name, STATE_FAILED, outcome.bad, attempt_key=key)
+                report.failures.append((str(asset.path), enc.name, outcome.bad))
                 stats.failed += 1
             continue
-        except MediaSearchError:
-            raise
-        except Exception as exc:
-            log.exception("%s failed on %s", enc.name, asset.path)
+        if outcome.error is not None or outcome.encoding is None:
+            reason = outcome.error or "the encoder returned nothing"
             with cat.transaction():
-                cat.set_encoder_state(asset.id, enc.name, STATE_FAILED, f"{type(exc).__name__}: {exc}", attempt_key=key)
-            report.failures.append((str(asset.path), enc.name, str(exc)))
+                cat.set_encoder_state(asset.id, enc.name, STATE_FAILED, reason, attempt_key=key)
+            report.failures.append((str(asset.path), enc.name, reason))
             stats.failed += 1
             continue
-        stats.wall_s += time.monotonic() - t0
+        encoding = outcome.encoding
+        stats.wall_s += outcome.wall_s
         segs = encoding.segments
         stream = Stream.SPEECH if Stream.SPEECH in enc.spec.streams else Stream.AUDIO
         with library.transaction():
@@ -799,6 +1065,27 @@ def _run_asset_encoder(
         stats.segments += len(ids)
         stats.media_s += encoding.media_s
     rep.report(stage, len(todo), len(todo))
+
+
+def encode_one(enc: Encoder, asset: Asset, *, cancel: CancelToken | None = None) -> AssetOutcome:
+    """Run the asset encoder ``enc`` on one asset (its own segments, vectors, transcript).
+
+    A file it cannot decode is ``bad``; any other failure of the model is ``error`` (both
+    with the reason, so the writer records it and goes on); cancellation and the library's
+    own errors (missing weights...) propagate. Runs in the writer or on a worker."""
+    t0 = time.monotonic()
+    try:
+        encoding = enc.encode_asset(asset.path, asset.kind, cancel=cancel)  # type: ignore[arg-type]
+    except CancelledError:
+        raise
+    except (UnsupportedMediaError, DecodeError) as exc:
+        return AssetOutcome(bad=exc.reason, wall_s=time.monotonic() - t0)
+    except MediaSearchError:
+        raise
+    except Exception as exc:
+        log.exception("%s failed on %s", enc.name, asset.path)
+        return AssetOutcome(error=f"{type(exc).__name__}: {exc}", wall_s=time.monotonic() - t0)
+    return AssetOutcome(encoding=encoding, wall_s=time.monotonic() - t0)
 
 
 def _check_index_config(library: Library, enc: Encoder) -> None:
