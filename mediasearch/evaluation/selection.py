@@ -175,9 +175,11 @@ def index_bytes(library_dir: Path | str, encoder: str) -> int:
     return _dir_bytes(log_folder(Path(library_dir), encoder)) + _dir_bytes(ann_path(Path(library_dir), encoder))
 
 
-def weights_bytes(encoder: str) -> int | None:
-    """Bytes of the model files ``encoder`` needs (the weights manifest's sizes); 0 for a
-    weight-free encoder, None when the registry or the manifest does not say."""
+def weights_bytes(encoder: str, model_dir: Path | str | None = None) -> int | None:
+    """Bytes of the model files ``encoder`` needs; 0 for a weight-free encoder. Per file:
+    the installed copy's size in ``model_dir``'s model store, else the manifest's size,
+    else the largest accepted alternative's; None when the registry, the manifest or
+    every source is silent about some file."""
     from mediasearch.encoders.registry import REGISTRY
     from mediasearch.modelstore.manifest import get_entry
 
@@ -187,9 +189,17 @@ def weights_bytes(encoder: str) -> int | None:
     total = 0
     for model in spec.models:
         try:
-            total += get_entry(model).size
+            entry = get_entry(model)
         except MediaSearchError:
             return None
+        for f in entry.files:
+            installed = Path(model_dir) / entry.dir / f.path if model_dir is not None else None
+            if installed is not None and installed.is_file():
+                total += installed.stat().st_size
+            elif f.size or f.alternatives:
+                total += f.size or max(a.size for a in f.alternatives)
+            else:
+                return None
     return total
 
 
@@ -236,7 +246,7 @@ def encoder_facts(library, encoders: Iterable[str], *, loadtest: Mapping | None 
             "throughput_source": source,
             "index_peak_rss_mb": max(peaks) if peaks else None,
             "index_bytes": index_bytes(library.settings.library_dir, enc),
-            "weights_bytes": weights_bytes(enc),
+            "weights_bytes": weights_bytes(enc, library.settings.model_dir),
         }
     return out
 
