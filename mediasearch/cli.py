@@ -147,6 +147,34 @@ def available_encoders(settings: Settings) -> list[str]:
 # -- index ---------------------------------------------------------------------------
 
 
+def _ray_address(text: str) -> str:
+    """--ray's ADDRESS: "local" (start one), "auto", HOST:PORT or ray://HOST:PORT."""
+    from mediasearch.distributed import parse_address
+
+    try:
+        return parse_address(text) or "local"
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{exc}; put --ray after the folders, or write --ray=ADDRESS") from None
+
+
+@contextmanager
+def _index_executor(args: argparse.Namespace) -> Iterator[object]:
+    """The Ray executor ``index --ray`` asks for (None without --ray)."""
+    if getattr(args, "ray", None) is None:
+        yield None
+        return
+    from mediasearch.distributed import RayExecutor, RayOptions
+
+    options = RayOptions(
+        address=None if args.ray == "local" else args.ray,
+        workers=args.ray_workers,
+        gpus=float(args.ray_gpus or 0.0),
+        ship_files=bool(args.ray_ship_files),
+    )
+    with RayExecutor(options) as executor:
+        yield executor
+
+
 def cmd_index(args: argparse.Namespace) -> int:
     from mediasearch.indexing import index_paths
     from mediasearch.library import Library
@@ -157,18 +185,21 @@ def cmd_index(args: argparse.Namespace) -> int:
         from mediasearch.errors import InputPathError
 
         raise InputPathError(missing)
+    if args.ray is None and (args.ray_workers or args.ray_gpus or args.ray_ship_files):
+        print("mediasearch: error: --ray-workers, --ray-gpus and --ray-ship-files need --ray", file=sys.stderr)
+        return EXIT_USAGE
     bars = _Bars(enabled=not args.quiet)
     if getattr(args, "index_type", None):
         settings = settings.with_(index_type=args.index_type)
     command = "mediasearch index " + " ".join(args.paths)
-    with Library(settings, command=command, wait=args.wait) as library, _cancel_on_sigint() as cancel:
+    with _index_executor(args) as executor, Library(settings, command=command, wait=args.wait) as library, _cancel_on_sigint() as cancel:
         # without --encoders: every encoder the library already uses stays up to date
         encoders = _encoder_list(args.encoders) or library.indexed_encoders() or ["baseline-image", "baseline-audio"]
         try:
             with library.writing(command):  # one writer: refused (or queued with --wait) while another runs
                 report = index_paths(
                     library, [Path(p) for p in args.paths], encoders=encoders, progress=bars, cancel=cancel,
-                    retry_failed=args.retry_failed,
+                    retry_failed=args.retry_failed, executor=executor,  # type: ignore[arg-type]
                 )
         finally:
             bars.close()
@@ -501,6 +532,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--wait", action="store_true", help="if another process is writing to the library, wait for it instead of failing")
     p.add_argument("--index-type", choices=["auto", "flat", "hnsw"], help="vector index: exact (flat), approximate (hnsw), or by size (auto, the default)")
     p.add_argument("--retry-failed", action="store_true", help="try again every file an encoder failed on before")
+    p.add_argument("--ray", nargs="?", const="local", type=_ray_address, metavar="ADDRESS", help="decode and embed on a Ray cluster: none starts a local one, auto or HOST:PORT connects (put it after the folders, or write --ray=ADDRESS); needs mediasearch[scale]")
+    p.add_argument("--ray-workers", type=cli_args.int_range(1, 100_000), metavar="N", help="Ray actors, each with its own loaded encoders, 1 to 100000 (default: one per CPU, or per --ray-gpus share)")
+    p.add_argument("--ray-gpus", type=cli_args.float_range(0.0, 64.0), metavar="N", help="GPUs per Ray actor, 0 to 64 (fractions share a GPU; default 0)")
+    p.add_argument("--ray-ship-files", action="store_true", help="send file bytes to the Ray workers instead of paths (when they cannot see the files)")
     p.set_defaults(func=cmd_index)
 
     p = sub.add_parser("search", help="search by example image, example audio clip, or text")
