@@ -272,6 +272,20 @@ def _print_eval_summary(data: dict) -> None:
     )
 
 
+def _print_selection_summary(data: dict) -> None:
+    """The model-selection report's recommendation per media type (the table is in --json and --report)."""
+    from mediasearch.evaluation.selection import published_text, recommendation_text
+
+    sel = data.get("selection")
+    if not sel or not sel["groups"]:
+        return
+    print("\nmodel selection" + ("" if sel["loadtest"]["measured"] else f" (latency under load {sel['loadtest']['note']})"))
+    for group, g in sel["groups"].items():
+        print(f"{group}: pareto front (MAP vs files/s): {', '.join(g['pareto']) or '-'}")
+        for line in recommendation_text(g["recommendation"], g["rows"]) + published_text(g["published"]):
+            print(f"  {line}")
+
+
 def cmd_eval_files(args: argparse.Namespace) -> int:
     """``eval --qrels FILE --run FILE...``: score run files as trec_eval does, no library."""
     from mediasearch.evaluation import trec
@@ -333,6 +347,12 @@ def cmd_eval(args: argparse.Namespace) -> int:
         finally:
             bars.close()
         data = result_to_json(result)
+        from mediasearch.evaluation.selection import Constraints, build_selection
+
+        data["selection"] = build_selection(library, data, Constraints(
+            max_index_hours=args.max_index_hours, max_latency_ms=args.max_latency_ms,
+            max_memory_gb=args.max_memory_gb, concurrency=args.concurrency,
+        ))
         if args.report:
             html_path = Path(args.report)
             write_html(data, html_path)
@@ -348,6 +368,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         _print_json(data)
     else:
         _print_eval_summary(data)
+        _print_selection_summary(data)
     return 0
 
 
@@ -446,6 +467,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--exclude-no-relevant", action="store_true", help="leave queries without a relevant document out of the means (default: they score 0, as in trec_eval); said in the output")
     p.add_argument("--complete", action="store_true", help="with --qrels: score qrels queries missing from a run as 0 (trec_eval -c)")
     p.add_argument("--per-query", action="store_true", help="with --qrels: print every query's figures too (trec_eval -q)")
+    p.add_argument("--max-index-hours", type=cli_args.float_range(0, 1e6, low_open=True), metavar="H", help="model selection: rule out encoders that would take more than H hours to index this library's files")
+    p.add_argument("--max-latency-ms", type=cli_args.float_range(0, 1e7, low_open=True), metavar="MS", help="model selection: rule out encoders whose p95 search latency under load (mediasearch loadtest) exceeds MS")
+    p.add_argument("--max-memory-gb", type=cli_args.float_range(0, 1e5, low_open=True), metavar="GB", help="model selection: rule out encoders whose peak memory (indexing or load) exceeds GB")
+    p.add_argument("--concurrency", type=cli_args.int_range(1, 4096), default=4, metavar="N", help="model selection: judge latency at the highest measured concurrency up to N (default 4)")
     p.add_argument("--json", action="store_true", help="print every figure as JSON")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_eval)

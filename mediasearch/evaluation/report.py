@@ -404,6 +404,7 @@ def render_html(data: Mapping) -> str:
             pairs = g["comparisons"].get(metric)
             if pairs:
                 parts.append(_comparison_table(pairs, metric))
+    parts.append(_selection_section(data))
     parts.append(_speed_section(data))
     parts.append(_per_query_section(data, k_max))
     parts.append("</body></html>")
@@ -528,3 +529,147 @@ def write_reports(
     if html_path is not None:
         write_html(data, html_path)
     return data
+
+
+# -- model selection and load test (data["selection"], see mediasearch/evaluation/selection.py) --
+
+
+def plot_pareto(points: Mapping[str, Sequence[float | None]], front: Sequence[str], title: str) -> str:
+    """Quality (MAP, y) against indexing throughput (files/s, x, log scale), one point per
+    encoder, the Pareto front joined by a line; base64 PNG."""
+    fig, ax = _figure()
+    placed = {e: (float(t), float(q)) for e, (q, t) in points.items() if q is not None and t is not None and t > 0}
+    for enc, (x, y) in placed.items():
+        on = enc in front
+        ax.scatter([x], [y], s=46 if on else 30, marker="o" if on else "x", zorder=3)
+        ax.annotate(enc, (x, y), textcoords="offset points", xytext=(5, 4), fontsize=8)
+    line = [placed[e] for e in front if e in placed]
+    if len(line) > 1:
+        ax.plot([p[0] for p in line], [p[1] for p in line], linestyle="--", linewidth=1, color="#555", zorder=2, label="Pareto front")
+        ax.legend(fontsize=8)
+    if placed:
+        ax.set_xscale("log")
+    else:
+        ax.text(0.5, 0.5, "no encoder has both MAP and indexing throughput", ha="center", va="center", transform=ax.transAxes)
+    ax.set_xlabel("indexing throughput (files/s, log)")
+    ax.set_ylabel("MAP")
+    ax.set_ylim(0, 1.02)
+    ax.set_title(title, fontsize=10)
+    ax.grid(alpha=0.3)
+    return _png(fig)
+
+
+def plot_load_curve(rows: Sequence[Mapping], title: str = "latency under load") -> str:
+    """p95 latency (ms) against queries/s, one line per (encoder, mode, target), points
+    labelled with their concurrency; base64 PNG. (The load test's own
+    ``latency_throughput_png`` is used where it exists.)"""
+    try:
+        from mediasearch.evaluation.loadtest import latency_throughput_png
+    except ImportError:
+        latency_throughput_png = None
+    if latency_throughput_png is not None:
+        return latency_throughput_png(list(rows))
+    fig, ax = _figure()
+    lines: dict[str, list[Mapping]] = {}
+    for r in rows:
+        if r.get("p95_ms") is not None and r.get("qps") is not None:
+            lines.setdefault(f"{r['encoder']} · {r.get('mode')} · {r.get('target')}", []).append(r)
+    for label, pts in lines.items():
+        pts = sorted(pts, key=lambda r: r["concurrency"])
+        ax.plot([p["qps"] for p in pts], [p["p95_ms"] for p in pts], marker="o", markersize=4, label=label)
+        for p in pts:
+            ax.annotate(str(p["concurrency"]), (p["qps"], p["p95_ms"]), textcoords="offset points", xytext=(4, 4), fontsize=7)
+    ax.set_xlabel("queries per second")
+    ax.set_ylabel("p95 latency (ms)")
+    ax.set_title(title, fontsize=10)
+    ax.grid(alpha=0.3)
+    if lines:
+        ax.legend(fontsize=7)
+    return _png(fig)
+
+
+def _bytes(n: float | None) -> str:
+    if n is None:
+        return "–"
+    for unit in ("B", "KB", "MB", "GB"):
+        if abs(n) < 1000 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1000.0
+    return f"{n:.1f} GB"
+
+
+def _interval(value: float | None, ci: Sequence[float | None] | None) -> str:
+    if value is None:
+        return "–"
+    if not ci or ci[0] is None:
+        return _fmt(value)
+    return f"{_fmt(value)} <span class='muted'>[{_fmt(ci[0])}–{_fmt(ci[1])}]</span>"
+
+
+def _selection_section(data: Mapping) -> str:
+    """The model-selection report: per media type a table of every encoder's quality,
+    speed, memory, sizes and published figure; the Pareto plot; the recommendation; the
+    published-ranking check; and the latency-under-load curve."""
+    sel = data.get("selection")
+    if not sel:
+        return ""
+    from mediasearch.evaluation.selection import Constraints, p95_under_load, published_text, recommendation_text
+
+    c = Constraints.from_json(sel.get("constraints"))
+    limits = [
+        f"index time ≤ {c.max_index_hours:g} h" if c.max_index_hours else "",
+        f"p95 latency ≤ {c.max_latency_ms:g} ms" if c.max_latency_ms else "",
+        f"peak memory ≤ {c.max_memory_gb:g} GB" if c.max_memory_gb else "",
+    ]
+    limits = [x for x in limits if x] or ["none (add --max-index-hours, --max-latency-ms, --max-memory-gb)"]
+    lt = sel.get("loadtest") or {}
+    out = [
+        "<h2>Model selection</h2>",
+        f"<p>Constraints: {_e('; '.join(limits))}; latency at concurrency ≤ {c.concurrency}.</p>",
+        '<div class="note"><ul>' + "".join(f"<li>{_e(n)}</li>" for n in sel.get("notes", [])) + "</ul></div>",
+    ]
+    if not lt.get("measured"):
+        out.append(f'<div class="note">Latency under load: {_e(lt.get("note") or "not measured: run mediasearch loadtest")}</div>')
+    if not sel["groups"]:
+        out.append("<p>No comparison group has scored queries yet.</p>")
+    ndcg = sel.get("ndcg_metric", "NDCG@10")
+    for name, g in sel["groups"].items():
+        out.append(f"<h3>{_e(name)} ({g['queries']} queries)</h3>")
+        rows = []
+        for enc, r in g["rows"].items():
+            p95 = p95_under_load(r.get("load") or [], c.concurrency)
+            lat = "not measured" if p95 is None else f"{p95['p95_ms']:.1f} <span class='muted'>(c={p95['concurrency']})</span>"
+            mark = " ◆" if enc in g["pareto"] else ""
+            klass = ' class="best"' if enc == g["recommendation"].get("pick") else ""
+            bench = _e(r.get("benchmark") or "–")
+            rows.append(
+                f'<tr><td class="l"{klass}>{_e(enc)}{mark}</td><td>{_interval(r.get("MAP"), r.get("MAP_interval"))}</td>'
+                f'<td>{_interval(r.get("NDCG"), r.get("NDCG_interval"))}</td><td>{_fmt(r.get("items_per_s"), 2)}</td>'
+                f'<td>{_fmt(r.get("index_hours"), 2)}</td><td>{lat}</td>'
+                f'<td>{_fmt(None if r.get("peak_memory_mb") is None else r["peak_memory_mb"] / 1024, 2)}</td>'
+                f'<td>{_bytes(r.get("index_bytes"))}</td><td>{_bytes(r.get("weights_bytes"))}</td>'
+                f'<td class="l">{_e(r.get("licence") or "–")}</td><td class="l">{_e(r.get("hosting"))}</td>'
+                f'<td class="l">{bench}</td></tr>'
+            )
+        out.append(
+            f"<table><tr><th class=l>encoder</th><th>MAP [95% interval]</th><th>{_e(ndcg)}</th><th>files/s (indexing)</th>"
+            "<th>hours to index this library</th><th>p95 ms under load</th><th>peak memory GB</th><th>index on disk</th>"
+            "<th>weights</th><th class=l>licence</th><th class=l>hosting</th><th class=l>published figure (source)</th></tr>"
+            f'{"".join(rows)}</table>'
+        )
+        out.append('<p class="muted">◆ on the quality–throughput Pareto front; green: the pick.'
+                   + (f" Not placed (no MAP or no indexing figure): {_e(', '.join(g['not_placed']))}." if g.get("not_placed") else "")
+                   + "</p>")
+        out.append("<p><b>Recommendation.</b></p><ul>"
+                   + "".join(f"<li>{_e(line)}</li>" for line in recommendation_text(g["recommendation"], g["rows"])) + "</ul>")
+        pub = g.get("published") or {}
+        flagged = any(m.get("differs") for m in (pub.get("metrics") or {}).values())
+        out.append(f"<p><b>{'⚠ ' if flagged else ''}Published ranking vs this library.</b></p><ul>"
+                   + "".join(f"<li>{_e(line)}</li>" for line in published_text(pub)) + "</ul>")
+        points = {enc: (r.get("MAP"), r.get("items_per_s")) for enc, r in g["rows"].items()}
+        plots = [_img(plot_pareto(points, g["pareto"], f"{name}: quality vs throughput"), "Pareto plot", mime="image/png", cls="plot")]
+        load_rows = [{**row, "encoder": enc} for enc, r in g["rows"].items() for row in r.get("load") or []]
+        if load_rows:
+            plots.append(_img(plot_load_curve(load_rows, f"{name}: latency under load"), "latency under load", mime="image/png", cls="plot"))
+        out.append('<div class="thumbs">' + "".join(plots) + "</div>")
+    return "\n".join(out)
