@@ -117,16 +117,17 @@ def cmd_judge(args: argparse.Namespace) -> int:
         for path in args.paths:
             if args.clear:
                 content_hash, stored = resolve_asset(library.catalog, path)
-                removed = remove_judgement(library.catalog, query, content_hash, at_s=at_s)
+                removed = remove_judgement(library.catalog, query, content_hash, at_s=at_s, rater=args.rater)
                 out.append({"path": stored, "content_hash": content_hash, "removed": removed})
                 if not args.json:
                     print(f"{query.name}: {stored}: " + ("judgement removed" if removed else "was not judged"))
             else:
-                judgement = judge_path(library.catalog, query, path, args.grade, at_s=at_s)
+                judgement = judge_path(library.catalog, query, path, args.grade, at_s=at_s, rater=args.rater)
                 out.append(judgement.to_json())
                 if not args.json:
                     when = "" if judgement.at_s < 0 else f" at {judgement.at_s:g} s"
-                    print(f"{query.name}: {judgement.path}{when} = {judgement.grade}")
+                    by = f" (rater {judgement.rater})" if judgement.rater else ""
+                    print(f"{query.name}: {judgement.path}{when} = {judgement.grade}{by}")
     if args.json:
         _print_json(out)
     return 0
@@ -145,8 +146,10 @@ def cmd_qrels_export(args: argparse.Namespace) -> int:
 
     with Library(args.settings) as library:
         query_id = get_query(library.catalog, args.settings, args.query).id if args.query else None
-        rows = export_judgements(library.catalog, query_id=query_id)
-    writer = write_judgements_csv if _qrels_format(args, args.file) == "csv" else write_qrels
+        csv_out = _qrels_format(args, args.file) == "csv"
+        # CSV keeps every rater's row; TREC qrels hold one grade per document: the raters' consensus
+        rows = export_judgements(library.catalog, query_id=query_id, per_rater=csv_out, rater=args.rater)
+    writer = write_judgements_csv if csv_out else write_qrels
     if args.file in (None, "-"):
         writer(rows, sys.stdout)
     else:
@@ -168,7 +171,7 @@ def cmd_qrels_import(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise QueryError(f"cannot read {args.file}: {exc.strerror or exc}") from None
     with Library(args.settings) as library:
-        report = import_judgements(library.catalog, args.settings, rows)
+        report = import_judgements(library.catalog, args.settings, rows, rater=args.rater)
     if args.json:
         _print_json(report.to_json())
         return 0
@@ -191,7 +194,9 @@ def cmd_pool(args: argparse.Namespace) -> int:
 
     with Library(args.settings) as library:
         query = get_query(library.catalog, args.settings, args.query)
-        items, encoders = pool_for_query(library, query, depth=args.depth, encoders=_encoder_list(args.encoders))
+        items, encoders = pool_for_query(
+            library, query, depth=args.depth, encoders=_encoder_list(args.encoders), order=args.order
+        )
     if args.unjudged:
         items = [it for it in items if not it.judged]
     if args.json:
@@ -202,6 +207,7 @@ def cmd_pool(args: argparse.Namespace) -> int:
     rows = [
         [
             "-" if it.grade is None else str(it.grade),
+            f"{it.disagreement:.2f}",
             str(it.best_rank),
             " ".join(f"{enc}:{rank}" for enc, rank in sorted(it.ranks.items())),
             it.path or it.doc[:16],
@@ -209,7 +215,7 @@ def cmd_pool(args: argparse.Namespace) -> int:
         for it in items
     ]
     if rows:
-        print(_table(rows, ["grade", "best", "ranks", "path"]))
+        print(_table(rows, ["grade", "disagree", "best", "ranks", "path"]))
         print(f"\njudge with: mediasearch judge {query.name} PATH --grade 0|1|2")
     return 0
 
@@ -265,6 +271,15 @@ def _print_eval_summary(data: dict) -> None:
     for warning in data["warnings"]:
         print(f"warning: {warning}")
     options = data["options"]
+    ag = data.get("agreement") or {}
+    if ag.get("multiply_judged"):
+        alpha = ag.get("alpha_relevance")
+        kappas = ", ".join(
+            f"{p['raters'][0] or '(unnamed)'}/{p['raters'][1] or '(unnamed)'} kappa {_num(p['kappa'], '.2f')} on {p['shared']}"
+            for p in ag.get("pairs", [])
+        )
+        print(f"raters: {len(ag['raters'])}, {ag['multiply_judged']} hits graded by several; "
+              f"Krippendorff's alpha {_num(alpha, '.2f')} (relevance); {kappas}")
     print(
         f"* best in column. Relevant = grade >= {options.get('rel_level', 1)}; queries without a relevant file: "
         f"{options.get('no_relevant', 'scored 0')}. Unjudged results count as not relevant; see judged@k. "
@@ -339,6 +354,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         latency_max_repeats=max(args.repeats, 20),
         rel_level=args.rel_level,
         exclude_no_relevant=args.exclude_no_relevant,
+        rater=args.rater,
     )
     bars = _Bars(enabled=not args.quiet)
     with Library(args.settings) as library, _cancel_on_sigint() as cancel:
@@ -420,6 +436,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--grade", type=_grade, metavar="G", help="0, 1 or 2")
     p.add_argument("--at", type=cli_args.float_range(*cli_args.LIMITS["seconds"]), metavar="S", help="judge the moment at S seconds of a video or audio file")
     p.add_argument("--clear", action="store_true", help="remove the judgement instead")
+    p.add_argument("--rater", metavar="NAME", help="who is judging (default: MEDIASEARCH_RATER, else your user name)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_judge)
 
@@ -430,10 +447,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     a.add_argument("file", nargs="?", metavar="FILE", help="output file (default: standard output)")
     a.add_argument("--format", choices=["trec", "csv"], help="default: csv for *.csv, else trec")
     a.add_argument("--query", metavar="QUERY", help="only this query")
+    a.add_argument("--rater", metavar="NAME", help="only this rater's judgements (default: every rater's rows in CSV; their consensus grade in TREC qrels)")
     a.set_defaults(func=cmd_qrels_export)
     a = qsub.add_parser("import", help="read judgements; docno/content_hash may be a content hash or an indexed path")
     a.add_argument("file", metavar="FILE")
     a.add_argument("--format", choices=["trec", "csv"], help="default: csv for *.csv, else trec")
+    a.add_argument("--rater", metavar="NAME", help="whose judgements these are, for rows without a rater column (default: MEDIASEARCH_RATER, else your user name)")
     a.add_argument("--json", action="store_true")
     a.set_defaults(func=cmd_qrels_import)
 
@@ -442,6 +461,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--depth", type=cli_args.int_range(*cli_args.LIMITS["depth"]), default=10, metavar="N", help="top N of each encoder, 1 to 100000 (default 10)")
     p.add_argument("--encoders", type=cli_args.name_list("encoder"), metavar="A,B", help="only these encoders (default: every indexed one that can answer)")
     p.add_argument("--unjudged", action="store_true", help="list only unjudged files")
+    p.add_argument("--order", choices=["label-next", "depth"], default="label-next", help="label-next (default): unjudged files whose grade could change the comparison most first; depth: by best rank")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_pool)
 
@@ -466,6 +486,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("-m", "--measure", action="append", metavar="NAME", help="with --qrels: trec_eval measure names (map, P_5, P.5,10, recall_10, recip_rank, ndcg, ndcg_cut_10, Rprec, success_1, num_rel_ret, F1_10, judged_10); repeatable")
     p.add_argument("--exclude-no-relevant", action="store_true", help="leave queries without a relevant document out of the means (default: they score 0, as in trec_eval); said in the output")
     p.add_argument("--complete", action="store_true", help="with --qrels: score qrels queries missing from a run as 0 (trec_eval -c)")
+    p.add_argument("--rater", metavar="NAME", help="score only this rater's judgements (default: the raters' consensus, the lower median grade)")
     p.add_argument("--per-query", action="store_true", help="with --qrels: print every query's figures too (trec_eval -q)")
     p.add_argument("--max-index-hours", type=cli_args.float_range(0, 1e6, low_open=True), metavar="H", help="model selection: rule out encoders that would take more than H hours to index this library's files")
     p.add_argument("--max-latency-ms", type=cli_args.float_range(0, 1e7, low_open=True), metavar="MS", help="model selection: rule out encoders whose p95 search latency under load (mediasearch loadtest) exceeds MS")

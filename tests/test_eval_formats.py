@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import io
 
 import pytest
@@ -49,12 +51,12 @@ def test_run_round_trip() -> None:
 
 def test_csv_round_trip_with_awkward_paths() -> None:
     rows = [
-        f.QrelRow("cats", H1, 2, path="/photos/a, b \"quoted\".jpg"),
-        f.QrelRow("cats", H2, 1, at_s=3.0, path="/videos/clip one.mp4"),
+        f.QrelRow("cats", H1, 2, path="/photos/a, b \"quoted\".jpg", rater="ann"),
+        f.QrelRow("cats", H2, 1, at_s=3.0, path="/videos/clip one.mp4", rater=""),
     ]
     buf = io.StringIO()
     f.write_judgements_csv(rows, buf)
-    assert buf.getvalue().splitlines()[0] == "query,path,content_hash,at_s,grade"
+    assert buf.getvalue().splitlines()[0] == "query,path,content_hash,at_s,grade,rater"
     assert f.read_judgements_csv(io.StringIO(buf.getvalue())) == rows
 
 
@@ -83,16 +85,34 @@ def test_metric_table_csv() -> None:
 # -- pooling ---------------------------------------------------------------------------
 
 
-def test_pool_order_unjudged_first_then_depth_then_agreement() -> None:
+def test_pool_depth_order_unjudged_first_then_depth_then_agreement() -> None:
     rankings = {"enc-a": ["x", "y", "z", "w"], "enc-b": ["y", "v", "x", "u"]}
     qrels = {"x": 1}
-    items = pool(rankings, qrels, depth=3)
+    items = pool(rankings, qrels, depth=3, order="depth")
     # union of the top 3: x y z (a) + y v x (b) = x y z v; u and w are below the depth
     assert {it.doc for it in items} == {"x", "y", "z", "v"}
     # unjudged first: y (best rank 1, both encoders), v (rank 2 in b), z (rank 3 in a); judged x last
     assert [it.doc for it in items] == ["y", "v", "z", "x"]
     assert items[0].ranks == {"enc-a": 2, "enc-b": 1} and items[0].best_rank == 1
     assert items[-1].grade == 1 and items[-1].judged
+
+
+def test_pool_label_next_puts_what_encoders_disagree_on_first() -> None:
+    rankings = {"enc-a": ["x", "y", "z", "w"], "enc-b": ["y", "v", "x", "u"]}
+    items = pool(rankings, {"x": 1}, depth=3)
+    by_doc = {it.doc: it for it in items}
+    # gains 1/log2(rank+1): y = |1/log2(3) - 1| = 0.369, v = 1/log2(3) - 0 = 0.631, z = 1/log2(4) - 0 = 0.5
+    assert by_doc["y"].disagreement == pytest.approx(1 - 1 / math.log2(3))
+    assert by_doc["v"].disagreement == pytest.approx(1 / math.log2(3))
+    assert by_doc["z"].disagreement == pytest.approx(0.5)
+    # what could move the comparison most first; y, which both placed near the top, last; judged x after all
+    assert [it.doc for it in items] == ["v", "z", "y", "x"]
+    # a hit every encoder ranked first changes no comparison
+    same = pool({"a": ["p", "q"], "b": ["p", "r"]}, {}, depth=2)
+    assert same[-1].doc == "p" and same[-1].disagreement == 0.0
+    assert same[0].to_json()["disagreement"] == pytest.approx(1 / math.log2(3))
+    with pytest.raises(ValueError):
+        pool(rankings, {}, order="random")
 
 
 def test_pool_ties_broken_by_agreement_then_key() -> None:

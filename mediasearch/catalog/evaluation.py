@@ -91,43 +91,54 @@ class EvaluationSQL:
             )
 
     # -- judgements ---------------------------------------------------------------
-    def upsert_judgements(self, rows: Sequence[tuple[int, str, float, str, int]]) -> None:
-        """Record (or replace) judgements ``(query_id, content_hash, at_s, path, grade)``
-        in one transaction; an empty ``path`` keeps the one stored."""
+    def upsert_judgements(self, rows: Sequence[tuple[int, str, float, str, int, str]]) -> None:
+        """Record (or replace) judgements ``(query_id, content_hash, at_s, path, grade,
+        rater)`` in one transaction; an empty ``path`` keeps the one stored. One rater's
+        new grade replaces only that rater's earlier grade."""
         now = time.time()
         with self.transaction() as conn:
             conn.executemany(
-                """INSERT INTO judgements(query_id, content_hash, at_s, path, grade, updated_at)
-                   VALUES(?,?,?,CAST(? AS TEXT),?,?)
-                   ON CONFLICT(query_id, content_hash, at_s) DO UPDATE SET grade=excluded.grade,
+                """INSERT INTO judgements(query_id, content_hash, at_s, rater, path, grade, updated_at)
+                   VALUES(?,?,?,?,CAST(? AS TEXT),?,?)
+                   ON CONFLICT(query_id, content_hash, at_s, rater) DO UPDATE SET grade=excluded.grade,
                    path=CASE WHEN excluded.path != '' THEN excluded.path ELSE judgements.path END,
                    updated_at=excluded.updated_at""",
-                [(q, h, at, _db_path(p), g, now) for q, h, at, p, g in rows],
+                [(q, h, at, rater, _db_path(p), g, now) for q, h, at, p, g, rater in rows],
             )
 
-    def delete_judgement(self, query_id: int, content_hash: str, at_s: float) -> bool:
-        """Forget one judgement; returns whether it existed."""
+    def delete_judgement(self, query_id: int, content_hash: str, at_s: float, *, rater: str | None) -> bool:
+        """Forget one judgement of ``rater`` (None: of every rater); returns whether one existed."""
+        sql = "DELETE FROM judgements WHERE query_id=? AND content_hash=? AND at_s=?"
+        args: list[object] = [query_id, content_hash, at_s]
+        if rater is not None:
+            sql += " AND rater=?"
+            args.append(rater)
         with self.transaction() as conn:
-            cur = conn.execute(
-                "DELETE FROM judgements WHERE query_id=? AND content_hash=? AND at_s=?",
-                (query_id, content_hash, at_s),
-            )
-            return cur.rowcount > 0
+            return conn.execute(sql, args).rowcount > 0
 
     def judgement_rows(self, query_id: int | None = None) -> list[sqlite3.Row]:
         """Stored judgements joined with their query's name (column ``qname``), by query
-        then hash then time."""
+        then hash then time then rater."""
         sql = "SELECT j.*, q.name AS qname FROM judgements j JOIN queries q ON q.id = j.query_id"
         args: list[object] = []
         if query_id is not None:
             sql += " WHERE j.query_id=?"
             args.append(query_id)
-        return self.conn.execute(sql + " ORDER BY q.id, j.content_hash, j.at_s", args).fetchall()
+        return self.conn.execute(sql + " ORDER BY q.id, j.content_hash, j.at_s, j.rater", args).fetchall()
 
-    def judgement_grades(self, query_id: int) -> list[tuple[str, float, int]]:
-        """(content hash, at_s, grade) of every judgement of one query."""
-        rows = self.conn.execute("SELECT content_hash, at_s, grade FROM judgements WHERE query_id=?", (query_id,))
-        return [(r[0], r[1], r[2]) for r in rows]
+    def judgement_grades(self, query_id: int, *, rater: str | None = None) -> list[tuple[str, float, int, str]]:
+        """(content hash, at_s, grade, rater) of every judgement of one query (of one
+        ``rater`` only when given)."""
+        sql = "SELECT content_hash, at_s, grade, rater FROM judgements WHERE query_id=?"
+        args: list[object] = [query_id]
+        if rater is not None:
+            sql += " AND rater=?"
+            args.append(rater)
+        return [(r[0], r[1], r[2], r[3]) for r in self.conn.execute(sql, args)]
+
+    def raters(self) -> list[str]:
+        """Every rater name with a stored judgement, sorted ('' = judged before raters were recorded)."""
+        return [r[0] for r in self.conn.execute("SELECT DISTINCT rater FROM judgements ORDER BY rater")]
 
     # -- evaluation lookups -------------------------------------------------------
     def hashed_assets(self) -> dict[int, tuple[str, str, str | None]]:

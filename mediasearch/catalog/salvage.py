@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 TABLES = [
     "queries",
     "judgements",
+    "library_meta",
     "roots",
     "assets",
     "segments",

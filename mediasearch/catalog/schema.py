@@ -179,6 +179,25 @@ MIGRATIONS: list[str] = [
     );
     ALTER TABLE runs ADD COLUMN peak_rss_mb REAL;
     """,
+    # v5: several raters. A judgement carries its rater's name ('' for judgements made
+    # before raters were recorded), so two people can grade the same hit and the report
+    # can say how far they agree; the table is rebuilt because the key gains the rater.
+    """
+    CREATE TABLE judgements_v5(
+        query_id INTEGER NOT NULL REFERENCES queries(id) ON DELETE CASCADE,
+        content_hash TEXT NOT NULL,
+        at_s REAL NOT NULL DEFAULT -1,
+        rater TEXT NOT NULL DEFAULT '',
+        path TEXT NOT NULL,
+        grade INTEGER NOT NULL,
+        updated_at REAL NOT NULL,
+        PRIMARY KEY(query_id, content_hash, at_s, rater)
+    ) WITHOUT ROWID;
+    INSERT INTO judgements_v5(query_id, content_hash, at_s, rater, path, grade, updated_at)
+        SELECT query_id, content_hash, at_s, '', path, grade, updated_at FROM judgements;
+    DROP TABLE judgements;
+    ALTER TABLE judgements_v5 RENAME TO judgements;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

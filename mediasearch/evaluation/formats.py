@@ -22,7 +22,7 @@ from mediasearch.errors import MediaSearchError
 
 logger = logging.getLogger(__name__)
 
-CSV_FIELDS = ("query", "path", "content_hash", "at_s", "grade")
+CSV_FIELDS = ("query", "path", "content_hash", "at_s", "grade", "rater")
 
 
 class FormatError(MediaSearchError):
@@ -45,6 +45,7 @@ class QrelRow:
     grade: int
     at_s: float = -1.0
     path: str = ""
+    rater: str | None = None  # who graded it (CSV only; TREC qrels carry no rater)
 
 
 @dataclass(frozen=True)
@@ -171,14 +172,15 @@ def write_judgements_csv(rows: Iterable[QrelRow], out: TextIO) -> int:
     writer.writerow(CSV_FIELDS)
     n = 0
     for row in rows:
-        writer.writerow([row.query, row.path, row.doc, f"{row.at_s:g}", int(row.grade)])
+        writer.writerow([row.query, row.path, row.doc, f"{row.at_s:g}", int(row.grade), row.rater or ""])
         n += 1
     return n
 
 
 def read_judgements_csv(text: TextIO, *, source: str = "<csv>") -> list[QrelRow]:
     """Parse a judgements CSV. Needs ``query`` and ``grade`` and one of ``content_hash`` /
-    ``path`` (``doc`` is the hash when given, else the path); ``at_s`` defaults to -1."""
+    ``path`` (``doc`` is the hash when given, else the path); ``at_s`` defaults to -1; an
+    optional ``rater`` column names who graded each row."""
     reader = csv.DictReader(text)
     fields = set(reader.fieldnames or ())
     missing = {"query", "grade"} - fields
@@ -196,7 +198,8 @@ def read_judgements_csv(text: TextIO, *, source: str = "<csv>") -> list[QrelRow]
             at_s = float(at_s_text) if at_s_text else -1.0
         except (TypeError, ValueError) as exc:
             raise FormatError(source, lineno, f"bad grade or at_s: {exc}") from None
-        rows.append(QrelRow(rec["query"].strip(), content_hash or path, grade, at_s, path))
+        rater = (rec.get("rater") or "").strip() if "rater" in fields else None
+        rows.append(QrelRow(rec["query"].strip(), content_hash or path, grade, at_s, path, rater))
     return rows
 
 

@@ -13,6 +13,14 @@ judgement at all. It is keyed by the asset's
 and remembers the path only for display, so judgements survive re-indexing, renames,
 moves and rebuilding the index.
 
+Several people may grade the same hit: each judgement carries its *rater* (by default
+the OS user name, or ``MEDIASEARCH_RATER``; '' for judgements stored before raters were
+recorded). One rater's new grade replaces only their own. Where raters differ, the grade
+used for scoring is the *lower median* of their grades (:func:`consensus`): a hit counts
+as relevant only when at least half of its raters call it relevant, and two raters who
+split 0/1 leave it not relevant. ``rater=`` on the readers scores one rater's
+judgements alone; :mod:`mediasearch.evaluation.agreement` says how far raters agree.
+
 For evaluation, which works per asset, :func:`asset_qrels` folds moment judgements into
 the asset: a whole-asset judgement, when there is one, decides the asset's grade (it is
 the user's explicit verdict on the file); otherwise the asset gets the highest grade of
@@ -96,6 +104,7 @@ class Judgement:
     path: str
     grade: int
     updated_at: float
+    rater: str = ""
 
     def to_json(self) -> dict:
         return {
@@ -104,7 +113,29 @@ class Judgement:
             "at_s": None if self.at_s < 0 else self.at_s,
             "path": self.path,
             "grade": self.grade,
+            "rater": self.rater,
         }
+
+
+def default_rater() -> str:
+    """Who is judging: ``MEDIASEARCH_RATER``, else the OS user name ('' when neither is known)."""
+    import getpass
+    import os
+
+    name = os.environ.get("MEDIASEARCH_RATER", "").strip()
+    if name:
+        return name
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no user name in the environment or the password database
+        return ""
+
+
+def consensus(grades: Sequence[int]) -> int:
+    """The grade scored when several raters graded one hit: the lower median of their
+    grades (see the module docstring). ``grades`` must be non-empty."""
+    ordered = sorted(grades)
+    return ordered[(len(ordered) - 1) // 2]
 
 
 # -- saved queries ------------------------------------------------------------------
@@ -263,12 +294,21 @@ def _check_grade(grade: int, *, any_integer: bool = False) -> int:
 
 
 def set_judgement(
-    catalog: Catalog, query: SavedQuery, *, content_hash: str, grade: int, path: str = "", at_s: float = WHOLE_ASSET
+    catalog: Catalog,
+    query: SavedQuery,
+    *,
+    content_hash: str,
+    grade: int,
+    path: str = "",
+    at_s: float = WHOLE_ASSET,
+    rater: str | None = None,
 ) -> None:
-    """Record (or replace) the grade (0, 1 or 2) of an asset, or of a moment of it, for ``query``."""
+    """Record (or replace) ``rater``'s grade (0, 1 or 2; default rater:
+    :func:`default_rater`) of an asset, or of a moment of it, for ``query``."""
     grade = _check_grade(grade)
     at_s = WHOLE_ASSET if at_s is None or at_s < 0 else float(at_s)
-    catalog.upsert_judgements([(query.id, content_hash, at_s, path, grade)])
+    rater = default_rater() if rater is None else rater
+    catalog.upsert_judgements([(query.id, content_hash, at_s, path, grade, rater)])
 
 
 def resolve_asset(catalog: Catalog, path: Path | str) -> tuple[str, str]:
@@ -284,37 +324,59 @@ def resolve_asset(catalog: Catalog, path: Path | str) -> tuple[str, str]:
 
 
 def judge_path(
-    catalog: Catalog, query: SavedQuery, path: Path | str, grade: int, *, at_s: float = WHOLE_ASSET
+    catalog: Catalog,
+    query: SavedQuery,
+    path: Path | str,
+    grade: int,
+    *,
+    at_s: float = WHOLE_ASSET,
+    rater: str | None = None,
 ) -> Judgement:
-    """Grade an indexed file (or a moment of it) for ``query``; returns the judgement."""
+    """Grade an indexed file (or a moment of it) for ``query`` as ``rater`` (default
+    :func:`default_rater`); returns the judgement."""
     content_hash, stored_path = resolve_asset(catalog, path)
     at_s = WHOLE_ASSET if at_s is None or at_s < 0 else float(at_s)
-    set_judgement(catalog, query, content_hash=content_hash, grade=grade, path=stored_path, at_s=at_s)
-    return Judgement(query.id, query.name, content_hash, at_s, stored_path, int(grade), time.time())
+    rater = default_rater() if rater is None else rater
+    set_judgement(catalog, query, content_hash=content_hash, grade=grade, path=stored_path, at_s=at_s, rater=rater)
+    return Judgement(query.id, query.name, content_hash, at_s, stored_path, int(grade), time.time(), rater)
 
 
-def remove_judgement(catalog: Catalog, query: SavedQuery, content_hash: str, *, at_s: float = WHOLE_ASSET) -> bool:
-    """Forget one judgement; returns whether it existed."""
-    return catalog.delete_judgement(query.id, content_hash, WHOLE_ASSET if at_s < 0 else float(at_s))
+def remove_judgement(
+    catalog: Catalog, query: SavedQuery, content_hash: str, *, at_s: float = WHOLE_ASSET, rater: str | None = None
+) -> bool:
+    """Forget ``rater``'s judgement (default :func:`default_rater`); returns whether it existed."""
+    rater = default_rater() if rater is None else rater
+    return catalog.delete_judgement(query.id, content_hash, WHOLE_ASSET if at_s < 0 else float(at_s), rater=rater)
 
 
 def judgements(catalog: Catalog, query_id: int | None = None) -> list[Judgement]:
-    """Stored judgements (of one query, or all), by query then hash then time."""
+    """Stored judgements (of one query, or all), by query then hash then time then rater."""
     rows = catalog.judgement_rows(query_id)
     return [
-        Judgement(r["query_id"], r["qname"], r["content_hash"], r["at_s"], r["path"], r["grade"], r["updated_at"])
+        Judgement(
+            r["query_id"], r["qname"], r["content_hash"], r["at_s"], r["path"], r["grade"], r["updated_at"], r["rater"]
+        )
         for r in rows
     ]
 
 
-def asset_qrels(catalog: Catalog, query_id: int) -> dict[str, int]:
+def _merged_grades(catalog: Catalog, query_id: int, rater: str | None) -> dict[tuple[str, float], int]:
+    """(content hash, at_s) -> the grade scored: ``rater``'s, or the raters' :func:`consensus`.
+    Negative (unjudged) grades take no part."""
+    per: dict[tuple[str, float], list[int]] = {}
+    for content_hash, at_s, grade, _who in catalog.judgement_grades(query_id, rater=rater):
+        if grade >= 0:
+            per.setdefault((content_hash, at_s), []).append(grade)
+    return {key: consensus(grades) for key, grades in per.items()}
+
+
+def asset_qrels(catalog: Catalog, query_id: int, *, rater: str | None = None) -> dict[str, int]:
     """content hash -> grade of each judged asset for the query (moment judgements folded
-    in as the module docstring says; negative grades are unjudged and left out)."""
+    in and raters merged as the module docstring says; only ``rater``'s judgements when
+    given; negative grades are unjudged and left out)."""
     whole: dict[str, int] = {}
     moments: dict[str, int] = {}
-    for content_hash, at_s, grade in catalog.judgement_grades(query_id):
-        if grade < 0:
-            continue
+    for (content_hash, at_s), grade in _merged_grades(catalog, query_id, rater).items():
         if at_s < 0:
             whole[content_hash] = grade
         else:
@@ -353,17 +415,21 @@ def _looks_like_path(doc: str) -> bool:
     return "/" in doc or "\\" in doc
 
 
-def import_judgements(catalog: Catalog, settings: Settings, rows: Sequence[QrelRow]) -> ImportReport:
+def import_judgements(
+    catalog: Catalog, settings: Settings, rows: Sequence[QrelRow], *, rater: str | None = None
+) -> ImportReport:
     """Store judgements read from qrels or CSV, with their grades as given (any integer;
     negative = unjudged, stored as such). A row's doc is a content hash (kept as is, even
     when no indexed file has it yet) or a path (resolved through the catalog). Rows naming
-    an unknown query, or a path the catalog does not know, are reported, not stored. All
-    stored rows go in one write transaction."""
+    an unknown query, or a path the catalog does not know, are reported, not stored. A
+    row's rater is its own (a CSV ``rater`` column), else ``rater``, else
+    :func:`default_rater`. All stored rows go in one write transaction."""
+    fallback = default_rater() if rater is None else rater
     report = ImportReport()
     queries = {q.name: q for q in list_queries(catalog, settings)}
     grades = [_check_grade(row.grade, any_integer=True) for row in rows]
     known = current_paths(catalog, {row.doc for row in rows if not _looks_like_path(row.doc)})
-    batch: list[tuple[int, str, float, str, int]] = []
+    batch: list[tuple[int, str, float, str, int, str]] = []
     for row, grade in zip(rows, grades):
         query = queries.get(row.query)
         if query is None:
@@ -380,15 +446,29 @@ def import_judgements(catalog: Catalog, settings: Settings, rows: Sequence[QrelR
             content_hash = row.doc
             path = known.get(content_hash, row.path)
         at_s = WHOLE_ASSET if row.at_s is None or row.at_s < 0 else float(row.at_s)
-        batch.append((query.id, content_hash, at_s, path, grade))
+        batch.append((query.id, content_hash, at_s, path, grade, fallback if row.rater is None else row.rater))
     catalog.upsert_judgements(batch)
     report.imported = len(batch)
     return report
 
 
-def export_judgements(catalog: Catalog, *, query_id: int | None = None) -> list[QrelRow]:
-    """Every stored judgement as rows for qrels or CSV (paths updated to where the
-    asset is now)."""
-    stored = judgements(catalog, query_id)
+def export_judgements(
+    catalog: Catalog, *, query_id: int | None = None, per_rater: bool = True, rater: str | None = None
+) -> list[QrelRow]:
+    """Stored judgements as rows for qrels or CSV (paths updated to where the asset is
+    now): every rater's row (``per_rater``, for CSV), or one row per judged hit with the
+    raters' :func:`consensus` grade (for TREC qrels, which have one grade per document);
+    only ``rater``'s when given."""
+    stored = [j for j in judgements(catalog, query_id) if rater is None or j.rater == rater]
     now = current_paths(catalog, (j.content_hash for j in stored))
-    return [QrelRow(j.query, j.content_hash, j.grade, j.at_s, now.get(j.content_hash, j.path)) for j in stored]
+    if per_rater:
+        return [QrelRow(j.query, j.content_hash, j.grade, j.at_s, now.get(j.content_hash, j.path), j.rater) for j in stored]
+    merged: dict[tuple[str, str, float], list[Judgement]] = {}
+    for j in stored:
+        merged.setdefault((j.query, j.content_hash, j.at_s), []).append(j)
+    rows = []
+    for (qname, content_hash, at_s), group in merged.items():
+        graded = [j.grade for j in group if j.grade >= 0]
+        grade = consensus(graded) if graded else group[0].grade  # all unjudged: keep the -1 so it exports again
+        rows.append(QrelRow(qname, content_hash, grade, at_s, now.get(content_hash, group[0].path)))
+    return rows

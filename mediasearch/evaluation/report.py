@@ -122,6 +122,10 @@ def result_to_json(result: EvalResult) -> dict:
             "alpha": ALPHA,
             "rel_level": result.options.rel_level,
             "no_relevant": "excluded from the means" if result.options.exclude_no_relevant else "scored 0",
+            "rater": result.options.rater,
+            "judgements": "rater " + repr(result.options.rater) + " only"
+            if result.options.rater is not None
+            else "raters merged: the lower median of their grades",
             "bootstrap": f"percentile bootstrap over queries, {result.options.bootstrap_resamples} resamples, "
             f"{result.options.confidence:.0%} intervals, seed {result.options.seed}",
             "confidence": result.options.confidence,
@@ -137,6 +141,7 @@ def result_to_json(result: EvalResult) -> dict:
         "latency": {enc: result.latency_summary(enc) for enc in result.encoders},
         "throughput": result.throughput,
         "machine": result.machine,
+        "agreement": result.agreement,
         "wall_s": result.wall_s,
     }
     return _clean(data)  # type: ignore[return-value]
@@ -406,9 +411,39 @@ def render_html(data: Mapping) -> str:
                 parts.append(_comparison_table(pairs, metric))
     parts.append(_selection_section(data))
     parts.append(_speed_section(data))
+    parts.append(_agreement_section(data))
     parts.append(_per_query_section(data, k_max))
     parts.append("</body></html>")
     return "\n".join(parts)
+
+
+def _agreement_section(data: Mapping) -> str:
+    """Who judged, and how far raters agree (see mediasearch/evaluation/agreement.py)."""
+    ag = data.get("agreement") or {}
+    out = ["<h2>Judges</h2>"]
+    if not ag.get("raters"):
+        return out[0] + "<p>No judgements yet.</p>"
+    names = ", ".join(f"{_e(r or '(unnamed)')}: {n}" for r, n in ag["judged"].items())
+    out.append(f"<p>Judgements per rater: {names}. Scored: {_e(data['options'].get('judgements', ''))}.</p>")
+    if not ag.get("multiply_judged"):
+        out.append("<p>No hit was graded by two raters, so agreement is not measured: ask a second person to judge "
+                   "some pooled hits (<code>mediasearch judge --rater NAME</code>).</p>")
+        return "".join(out)
+    out.append(
+        f"<p>{ag['multiply_judged']} hits graded by two or more raters. Krippendorff's alpha: "
+        f"{_fmt(ag.get('alpha_relevance'))} on relevance (grade &ge; {ag['rel_level']}), "
+        f"{_fmt(ag.get('alpha_grades'))} on grades (ordinal). 1 = perfect agreement, 0 = chance; "
+        "below about 0.67 conclusions from these judgements are tentative.</p>"
+    )
+    if ag.get("pairs"):
+        rows = "".join(
+            f"<tr><td class='l'>{_e(p['raters'][0] or '(unnamed)')} / {_e(p['raters'][1] or '(unnamed)')}</td>"
+            f"<td>{p['shared']}</td><td>{p['agreed']}</td><td>{_fmt(p['kappa'])}</td></tr>"
+            for p in ag["pairs"]
+        )
+        out.append("<table><tr><th class='l'>raters</th><th>hits both graded</th><th>agreed</th>"
+                   f"<th>Cohen's kappa</th></tr>{rows}</table>")
+    return "".join(out)
 
 
 def _speed_section(data: Mapping) -> str:

@@ -38,6 +38,7 @@ import numpy as np
 from mediasearch.errors import MediaSearchError, QueryError
 from mediasearch.evaluation import metrics as m
 from mediasearch.evaluation.formats import RunRow
+from mediasearch.evaluation.agreement import library_agreement
 from mediasearch.evaluation.groundtruth import SavedQuery, asset_qrels, current_paths, list_queries
 from mediasearch.evaluation.pooling import PoolItem, pool
 from mediasearch.evaluation.significance import bootstrap_intervals, compare_encoders
@@ -93,6 +94,7 @@ class EvalOptions:
     seed: int = 0
     rel_level: int = 1
     exclude_no_relevant: bool = False
+    rater: str | None = None  # score only this rater's judgements (None: the raters' consensus)
     bootstrap_resamples: int = 2000
     confidence: float = 0.95
 
@@ -176,6 +178,7 @@ class EvalResult:
     failures: dict[str, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     machine: dict = field(default_factory=dict)
+    agreement: dict = field(default_factory=dict)  # raters' agreement (mediasearch.evaluation.agreement)
     library: str = ""
     started_at: float = 0.0
     wall_s: float = 0.0
@@ -494,8 +497,12 @@ def evaluate(
         raise QueryError("no saved queries: add some with `mediasearch query add`, then judge results")
     result = EvalResult(options=options, queries=[], assets=by_hash, library=str(settings.library_dir), started_at=time.time())
     wanted = set(options.encoders) if options.encoders else None
+    if options.rater is not None and options.rater not in library.catalog.raters():
+        known = ", ".join(repr(r) for r in library.catalog.raters()) or "none"
+        raise QueryError(f"no judgements by rater {options.rater!r} (raters: {known})")
+    result.agreement = library_agreement(library.catalog, rel_level=options.rel_level).to_json()
     for query in saved:
-        qrels = asset_qrels(library.catalog, query.id)
+        qrels = asset_qrels(library.catalog, query.id, rater=options.rater)
         info = QueryInfo(query, qrels, rel_level=options.rel_level, exclude_no_relevant=options.exclude_no_relevant)
         names = applicable_encoders(library, query.modality)
         info.encoders = [n for n in names if wanted is None or n in wanted]
@@ -620,11 +627,16 @@ def comparisons(result: EvalResult, group: str) -> dict[str, list[dict]]:
 
 
 def pool_for_query(
-    library: Library, query: SavedQuery, *, depth: int = 10, encoders: Sequence[str] | None = None
+    library: Library,
+    query: SavedQuery,
+    *,
+    depth: int = 10,
+    encoders: Sequence[str] | None = None,
+    order: str = "label-next",
 ) -> tuple[list[PoolItem], list[str]]:
     """The judging pool of ``query`` (see :mod:`mediasearch.evaluation.pooling`) over
-    every indexed encoder that answers its modality (or ``encoders``); returns the pool
-    and the encoders that took part."""
+    every indexed encoder that answers its modality (or ``encoders``), in ``order``;
+    returns the pool and the encoders that took part."""
     from mediasearch.search import applicable_encoders, search
 
     names = applicable_encoders(library, query.modality)
@@ -642,4 +654,4 @@ def pool_for_query(
     q = _search_query(query)
     rankings = {name: _to_ranking(search(library, q, encoder=name, k=depth), assets, query.file_hash).docs for name in names}
     paths = current_paths(library.catalog, {doc for docs in rankings.values() for doc in docs})
-    return pool(rankings, asset_qrels(library.catalog, query.id), depth=depth, paths=paths), names
+    return pool(rankings, asset_qrels(library.catalog, query.id), depth=depth, paths=paths, order=order), names
