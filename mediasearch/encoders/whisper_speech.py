@@ -3,9 +3,17 @@
 Indexing (:meth:`WhisperSpeechEncoder.encode_asset`): the soundtrack is decoded at 16 kHz
 and streamed in chunks of up to :data:`CHUNK_S` seconds cut at the quietest moment near
 each boundary, so hours of audio never sit in memory and no word is cut in two. Each
-chunk goes to openai-whisper as an array (no ffmpeg binary) with word timestamps (segment
-times then start at the first word, also after leading silence), without conditioning on
-previous text (no hallucination loops), fp32. Digitally silent chunks are skipped. A
+chunk goes to the Whisper engine as an array (no ffmpeg binary) with word timestamps
+(segment times then start at the first word, also after leading silence), without
+conditioning on previous text (no hallucination loops). Digitally silent chunks are skipped.
+
+Two engines run the same checkpoint (:func:`ct2_whisper.resolve_engine`; the encoder's
+``engine`` option or ``MEDIASEARCH_WHISPER_ENGINE``: auto, openai, ctranslate2):
+openai-whisper in torch fp32, or CTranslate2 int8 through faster-whisper, converted offline
+from the checkpoint on first use and cached (:mod:`mediasearch.encoders.ct2_whisper`).
+``auto`` takes CTranslate2 where installed (several times faster on the CPU, equal
+transcripts on the test set). Both decode greedily with the same fallbacks, and their
+segments pass the same filters. A
 segment is kept only if it has words, Whisper's no-speech probability is at most
 ``no_speech_threshold`` (0.6) and its audio is above :data:`SILENCE_DBFS`; each kept
 segment's vector is the sentence embedding of its text.
@@ -27,6 +35,7 @@ from typing import TYPE_CHECKING, Iterator, Mapping, Sequence
 import numpy as np
 
 from mediasearch.decode.audio import NoAudioStreamError, iter_blocks, load_audio, rms_dbfs
+from mediasearch.encoders import ct2_whisper
 from mediasearch.encoders.base import AssetEncoding, EncodedSegment, Encoder, EncoderSpec
 from mediasearch.encoders.sentence_text import load_sentence_embedder, text_model_name
 from mediasearch.errors import QueryError
@@ -106,7 +115,7 @@ def split_at_quiet_points(
 
 
 class WhisperSpeechEncoder(Encoder):
-    """openai-whisper transcription + sentence embeddings; hybrid text search over transcripts."""
+    """Whisper transcription (openai-whisper or CTranslate2) + sentence embeddings; hybrid text search over transcripts."""
 
     owns_segments = True
 
@@ -125,6 +134,10 @@ class WhisperSpeechEncoder(Encoder):
         self.chunk_s = float(spec.options.get("chunk_s", CHUNK_S))
         #: word-level alignment: true start times after silence, at about twice the decoding cost
         self.word_timestamps = bool(spec.options.get("word_timestamps", True))
+        #: "openai" or "ctranslate2" (see the module docstring), and why
+        engine, why = ct2_whisper.resolve_engine(dict(spec.options))
+        self._engine_forced = ct2_whisper.engine_setting(dict(spec.options))[0] != "auto"
+        self.engine: dict[str, str] = {"engine": engine, "reason": why, "precision": "int8" if engine == "ctranslate2" else "fp32"}
         self.text_model_name = text_model_name(spec.options)
         self.embedder = load_sentence_embedder(self._text_model_path(), name=self.text_model_name, settings=settings)
         if self.embedder.dim != spec.dim:
@@ -135,9 +148,23 @@ class WhisperSpeechEncoder(Encoder):
         logger.debug("loaded whisper %s from %s with text model %s", self.size, weights, self.text_model_name)
 
     @property
-    def model(self):  # -> whisper.model.Whisper
-        """The openai-whisper model, loaded once on first use (transcription, language detection)."""
+    def model(self):  # -> whisper.model.Whisper | ct2_whisper.CT2Whisper
+        """The Whisper model of :attr:`engine`, loaded once on first use (transcription, language detection).
+
+        With ``auto``, a CTranslate2 conversion that fails falls back to openai-whisper
+        (logged, and said in :attr:`engine`); a forced engine raises.
+        """
         with self._model_lock:
+            if self._model is None and self.engine["engine"] == "ctranslate2":
+                try:
+                    folder = ct2_whisper.ensure_converted(self._weights, self.settings, size=self.size)
+                    self._model = ct2_whisper.CT2Whisper(folder, threads=self.settings.inference_threads)
+                    self.engine["model"] = str(folder)
+                except Exception as exc:
+                    if self._engine_forced:
+                        raise
+                    logger.warning("%s: CTranslate2 unavailable (%s); using openai-whisper", self.name, exc)
+                    self.engine = {"engine": "openai", "precision": "fp32", "reason": f"auto: CTranslate2 failed ({exc}), so openai-whisper"}
             if self._model is None:
                 import whisper
 
@@ -161,12 +188,16 @@ class WhisperSpeechEncoder(Encoder):
     # -- transcription -------------------------------------------------------------------
     def _detect_language(self, audio: np.ndarray) -> str:
         """The most probable language of the first 30 s of ``audio`` that are not silence."""
-        import whisper
-
         frame = SAMPLE_RATE // 2
         n = audio.size // frame
         loud = np.flatnonzero(np.abs(audio[: n * frame].reshape(n, frame)).max(axis=1) > 0.01) if n else []
         start = int(loud[0]) * frame if len(loud) else 0
+        model = self.model
+        if isinstance(model, ct2_whisper.CT2Whisper):
+            with self._lock:
+                return model.detect_language(audio[start : start + 30 * SAMPLE_RATE])
+        import whisper
+
         piece = whisper.pad_or_trim(audio[start : start + whisper.audio.N_SAMPLES])
         mel = whisper.log_mel_spectrogram(piece, self.model.dims.n_mels)
         with self._lock, _keep_torch_threads():
@@ -182,19 +213,26 @@ class WhisperSpeechEncoder(Encoder):
         if audio.size == 0 or float(np.abs(audio).max()) < SILENT_PEAK:
             return self.language, []
         language = self.language or self._detect_language(audio)
-        with self._lock, _keep_torch_threads():
-            result = self.model.transcribe(
-                audio,
-                language=language,
-                task="transcribe",
-                word_timestamps=self.word_timestamps,
-                condition_on_previous_text=False,
-                fp16=False,
-                verbose=None,
-                no_speech_threshold=self.no_speech_threshold,
-            )
+        model = self.model
+        if isinstance(model, ct2_whisper.CT2Whisper):
+            with self._lock:
+                found = model.transcribe(
+                    audio, language=language, word_timestamps=self.word_timestamps, no_speech_threshold=self.no_speech_threshold
+                )
+        else:
+            with self._lock, _keep_torch_threads():
+                found = model.transcribe(
+                    audio,
+                    language=language,
+                    task="transcribe",
+                    word_timestamps=self.word_timestamps,
+                    condition_on_previous_text=False,
+                    fp16=False,
+                    verbose=None,
+                    no_speech_threshold=self.no_speech_threshold,
+                ).get("segments", [])
         segments = []
-        for seg in result.get("segments", []):
+        for seg in found:
             text = str(seg.get("text", "")).strip()
             start_s, end_s = float(seg["start"]), float(seg["end"])
             if not any(ch.isalnum() for ch in text):
