@@ -192,7 +192,7 @@ def cmd_index(args: argparse.Namespace) -> int:
     if getattr(args, "index_type", None):
         settings = settings.with_(index_type=args.index_type)
     command = "mediasearch index " + " ".join(args.paths)
-    with _index_executor(args) as executor, Library(settings, command=command, wait=args.wait) as library, _cancel_on_sigint() as cancel:
+    with _index_executor(args) as executor, Library(settings, command=command, wait=args.wait, store=getattr(args, "store", None)) as library, _cancel_on_sigint() as cancel:
         # without --encoders: every encoder the library already uses stays up to date
         encoders = _encoder_list(args.encoders) or library.indexed_encoders() or ["baseline-image", "baseline-audio"]
         try:
@@ -532,6 +532,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--wait", action="store_true", help="if another process is writing to the library, wait for it instead of failing")
     p.add_argument("--index-type", choices=["auto", "flat", "hnsw"], help="vector index: exact (flat), approximate (hnsw), or by size (auto, the default)")
     p.add_argument("--retry-failed", action="store_true", help="try again every file an encoder failed on before")
+    p.add_argument("--store", metavar="URI", help="where a new library keeps its vectors: local (default), milvus-lite:///path/file.db or milvus://host:19530 (token from $MEDIASEARCH_MILVUS_TOKEN); remembered by the library, see `mediasearch store migrate`")
     p.add_argument("--ray", nargs="?", const="local", type=_ray_address, metavar="ADDRESS", help="decode and embed on a Ray cluster: none starts a local one, auto or HOST:PORT connects (put it after the folders, or write --ray=ADDRESS); needs mediasearch[scale]")
     p.add_argument("--ray-workers", type=cli_args.int_range(1, 100_000), metavar="N", help="Ray actors, each with its own loaded encoders, 1 to 100000 (default: one per CPU, or per --ray-gpus share)")
     p.add_argument("--ray-gpus", type=cli_args.float_range(0.0, 64.0), metavar="N", help="GPUs per Ray actor, 0 to 64 (fractions share a GPU; default 0)")

@@ -34,11 +34,12 @@ import numpy as np
 from mediasearch.catalog import Catalog
 from mediasearch.config import Settings
 from mediasearch.encoders.registry import REGISTRY, get_spec
-from mediasearch.errors import IndexCorruptError, ReadOnlyLibraryError
+from mediasearch.errors import IndexCorruptError, ReadOnlyLibraryError, StoreMismatchError
 from mediasearch.index import index_metric
 from mediasearch.index.base import check_unit
 from mediasearch.media import Stream
 from mediasearch.store.lock import session_active, write_session, writer_lock
+from mediasearch.store.uri import StoreURI, parse_store_uri
 from mediasearch.store.vectorlog import VectorLog, log_folder
 from mediasearch.store.vectors import TAIL_REBUILD, EncoderVectors, ann_path, build_graph, read_ann, verify_ann
 
@@ -96,7 +97,11 @@ class Library:
         command: str | None = None,
         wait: bool = False,
         wait_timeout_s: float | None = None,
+        store: str | None = None,
     ) -> None:
+        """``store``: where the vectors live (``local``, ``milvus-lite://...``, ``milvus://...``,
+        see mediasearch.store.uri); the first writer remembers it, later opens use what the
+        library remembers (StoreMismatchError when ``store`` names another one)."""
         self.settings = settings or Settings()
         self.command = command or _command_line()
         self.wait = wait
@@ -104,7 +109,10 @@ class Library:
         self._views: dict[str, EncoderVectors] = {}
         self._writer: _Writer | None = None
         self.last_repair = RepairReport()
+        self._store_asked = parse_store_uri(store) if store else None
+        self._milvus = None  # MilvusStore, opened on first use
         self.catalog = Catalog(self.settings.catalog_path, write_guard=self._write_guard)
+        self.store_uri  # a mismatch with the remembered store fails here, before any work
 
     @property
     def library_dir(self) -> Path:
@@ -115,6 +123,9 @@ class Library:
         if self._writer is not None:
             self._writer.close()
             self._writer = None
+        if self._milvus is not None:
+            self._milvus.close()
+            self._milvus = None
         self.catalog.close()
 
     def __enter__(self) -> "Library":
@@ -126,14 +137,86 @@ class Library:
     def _write_guard(self):  # type: ignore[no-untyped-def]
         return writer_lock(self.library_dir, self.command, wait=self.wait, timeout_s=self.wait_timeout_s)
 
+    # -- the vector store ------------------------------------------------------------
+    @property
+    def store_uri(self) -> StoreURI:
+        """Where the vectors live: what the catalog remembers (``library_meta`` key
+        "vector_store"), else the ``store`` this Library was opened with, else local."""
+        remembered = self.catalog.meta("vector_store")
+        asked = self._store_asked
+        if remembered:
+            uri = parse_store_uri(remembered)
+            if asked is not None and not asked.same_store(uri):
+                raise StoreMismatchError(self.library_dir, uri.text, asked.text)
+            return uri
+        if asked is not None and not asked.is_local:
+            if any(r["count"] for r in self.catalog.vector_logs()):
+                raise StoreMismatchError(self.library_dir, "local", asked.text)
+            return asked
+        return parse_store_uri("local")
+
+    @property
+    def uses_milvus(self) -> bool:
+        return not self.store_uri.is_local
+
+    def milvus_store(self, uri: StoreURI | None = None):  # type: ignore[no-untyped-def]
+        """The library's collections on its Milvus store (or on ``uri``: a migration's target)."""
+        from mediasearch.store.milvus_store import MilvusStore, default_index_type
+
+        uri = uri or self.store_uri
+        prefix = self.catalog.meta("milvus_prefix") or "ms_unset"
+        if uri.is_local:
+            raise ValueError("a local store has no collections")
+        if self._milvus is not None and self._milvus.uri.text == uri.text and self._milvus.prefix == prefix:
+            return self._milvus
+        store = MilvusStore(uri, prefix, index_type=default_index_type(uri, self.settings.index_type))
+        if uri.text != self.store_uri.text:
+            return store  # a migration target: its owner closes it
+        if self._milvus is not None:
+            self._milvus.close()
+        self._views.clear()
+        self._milvus = store
+        return store
+
+    def _remember_store(self) -> None:
+        """(First writer.) Record a Milvus store, and the prefix of this library's collections."""
+        import secrets
+
+        uri = self.store_uri
+        if uri.is_local or self.catalog.meta("vector_store"):
+            return
+        with self.catalog.transaction():
+            self.catalog.set_meta("vector_store", uri.text)
+            if not self.catalog.meta("milvus_prefix"):
+                self.catalog.set_meta("milvus_prefix", f"ms{secrets.token_hex(4)}")
+
     # -- reading -----------------------------------------------------------------
     def index(self, encoder: str) -> EncoderVectors:
         """The encoder's searchable vectors as of the catalog's last commit (read only)."""
+        if self.uses_milvus:
+            return self._milvus_view(encoder)  # type: ignore[return-value]
         view = self._views.get(encoder)
         if view is None:
             spec = get_spec(encoder)
             view = self._views[encoder] = EncoderVectors(self.library_dir, encoder, spec.dim, index_metric(spec.metric))
         view.refresh(self.catalog.vector_log(encoder))
+        return view
+
+    def _milvus_view(self, encoder: str):  # type: ignore[no-untyped-def]
+        """The encoder's collection (a MilvusIndex), or an empty index before it has vectors."""
+        from mediasearch.index.exact import ExactIndex
+
+        spec = get_spec(encoder)
+        record = self.catalog.vector_log(encoder)
+        store = self.milvus_store()
+        if record is None:
+            return ExactIndex(spec.dim, index_metric(spec.metric))
+        view = self._views.get(encoder)
+        if view is None or getattr(view, "collection", None) != store.collection(encoder, record["generation"]):
+            view = store.index(encoder, record["dim"], index_metric(spec.metric), record["generation"])
+            if view is None:
+                return ExactIndex(record["dim"], index_metric(spec.metric))
+            self._views[encoder] = view
         return view
 
     def indexed_encoders(self) -> list[str]:
@@ -165,6 +248,11 @@ class Library:
         out: dict[str, dict] = {}
         for record in self.catalog.vector_logs():
             name = record["encoder"]
+            if self.uses_milvus:
+                from mediasearch.store.milvus_store import status_entry
+
+                out[name] = status_entry(self, record)
+                continue
             vlog = VectorLog(log_folder(self.library_dir, name), record["dim"], record["generation"])
             on_disk = vlog.length_on_disk()
             live = self.catalog.live_count(name)
@@ -219,6 +307,7 @@ class Library:
         ):
             self._writer = _Writer()
             try:
+                self._remember_store()
                 self.last_repair = self.repair()
                 yield self
             finally:
@@ -249,8 +338,17 @@ class Library:
                 self.catalog.set_vector_log(encoder, dim=dim, generation=0, count=0)
             record = self.catalog.vector_log(encoder)
         assert record is not None
-        vlog = VectorLog(log_folder(self.library_dir, encoder), dim, record["generation"])
-        vlog.open_for_append(record["count"])
+        if self.uses_milvus:
+            from mediasearch.store.milvus_store import MilvusLog
+
+            index = self.milvus_store().index(encoder, dim, index_metric(get_spec(encoder).metric), record["generation"], create=True)
+            if record["index_type"] is None:
+                with self.catalog.transaction():
+                    self.catalog.set_index_type(encoder, f"milvus:{index.index_type}")
+            vlog = MilvusLog(index, self)  # type: ignore[assignment]
+        else:
+            vlog = VectorLog(log_folder(self.library_dir, encoder), dim, record["generation"])
+            vlog.open_for_append(record["count"])
         writer.logs[encoder] = vlog
         writer.committed[encoder] = record["count"]
         writer.pending[encoder] = 0
@@ -313,6 +411,9 @@ class Library:
         for name, n in writer.pending.items():
             writer.committed[name] += n
             writer.pending[name] = 0
+            on_commit = getattr(writer.logs.get(name), "on_commit", None)  # a Milvus log forgets what it staged
+            if on_commit is not None:
+                on_commit()
 
     def set_index_config(self, encoder: str, config: dict) -> None:
         if self.index_config(encoder) != config:
@@ -349,7 +450,9 @@ class Library:
         with self.transaction():
             self.catalog.set_vector_log(encoder, dim=get_spec(encoder).dim, generation=generation, count=0)
             self.catalog.add_store_event(encoder, "reset", reason)
-        if record is not None:
+        if record is not None and self.uses_milvus:
+            self.milvus_store().drop(encoder, record["generation"])
+        elif record is not None:
             VectorLog(log_folder(self.library_dir, encoder), record["dim"], record["generation"]).remove_files()
         self._remove_ann(encoder)
 
@@ -382,6 +485,12 @@ class Library:
         report = RepairReport()
         if not session_active(self.library_dir) or self._writer is None:
             raise ReadOnlyLibraryError("repair runs inside Library.writing()")
+        if self.uses_milvus:
+            from mediasearch.store import milvus_store
+
+            milvus_store.repair(self, report, full=full)
+            self._views.clear()
+            return report
         self._import_legacy(report)
         for record in self.catalog.vector_logs():
             name = record["encoder"]
@@ -506,6 +615,13 @@ class Library:
         from mediasearch.progress import Progress
 
         writer = self._require_writer()
+        if self.uses_milvus:  # Milvus builds its own indexes; the writer only purges tombstones
+            from mediasearch.store.milvus_store import purge_dead
+
+            for name, n in purge_dead(self).items():
+                with self.catalog.transaction():
+                    self.catalog.add_store_event(name, "purged", f"{n} vectors of deleted segments deleted from Milvus")
+            return
         for record in self.catalog.vector_logs():
             name = record["encoder"]
             if name not in REGISTRY:

@@ -51,14 +51,14 @@ _METRICS = {"ip": "IP"}
 _DEFAULT_BUILD = {"HNSW": {"M": 32, "efConstruction": 80}, "HNSW_SQ": {"M": 32, "efConstruction": 80, "sq_type": "SQ8"},
                   "IVF_FLAT": {"nlist": 1024}, "IVF_SQ8": {"nlist": 1024}, "IVF_PQ": {"nlist": 1024, "m": 16, "nbits": 8}}
 
-_clients: dict[tuple[str, str], object] = {}
+_clients: dict[tuple[str, str], list] = {}  # address -> [client, holders]
 _clients_lock = threading.Lock()
 
 
 def connect(uri: StoreURI) -> "object":
-    """A pymilvus MilvusClient for ``uri`` (cached per address in this process). Raises
-    VectorStoreUnavailableError within the connect timeout when it cannot be reached,
-    and ImportError-based VectorStoreUnavailableError when pymilvus is missing."""
+    """A pymilvus MilvusClient for ``uri``, shared per address in this process (each call
+    is one hold, given back by :func:`release`). Raises VectorStoreUnavailableError within
+    the connect timeout when it cannot be reached or pymilvus is missing."""
     try:
         from pymilvus import MilvusClient
     except ImportError as exc:
@@ -67,16 +67,20 @@ def connect(uri: StoreURI) -> "object":
         ) from exc
     key = (uri.client_uri(), uri.token())
     with _clients_lock:
-        client = _clients.get(key)
-        if client is not None:
-            return client
+        entry = _clients.get(key)
+        if entry is not None:
+            entry[1] += 1
+            return entry[0]
         if uri.is_lite:
             uri.path.parent.mkdir(parents=True, exist_ok=True)  # type: ignore[union-attr]
+            # Milvus Lite's in-process gRPC server lacks AllocTimestamp, which pymilvus calls
+            # (and copes without) after creating an index; gRPC would log each as an ERROR
+            logging.getLogger("grpc._server").setLevel(logging.CRITICAL)
         try:
             client = MilvusClient(uri=uri.client_uri(), token=uri.token(), timeout=uri.connect_timeout_s)
         except Exception as exc:  # pymilvus raises MilvusException / ConnectionConfigException without detail
             raise _unavailable(uri, exc) from exc
-        _clients[key] = client
+        _clients[key] = [client, 1]
         return client
 
 
@@ -117,13 +121,19 @@ def _lite_locked(uri: StoreURI) -> bool:
 
 
 def release(uri: StoreURI) -> None:
-    """Close this process's client for ``uri`` (and stop its Milvus Lite server, releasing the file)."""
+    """Give back one hold from :func:`connect`; the last one closes the client (and stops
+    this process's Milvus Lite server, so another process can open the file)."""
+    key = (uri.client_uri(), uri.token())
     with _clients_lock:
-        client = _clients.pop((uri.client_uri(), uri.token()), None)
-    if client is None:
-        return
+        entry = _clients.get(key)
+        if entry is None:
+            return
+        entry[1] -= 1
+        if entry[1] > 0:
+            return
+        del _clients[key]
     try:
-        client.close()  # type: ignore[attr-defined]
+        entry[0].close()
     except Exception as exc:  # closing is best effort
         log.debug("closing the Milvus client failed: %s", exc)
     if uri.is_lite:
