@@ -80,6 +80,7 @@ def test_threads_and_processes_at_1_and_4_clients(lib: dict) -> None:
     seen = []
     data = lt.run_loadtest(lib["settings"], options, progress=seen.append)
     check_contract(data)
+    assert data["duration_s"] == 0.6
     rows = {(r["mode"], r["target"], r["concurrency"]): r for r in data["results"]}
     assert set(rows) == {(m, "direct", c) for m in ("threads", "processes") for c in (1, 4)}
     for row in rows.values():
@@ -164,6 +165,21 @@ def test_a_failing_query_is_an_error_not_a_crash(tmp_path: Path) -> None:
     options = lt.LoadOptions(concurrency=(2,), duration_s=30, max_queries=10, modes=("threads",), targets=("direct",))
     (row,) = lt.run_loadtest(small["settings"], options)["results"]
     assert row["queries"] + row["errors"] <= 10 and row["wall_s"] < 10
+
+
+def test_a_service_that_does_not_answer_is_skipped_with_the_reason(tmp_path: Path) -> None:
+    small = make_library(tmp_path, images=3, queries=2)
+    import socket
+
+    with socket.socket() as sock:  # a port nothing listens on once closed
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    record = {"host": "127.0.0.1", "port": port, "pid": os.getpid(), "token": "t", "url": f"http://127.0.0.1:{port}"}
+    (small["settings"].library_dir / "serve.json").write_text(json.dumps(record))
+    options = lt.LoadOptions(concurrency=(1,), duration_s=0.2, modes=("threads",), targets=("direct", "service"))
+    data = lt.run_loadtest(small["settings"], options)
+    assert [(r["target"], r["errors"]) for r in data["results"]] == [("direct", 0)]
+    assert data["skipped"] == [{"encoder": "baseline-image", "mode": "threads", "target": "service", "reason": lt.OTHER_SERVICE}]
 
 
 def test_what_cannot_be_load_tested(lib: dict, tmp_path: Path) -> None:

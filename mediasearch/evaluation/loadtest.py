@@ -48,7 +48,7 @@ Result file (the contract the model-selection report and the GUI read), written
 atomically to ``<library>/evaluation/loadtest.json`` (the latest run; ``out`` also) and
 read back with :func:`load_results`::
 
-    {"version": 1, "created_at": unix_s, "duration_s": float,   # duration_s: the run's wall time
+    {"version": 1, "created_at": unix_s, "duration_s": float,   # duration_s: seconds per level asked for
      "machine": {"cpu": str, "cores": int, "flags": [bf16/amx CPU flags], "load_avg": [1, 5, 15 min]},
      "results": [{"encoder", "medium": "visual"|"audio"|"speech", "mode": "threads"|"processes",
                   "target": "direct"|"service", "concurrency": int, "queries": int, "wall_s": float,
@@ -95,6 +95,11 @@ START_TIMEOUT_S = 300.0
 #: how long one service request may take, seconds
 SERVICE_TIMEOUT_S = 60.0
 NO_SERVICE = "no `mediasearch serve` answers for this library (start one to measure searches through it)"
+#: why service rows are skipped when serve.json names a live process that find_service does not accept
+OTHER_SERVICE = (
+    "the running `mediasearch serve` answers with other settings (model folder, precision, device) or does not "
+    "answer /health; start it with the same options to measure through it"
+)
 
 
 @dataclass(frozen=True)
@@ -595,6 +600,12 @@ def run_loadtest(
             "(save some with `mediasearch query add` or `mediasearch synth`)"
         )
     service = find_service(settings) if "service" in options.targets else None
+    no_service = NO_SERVICE
+    if service is None and "service" in options.targets:
+        from mediasearch.serve import read_service
+
+        if read_service(settings.library_dir) is not None:
+            no_service = OTHER_SERVICE
     service_process = None
     if service is not None:
         import psutil
@@ -610,7 +621,7 @@ def run_loadtest(
     results: list[dict] = []
     for encoder, mode, target in combos:
         if target == "service" and service is None:
-            skipped.append({"encoder": encoder, "mode": mode, "target": target, "reason": NO_SERVICE})
+            skipped.append({"encoder": encoder, "mode": mode, "target": target, "reason": no_service})
             continue
         cancel.raise_if_cancelled("load test")
         label = f"{encoder} {mode} {target}"
@@ -656,7 +667,7 @@ def run_loadtest(
     return {
         "version": VERSION,
         "created_at": created,
-        "duration_s": round(time.monotonic() - t_start, 3),
+        "duration_s": float(options.duration_s),
         "machine": machine_info(),
         "results": results,
         "skipped": skipped,
