@@ -17,7 +17,7 @@ from pathlib import Path
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["content_hash", "WHOLE_FILE_LIMIT", "SAMPLE_BYTES"]
+__all__ = ["content_hash", "hash_bytes", "hash_samples", "WHOLE_FILE_LIMIT", "SAMPLE_BYTES"]
 
 #: files up to this size (bytes) are hashed whole
 WHOLE_FILE_LIMIT = 16 * 1024 * 1024
@@ -34,18 +34,31 @@ def content_hash(path: Path | str) -> str:
     Raises OSError when the file cannot be read.
     """
     path = Path(path)
-    digest = hashlib.blake2b(digest_size=_DIGEST_SIZE)
     with open(path, "rb") as fh:
         size = os.fstat(fh.fileno()).st_size
         if size <= WHOLE_FILE_LIMIT:
+            digest = hashlib.blake2b(digest_size=_DIGEST_SIZE)
             while chunk := fh.read(_CHUNK):
                 digest.update(chunk)
             return "b2:" + digest.hexdigest()
-        digest.update(size.to_bytes(8, "little"))
-        for offset in (0, (size - SAMPLE_BYTES) // 2, size - SAMPLE_BYTES):
-            fh.seek(offset)
-            _update(digest, fh, SAMPLE_BYTES)
-        return "b2s:" + digest.hexdigest()
+        return hash_samples(fh, size)
+
+
+def hash_bytes(data: bytes) -> str:
+    """The hash :func:`content_hash` gives a file of at most ``WHOLE_FILE_LIMIT`` bytes whose
+    content is ``data`` (so a caller that read the file whole hashes the same buffer)."""
+    return "b2:" + hashlib.blake2b(data, digest_size=_DIGEST_SIZE).hexdigest()
+
+
+def hash_samples(fh, size: int) -> str:
+    """``"b2s:<32 hex>"`` of a file above ``WHOLE_FILE_LIMIT`` from its open binary handle ``fh``
+    (``size`` in bytes): reads 3 x ``SAMPLE_BYTES``."""
+    digest = hashlib.blake2b(digest_size=_DIGEST_SIZE)
+    digest.update(size.to_bytes(8, "little"))
+    for offset in (0, (size - SAMPLE_BYTES) // 2, size - SAMPLE_BYTES):
+        fh.seek(offset)
+        _update(digest, fh, SAMPLE_BYTES)
+    return "b2s:" + digest.hexdigest()
 
 
 def _update(digest: "hashlib.blake2b", fh, length: int) -> None:

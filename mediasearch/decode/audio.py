@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Iterator
 
 import numpy as np
 
+from mediasearch.decode.source import av_input, open_binary
 from mediasearch.errors import DecodeError, UnsupportedMediaError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -95,12 +96,12 @@ def _soundfile_probe(path: Path) -> tuple[AudioInfo | None, str | None]:
     """(what libsndfile says of the file or None, why it is truncated or None), from its header and tail."""
     import soundfile as sf
 
-    with open(path, "rb") as fh:
+    with open_binary(path) as fh:
         magic = fh.read(4)
     if magic not in _SOUNDFILE_MAGIC:
         return None, None
     try:
-        info = sf.info(str(path))
+        info = sf.info(av_input(path))
     except Exception:  # libsndfile does not know this variant (e.g. Speex in Ogg): let FFmpeg try
         return None, None
     if info.format not in _SOUNDFILE_FORMATS or info.samplerate <= 0 or info.channels <= 0:
@@ -130,7 +131,7 @@ def _tail_readable(path: Path, frames: int) -> bool:
     import soundfile as sf
 
     try:
-        with sf.SoundFile(str(path)) as fh:
+        with sf.SoundFile(av_input(path)) as fh:
             fh.seek(max(frames - 1024, 0))
             return fh.read(1024, dtype="float32").shape[0] > 0
     except (sf.LibsndfileError, RuntimeError):
@@ -140,7 +141,7 @@ def _tail_readable(path: Path, frames: int) -> bool:
 def _ogg_truncated(path: Path) -> bool:
     """True when the last Ogg page is cut short or lacks the end-of-stream flag (0x04)."""
     size = path.stat().st_size
-    with open(path, "rb") as fh:
+    with open_binary(path) as fh:
         fh.seek(max(size - 70_000, 0))  # an Ogg page is at most 65,307 bytes
         tail = fh.read()
     at = tail.rfind(b"OggS")
@@ -173,7 +174,7 @@ def _av_open(path: Path):  # -> av.container.InputContainer
     import av
 
     try:
-        return av.open(str(path), metadata_errors="ignore")
+        return av.open(av_input(path), metadata_errors="ignore")
     except av.FFmpegError as exc:
         raise DecodeError(path, f"cannot open: {_av_reason(exc)}") from None
 
@@ -314,7 +315,7 @@ def _soundfile_blocks(path: Path, start_s: float) -> Iterator[tuple[int, np.ndar
     import soundfile as sf
 
     try:
-        with sf.SoundFile(str(path)) as fh:
+        with sf.SoundFile(av_input(path)) as fh:
             rate = int(fh.samplerate)
             if start_s > 0:
                 fh.seek(min(int(round(start_s * rate)), fh.frames))

@@ -14,6 +14,7 @@ warning is easy to miss.
 
 from __future__ import annotations
 
+import io
 import logging
 import struct
 import zlib
@@ -91,8 +92,11 @@ def image_size(path: Path | str) -> tuple[int, int]:
 
 def _open(path: Path) -> Image.Image:
     """Open lazily (header only) and map failures to typed errors."""
+    from mediasearch.decode.source import held
+
+    data = held(path)  # a file the pipeline already read (and hashed) is decoded from that buffer
     try:
-        return Image.open(path, formats=_FORMATS)
+        return Image.open(io.BytesIO(data) if data is not None else path, formats=_FORMATS)
     except FileNotFoundError:
         raise UnsupportedMediaError(path, "file not found") from None
     except PermissionError:

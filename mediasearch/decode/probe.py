@@ -178,8 +178,10 @@ def sniff(path: Path | str) -> Sniffed:
 
     Raises OSError when the file cannot be read; everything else is a ``Sniffed``.
     """
+    from mediasearch.decode.source import open_binary
+
     path = Path(path)
-    with open(path, "rb") as fh:
+    with open_binary(path) as fh:
         head = fh.read(_HEAD_BYTES)
         if not head:
             return Sniffed(None, "empty", "empty file (0 bytes)")
@@ -285,8 +287,10 @@ def _by_streams(path: Path, label: str, default: MediaKind) -> Sniffed:
     """
     import av
 
+    from mediasearch.decode.source import av_input
+
     try:
-        with av.open(str(path), metadata_errors="ignore") as container:
+        with av.open(av_input(path), metadata_errors="ignore") as container:
             has_video = any(not _is_attached_picture(s) for s in container.streams.video)
             has_audio = bool(container.streams.audio)
     except (av.FFmpegError, ValueError, OSError) as exc:

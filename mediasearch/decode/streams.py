@@ -14,6 +14,8 @@ from pathlib import Path
 
 import av
 
+from mediasearch.decode.source import av_input
+
 logger = logging.getLogger(__name__)
 
 __all__ = ["StreamReport", "probe_streams"]
@@ -59,7 +61,7 @@ def probe_streams(path: Path | str) -> StreamReport:
     path = Path(path)
     reasons: dict[str, str] = {}
     try:
-        container = av.open(str(path), metadata_errors="ignore")
+        container = av.open(av_input(path), metadata_errors="ignore")
     except _AV_ERRORS as exc:
         return StreamReport(False, False, False, False, {"container": f"cannot open: {_reason(exc)}"})
     with container:
@@ -90,7 +92,7 @@ def _first_frame(path: Path, kind: str) -> tuple[bool, str]:
     errors = 0
     last = "no frame decoded"
     try:
-        with av.open(str(path), metadata_errors="ignore") as container:
+        with av.open(av_input(path), metadata_errors="ignore") as container:
             if kind == "video":
                 stream = next(s for s in container.streams.video
                               if not s.disposition & av.stream.Disposition.attached_pic)

@@ -28,6 +28,7 @@ import av
 import numpy as np
 from PIL import Image
 
+from mediasearch.decode.source import av_input
 from mediasearch.errors import DecodeError, UnsupportedMediaError
 from mediasearch.media import MediaKind
 from mediasearch.progress import CancelToken
@@ -432,7 +433,7 @@ _STILL_DEMUXERS = {"image2", "gif", "apng", "tty", "ico", "jpegxl_anim", "webp_p
 def _open(path: Path):
     """av.open with failures mapped to typed errors (not a video vs damaged video)."""
     try:
-        container = av.open(str(path), metadata_errors="ignore")
+        container = av.open(av_input(path), metadata_errors="ignore")
     except FileNotFoundError:
         raise UnsupportedMediaError(path, "file not found") from None
     except PermissionError:
