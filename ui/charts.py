@@ -125,3 +125,55 @@ def latency(latency_ms: Mapping[str, Mapping[str, float]]) -> bytes:
         ax.grid(axis="y", alpha=0.3)
         _outside_legend(ax)
         return _png(fig)
+
+
+def pareto(points: Mapping[str, Sequence[float | None]], front: Sequence[str], title: str) -> bytes:
+    """Quality (MAP, y) against indexing throughput (files/s, x, log scale), one point per
+    encoder (``points``: encoder -> (MAP, files/s)), the Pareto front joined by a dashed
+    line; PNG bytes."""
+    with _style():
+        fig, ax = _figure()
+        placed = {e: (float(t), float(q)) for e, (q, t) in points.items() if q is not None and t is not None and t > 0}
+        for enc, (x, y) in placed.items():
+            on = enc in front
+            ax.scatter([x], [y], s=46 if on else 30, marker="o" if on else "x", zorder=3, label=enc)
+        line = [placed[e] for e in front if e in placed]
+        if len(line) > 1:
+            ax.plot([p[0] for p in line], [p[1] for p in line], linestyle="--", linewidth=1, color="#555", zorder=2,
+                    label=translate("charts", "Pareto front"))
+        if placed:
+            ax.set_xscale("log")
+            _outside_legend(ax)
+        else:
+            ax.text(0.5, 0.5, translate("charts", "no encoder has both MAP and indexing speed"), ha="center", va="center",
+                    transform=ax.transAxes)
+        ax.set_xlabel(translate("charts", "indexing speed (files/s, log scale)"))
+        ax.set_ylabel("MAP")
+        ax.set_ylim(0, 1.02)
+        ax.set_title(title, fontsize=10)
+        ax.grid(alpha=0.3)
+        return _png(fig)
+
+
+def load_curve(rows: Sequence[Mapping], title: str) -> bytes:
+    """p95 latency (ms) against searches per second under load, one line per (encoder,
+    mode, target), each point labelled with its number of concurrent clients; PNG bytes.
+    ``rows``: the load test's result rows (encoder, mode, target, concurrency, qps, p95_ms)."""
+    with _style():
+        fig, ax = _figure()
+        lines: dict[str, list[Mapping]] = {}
+        for r in rows:
+            if r.get("p95_ms") is not None and r.get("qps") is not None:
+                lines.setdefault(f"{r['encoder']} · {r.get('mode')} · {r.get('target')}", []).append(r)
+        for label, pts in lines.items():
+            pts = sorted(pts, key=lambda r: r["concurrency"])
+            ax.plot([p["qps"] for p in pts], [p["p95_ms"] for p in pts], marker="o", markersize=4, label=label)
+            for p in pts:
+                ax.annotate(str(p["concurrency"]), (p["qps"], p["p95_ms"]), textcoords="offset points", xytext=(4, 4), fontsize=7)
+        ax.set_xlabel(translate("charts", "searches per second"))
+        ax.set_ylabel(translate("charts", "p95 latency (ms)"))
+        ax.set_title(title, fontsize=10)
+        ax.grid(alpha=0.3)
+        if lines:
+            _outside_legend(ax)
+        return _png(fig)

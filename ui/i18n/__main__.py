@@ -29,6 +29,7 @@ def core_strings() -> dict[str, list[str]]:
     return {
         "ENCODER_DESCRIPTIONS": sorted({s.description for s in REGISTRY.values()} - {""}),
         "ENCODER_LICENCES": sorted({s.licence for s in REGISTRY.values()} - {""}),
+        "ENCODER_BENCHMARKS": sorted({s.benchmark for s in REGISTRY.values()} - {""}),
         "MODEL_DESCRIPTIONS": models,
         "PROGRESS_STAGES": STAGES,
         "PROGRESS_UNITS": UNITS,

@@ -34,6 +34,28 @@ ENCODER_LICENCES = [
     QT_TRANSLATE_NOOP("core", 'MIT (PANNs code and weights)'),
     QT_TRANSLATE_NOOP("core", 'MIT (Whisper); Apache-2.0 (all-MiniLM-L6-v2)'),
 ]
+ENCODER_BENCHMARKS = [
+    QT_TRANSLATE_NOOP("core", 'AudioSet mAP 0.431 (Kong et al., PANNs, arXiv:1912.10211, Table 2)'),
+    QT_TRANSLATE_NOOP("core", "ESC-50 zero-shot R@1 92.75% for LAION-CLAP's non-fusion default checkpoint (LAION-AI/CLAP README, first ESC-50 split); the hub port's checkpoint is not named there"),
+    QT_TRANSLATE_NOOP("core", 'ImageNet-1k acc@1 80.858 (torchvision IMAGENET1K_V2 weights table)'),
+    QT_TRANSLATE_NOOP("core", 'ImageNet-1k k-NN top-1 79.0% (linear 81.1%) (Oquab et al., DINOv2, arXiv:2304.07193; facebookresearch/dinov2 README)'),
+    QT_TRANSLATE_NOOP("core", 'ImageNet-1k k-NN top-1 82.1% (linear 84.5%) (Oquab et al., DINOv2, arXiv:2304.07193; facebookresearch/dinov2 README)'),
+    QT_TRANSLATE_NOOP("core", 'ImageNet-1k top-1 74.830 (timm results/results-imagenet.csv, tf_efficientnet_lite0.in1k, 224 px)'),
+    QT_TRANSLATE_NOOP("core", 'ImageNet-1k zero-shot top-1 63.32% (open_clip docs/openclip_results.csv, ViT-B-32 openai)'),
+    QT_TRANSLATE_NOOP("core", 'ImageNet-1k zero-shot top-1 75.54% (open_clip docs/openclip_results.csv, ViT-L-14 openai)'),
+    QT_TRANSLATE_NOOP("core", 'ImageNet-1k zero-shot top-1 76.04% (open_clip docs/openclip_classification_results.csv, ViT-B-16-SigLIP webli)'),
+    QT_TRANSLATE_NOOP("core", 'ImageNet-1k zero-shot top-1 79.1% (Tschannen et al., SigLIP 2, arXiv:2502.14786, Table 1, B/16 at 256 px)'),
+    QT_TRANSLATE_NOOP("core", 'LibriSpeech test-clean WER 2.9% (Whisper paper, arXiv:2212.04356, Appendix D.1.1)'),
+    QT_TRANSLATE_NOOP("core", 'LibriSpeech test-clean WER 3.1% (Whisper paper, arXiv:2212.04356, Appendix D.1.1)'),
+    QT_TRANSLATE_NOOP("core", 'LibriSpeech test-clean WER 3.4% (Whisper paper, arXiv:2212.04356, Appendix D.1.1)'),
+    QT_TRANSLATE_NOOP("core", 'LibriSpeech test-clean WER 4.2% (Whisper paper, arXiv:2212.04356, Appendix D.1.1)'),
+    QT_TRANSLATE_NOOP("core", 'LibriSpeech test-clean WER 5.0% (Whisper paper, arXiv:2212.04356, Appendix D.1.1)'),
+    QT_TRANSLATE_NOOP("core", 'LibriSpeech test-clean WER 5.6% (Whisper paper, arXiv:2212.04356, Appendix D.1.1)'),
+    QT_TRANSLATE_NOOP("core", 'LibriSpeech test-clean WER 7.6% (Whisper paper, arXiv:2212.04356, Appendix D.1.1)'),
+    QT_TRANSLATE_NOOP("core", 'generated scene classes: MAP 0.905 (categories), 0.919 (near-duplicates); docs/PERFORMANCE.md (this project)'),
+    QT_TRANSLATE_NOOP("core", 'generated sound classes: MAP 0.919 (categories), 0.929 (near-duplicates); docs/PERFORMANCE.md (this project)'),
+    QT_TRANSLATE_NOOP("core", 'generated sound near-duplicates: MAP 0.985; docs/PERFORMANCE.md (this project)'),
+]
 MODEL_DESCRIPTIONS = [
     QT_TRANSLATE_NOOP("core", 'OpenAI Whisper base (English-only); load with whisper.load_model(path)'),
     QT_TRANSLATE_NOOP("core", 'OpenAI Whisper base (multilingual); load with whisper.load_model(path)'),

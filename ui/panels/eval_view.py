@@ -43,6 +43,7 @@ from PySide6.QtWidgets import (
 from mediasearch.errors import MediaSearchError, QueryError
 from mediasearch.progress import Progress
 from ui.context import AppContext
+from ui.i18n.core_strings import core_text
 from ui.models import Cell, Table, kind_name
 from ui.panels.query_panel import describe_saved
 from ui.resources import icon
@@ -103,10 +104,13 @@ class EvalOutcome:
 
     data: dict
     charts: dict[str, bytes] = field(default_factory=dict)
+    #: per group of the model selection: "pareto" and "load" PNG bytes
+    selection_charts: dict[str, dict[str, bytes]] = field(default_factory=dict)
 
 
-def _run_evaluation(options: Any):  # -> callable for CallWorker
+def _run_evaluation(options: Any, constraints: Any = None):  # -> callable for CallWorker
     def run(library, report, cancel) -> EvalOutcome:  # noqa: ANN001
+        from mediasearch.evaluation.selection import build_selection
         from mediasearch.evaluation import report as rep
         from mediasearch.evaluation.metrics import RECALL_LEVELS
         from mediasearch.evaluation.runner import evaluate
@@ -122,9 +126,36 @@ def _run_evaluation(options: Any):  # -> callable for CallWorker
                 charts[f"{group}: precision-recall"] = ch.pr_curves(g["pr_curve"], list(RECALL_LEVELS), group_name(group))
         if any(data["latency"].values()):
             charts["search latency"] = ch.latency(data["latency"])
-        return EvalOutcome(data, charts)
+        data["selection"] = build_selection(library, data, constraints)
+        return EvalOutcome(data, charts, selection_charts(data["selection"]))
 
     return run
+
+
+def selection_charts(selection: dict) -> dict[str, dict[str, bytes]]:
+    """The Pareto plot and the latency-under-load curve of every model-selection group (PNG bytes)."""
+    from ui import charts as ch
+
+    out: dict[str, dict[str, bytes]] = {}
+    for group, g in selection["groups"].items():
+        points = {enc: (r.get("MAP"), r.get("items_per_s")) for enc, r in g["rows"].items()}
+        out[group] = {"pareto": ch.pareto(points, g["pareto"], translate("EvalView", "{group}: quality vs indexing speed").format(
+            group=group_name(group)))}
+        rows = [{**row, "encoder": enc} for enc, r in g["rows"].items() for row in r.get("load") or []]
+        if rows:
+            out[group]["load"] = ch.load_curve(rows, translate("EvalView", "{group}: latency under load").format(group=group_name(group)))
+    return out
+
+
+def _bytes(n: Any) -> Cell:
+    if n is None:
+        return Cell("—", sort=-1.0, align_right=True)
+    value, unit = float(n), "B"
+    for unit in ("B", "KB", "MB", "GB"):
+        if value < 1000 or unit == "GB":
+            break
+        value /= 1000.0
+    return Cell(f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}", sort=float(n), align_right=True)
 
 
 def _export(data: dict, path: Path, kind: str):  # -> callable for CallWorker
@@ -287,6 +318,8 @@ class EvalView(QWidget):
         self.charts_area.setWidget(self.charts_holder)
         self.tabs.addTab(self.charts_area, icon("evaluate"), self.tr("Charts"))
 
+        self.tabs.addTab(self._build_selection_tab(), icon("evaluate"), self.tr("Model selection"))
+
         self.misses = QTreeWidget()
         self.misses.setObjectName("missesTree")
         self.misses.setHeaderLabels([self.tr("Query / encoder / missed file"), self.tr("Grade"), self.tr("Rank")])
@@ -306,6 +339,232 @@ class EvalView(QWidget):
         split.setStretchFactor(1, 5)
         self.splitter = split
         outer.addWidget(split, 1)
+
+    def _build_selection_tab(self) -> QWidget:
+        """Constraint fields, the per-media-type table, the recommendation, the Pareto plot
+        and the latency-under-load curve (mediasearch/evaluation/selection.py)."""
+        tab = QWidget()
+        layout = QVBoxLayout(tab)
+        fields = QHBoxLayout()
+        no_limit = self.tr("no limit")
+
+        def spin(key: str, suffix: str, high: float, step: float, decimals: int, tip: str) -> QDoubleSpinBox:
+            box = QDoubleSpinBox()
+            box.setRange(0.0, high)
+            box.setDecimals(decimals)
+            box.setSingleStep(step)
+            box.setSuffix(suffix)
+            box.setSpecialValueText(no_limit)
+            box.setValue(float(self.ctx.prefs.get(f"eval/{key}", 0.0, float)))
+            box.setToolTip(tip)
+            box.setObjectName(key)
+            box.valueChanged.connect(self._constraints_changed)
+            return box
+
+        self.max_index_hours = spin("max_index_hours", " h", 1e6, 0.5, 2,
+                                    self.tr("Rule out encoders that would take longer to index this library's files (0: no limit)"))
+        self.max_latency_ms = spin("max_latency_ms", " ms", 1e7, 10.0, 0,
+                                   self.tr("Rule out encoders whose p95 search latency under load is higher (0: no limit)"))
+        self.max_memory_gb = spin("max_memory_gb", " GB", 1e5, 0.5, 2,
+                                  self.tr("Rule out encoders whose peak memory, indexing or under load, is higher (0: no limit)"))
+        self.concurrency = QSpinBox()
+        self.concurrency.setObjectName("concurrency")
+        self.concurrency.setRange(1, 4096)
+        self.concurrency.setValue(int(self.ctx.prefs.get("eval/concurrency", 4, int)))
+        self.concurrency.setToolTip(self.tr("Latency is read at the highest measured number of concurrent searches up to this"))
+        self.concurrency.valueChanged.connect(self._constraints_changed)
+        for label, box in ((self.tr("Max index time"), self.max_index_hours), (self.tr("Max p95 latency"), self.max_latency_ms),
+                           (self.tr("Max memory"), self.max_memory_gb), (self.tr("Concurrent searches"), self.concurrency)):
+            fields.addWidget(QLabel(label))
+            fields.addWidget(box)
+        fields.addStretch(1)
+        layout.addLayout(fields)
+        grow = QHBoxLayout()
+        grow.addWidget(QLabel(self.tr("Media type")))
+        self.selection_group = QComboBox()
+        self.selection_group.setObjectName("selectionGroupCombo")
+        self.selection_group.currentIndexChanged.connect(self._show_selection_group)
+        grow.addWidget(self.selection_group, 1)
+        layout.addLayout(grow)
+        self.recommendation = QLabel("")
+        self.recommendation.setObjectName("recommendationLabel")
+        self.recommendation.setTextFormat(Qt.TextFormat.RichText)
+        self.recommendation.setWordWrap(True)
+        self.recommendation.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        layout.addWidget(self.recommendation)
+        ssplit = QSplitter(Qt.Orientation.Vertical)
+        ssplit.setChildrenCollapsible(False)
+        self.selection_table = TableView()
+        self.selection_table.setObjectName("selectionTable")
+        ssplit.addWidget(self.selection_table)
+        plots = QWidget()
+        pl = QHBoxLayout(plots)
+        pl.setContentsMargins(0, 0, 0, 0)
+        self.pareto_chart = ScaledPixmap()
+        self.pareto_chart.setObjectName("paretoChart")
+        self.load_chart = ScaledPixmap()
+        self.load_chart.setObjectName("loadChart")
+        self.load_missing = hint("")
+        self.load_missing.setObjectName("loadMissingLabel")
+        self.load_missing.setWordWrap(True)
+        pl.addWidget(self.pareto_chart, 1)
+        pl.addWidget(self.load_chart, 1)
+        pl.addWidget(self.load_missing)
+        ssplit.addWidget(plots)
+        ssplit.setSizes([170, 300])
+        layout.addWidget(ssplit, 1)
+        layout.addWidget(hint(self.tr("◆ on the Pareto front (no other encoder has both a higher MAP and faster indexing). "
+                                      "A limit whose figure was not measured rules nothing out.")))
+        return tab
+
+    def constraints(self):  # -> mediasearch.evaluation.selection.Constraints
+        from mediasearch.evaluation.selection import Constraints
+
+        def limit(box: QDoubleSpinBox) -> float | None:
+            return box.value() or None
+
+        return Constraints(max_index_hours=limit(self.max_index_hours), max_latency_ms=limit(self.max_latency_ms),
+                           max_memory_gb=limit(self.max_memory_gb), concurrency=self.concurrency.value())
+
+    def _constraints_changed(self, *_: object) -> None:
+        for box in (self.max_index_hours, self.max_latency_ms, self.max_memory_gb):
+            self.ctx.prefs.set(f"eval/{box.objectName()}", box.value())
+        self.ctx.prefs.set("eval/concurrency", self.concurrency.value())
+        if self.outcome is None or not self.outcome.data.get("selection"):
+            return
+        from mediasearch.evaluation.selection import apply_constraints
+
+        # the report exported next carries the constraints shown
+        self.outcome.data["selection"] = apply_constraints(self.outcome.data["selection"], self.constraints())
+        self._show_selection_group()
+
+    def _show_selection(self) -> None:
+        sel = (self.outcome.data if self.outcome else {}).get("selection") or {"groups": {}}
+        current = self.selection_group.currentData()
+        self.selection_group.blockSignals(True)
+        self.selection_group.clear()
+        for group, g in sel["groups"].items():
+            self.selection_group.addItem(self.tr("{group} ({n} queries)").format(group=group_name(group), n=g["queries"]), group)
+        if current is not None and self.selection_group.findData(current) >= 0:
+            self.selection_group.setCurrentIndex(self.selection_group.findData(current))
+        self.selection_group.blockSignals(False)
+        self._show_selection_group()
+
+    def _violation_text(self, v: dict) -> str:
+        c = v["constraint"]
+        if c == "max_index_hours":
+            return self.tr("indexing takes {value} h (limit {limit} h)").format(value=f"{v['value']:.2f}", limit=f"{v['limit']:g}")
+        if c == "max_latency_ms":
+            return self.tr("p95 {value} ms with {n} concurrent searches (limit {limit} ms)").format(
+                value=f"{v['value']:.1f}", n=v.get("concurrency"), limit=f"{v['limit']:g}")
+        return self.tr("peak memory {value} GB (limit {limit} GB)").format(value=f"{v['value']:.2f}", limit=f"{v['limit']:g}")
+
+    def _unmeasured_text(self, constraint: str) -> str:
+        return {
+            "max_index_hours": self.tr("indexing speed not measured"),
+            "max_latency_ms": self.tr("latency under load not measured (run mediasearch loadtest)"),
+            "max_memory_gb": self.tr("peak memory not measured"),
+        }[constraint]
+
+    def recommendation_html(self, group: str) -> str:
+        """The recommendation of ``group`` in the interface language (rich text)."""
+        sel = self.outcome.data["selection"]
+        g = sel["groups"][group]
+        rec, rows = g["recommendation"], g["rows"]
+        lines = []
+        if rec.get("pick"):
+            q = rows[rec["pick"]].get("MAP")
+            lines.append(self.tr("Recommended for {group}: <b>{encoder}</b> (MAP {map})").format(
+                group=group_name(group), encoder=rec["pick"], map="—" if q is None else f"{q:.3f}"))
+            others = [e for e in rec["fits"] if e != rec["pick"]]
+            if others:
+                lines.append(self.tr("Also within the limits: {encoders}").format(encoders=", ".join(others)))
+        elif rec.get("closest"):
+            closest = rec["closest"]
+            lines.append(self.tr("No encoder fits every limit. Closest: <b>{encoder}</b> ({reasons}); relax that limit.").format(
+                encoder=closest["encoder"], reasons="; ".join(self._violation_text(v) for v in closest["breaks"])))
+        for enc, violations in rec.get("ruled_out", {}).items():
+            lines.append(self.tr("{encoder} ruled out: {reasons}").format(
+                encoder=enc, reasons="; ".join(self._violation_text(v) for v in violations)))
+        for enc, unknown in rec.get("unmeasured", {}).items():
+            lines.append(self.tr("{encoder}: {what}").format(encoder=enc, what="; ".join(self._unmeasured_text(c) for c in unknown)))
+        pub = g.get("published") or {}
+        if not pub.get("comparable"):
+            lines.append(self.tr("Published figures: fewer than two encoders here were measured on the same benchmark."))
+        for metric, m in (pub.get("metrics") or {}).items():
+            if not m["differs"]:
+                lines.append(self.tr("Published figures ({metric}) rank them as this library does.").format(metric=metric))
+            for r in m["reversed"]:
+                lines.append(self.tr("⚠ Published figures ({metric}) rank {a} above {b}, but on this library {b} has the "
+                                     "higher MAP ({mb} vs {ma}{sig}).").format(
+                    metric=metric, a=r["published_better"], b=r["better_here"], mb=f"{r['map'][1]:.3f}", ma=f"{r['map'][0]:.3f}",
+                    sig=self.tr(", significant") if r["significant"] else self.tr(", not significant")))
+        if not sel["loadtest"].get("measured"):
+            lines.append(self.tr("Latency under load: not measured — run <code>mediasearch loadtest</code>."))
+        return "<br>".join(lines)
+
+    def _show_selection_group(self, *_: object) -> None:
+        from mediasearch.evaluation.selection import p95_under_load
+
+        group = self.selection_group.currentData()
+        sel = (self.outcome.data if self.outcome else {}).get("selection")
+        if not sel or group not in sel["groups"]:
+            self.recommendation.setText("" if self.outcome is None else self.tr("No media type has scored queries yet."))
+            self.selection_table.set_table(Table([]))
+            self.pareto_chart.clear()
+            self.load_chart.clear()
+            self.load_missing.setText("")
+            return
+        g = sel["groups"][group]
+        concurrency = self.concurrency.value()
+        pick = g["recommendation"].get("pick")
+        rows = []
+        for enc, r in g["rows"].items():
+            p95 = p95_under_load(r.get("load") or [], concurrency)
+            ci = r.get("MAP_interval")
+            map_cell = _num(r.get("MAP"))
+            if ci and ci[0] is not None:
+                map_cell = Cell(f"{map_cell.text} [{ci[0]:.3f}–{ci[1]:.3f}]", sort=map_cell.sort, align_right=True,
+                                tooltip=self.tr("95% bootstrap interval over the queries"))
+            mem = r.get("peak_memory_mb")
+            ruled = g["recommendation"]["ruled_out"].get(enc)
+            rows.append([
+                Cell(("◆ " if enc in g["pareto"] else "") + enc, bold=enc == pick,
+                     tooltip="; ".join(self._violation_text(v) for v in ruled) if ruled else ""),
+                map_cell,
+                _num(r.get("NDCG")),
+                _num(r.get("items_per_s"), 2),
+                _num(r.get("index_hours"), 2),
+                Cell(self.tr("not measured"), sort=-1.0) if p95 is None else
+                Cell(f"{p95['p95_ms']:.1f}", sort=p95["p95_ms"], align_right=True,
+                     tooltip=self.tr("{n} concurrent searches, {mode}").format(n=p95["concurrency"], mode=p95["mode"])),
+                _num(None if mem is None else mem / 1024.0, 2),
+                _bytes(r.get("index_bytes")),
+                _bytes(r.get("weights_bytes")),
+                Cell(core_text(r.get("licence") or "") or "—"),
+                Cell(self.tr("self-hosted") if r.get("hosting") == "self-hosted" else self.tr("API")),
+                Cell(core_text(r.get("benchmark") or "") or "—", tooltip=core_text(r.get("benchmark") or "")),
+            ])
+        headers = [self.tr("Encoder"), "MAP", sel.get("ndcg_metric", "NDCG@10"), self.tr("files/s"), self.tr("hours to index"),
+                   self.tr("p95 ms under load"), self.tr("peak memory GB"), self.tr("index size"), self.tr("weights"),
+                   self.tr("Licence"), self.tr("Hosting"), self.tr("Published figure")]
+        tips = ["", self.tr("mean average precision over the group's queries"), "", self.tr("files indexed per second on this machine"),
+                self.tr("hours to index the files of this library it covers"), "", self.tr("indexing or under load, the higher"),
+                self.tr("vectors and search graph on disk"), self.tr("model files"), "", "", self.tr("as published, with its source")]
+        self.selection_table.set_table(Table(headers, rows, tips))
+        self.recommendation.setText(self.recommendation_html(group))
+        charts = self.outcome.selection_charts.get(group, {})
+        for label, key in ((self.pareto_chart, "pareto"), (self.load_chart, "load")):
+            pixmap = QPixmap()
+            if charts.get(key) and pixmap.loadFromData(charts[key], "PNG"):
+                label.set_pixmap(pixmap)
+                label.show()
+            else:
+                label.clear()
+                label.setVisible(key == "pareto")
+        self.load_missing.setText("" if charts.get("load") else
+                                  self.tr("Latency under load: not measured — run mediasearch loadtest, then evaluate again."))
+        self.load_missing.setVisible(not charts.get("load"))
 
     # -- saved queries -------------------------------------------------------------------
     def refresh_queries(self) -> None:
@@ -367,6 +626,8 @@ class EvalView(QWidget):
         self.speed.set_table(Table([]))
         self.misses.clear()
         self.group_box.clear()
+        self.selection_group.clear()
+        self._show_selection_group()
         for b in self.export_buttons.values():
             b.setEnabled(False)
         self.refresh_queries()
@@ -401,7 +662,7 @@ class EvalView(QWidget):
         self.ctx.prefs.set("eval/ks", self.ks.text())
         self.ctx.prefs.set("eval/depth", self.depth.value())
         self.ctx.prefs.set("eval/latency_s", self.latency_s.value())
-        self.worker = CallWorker(self.ctx.settings, _run_evaluation(options), title=self.tr("Evaluating"))
+        self.worker = CallWorker(self.ctx.settings, _run_evaluation(options, self.constraints()), title=self.tr("Evaluating"))
         self.worker.progress.connect(self._on_progress)
         self.worker.finished.connect(self._on_finished)
         self.worker.failed.connect(self._on_failed)
@@ -467,6 +728,7 @@ class EvalView(QWidget):
         self._show_speed(data)
         self._show_charts(outcome.charts)
         self._show_misses(data)
+        self._show_selection()
         notes = "".join(f"<li>{n}</li>" for n in data.get("notes", []))
         fails = "".join(f"<li><b>{enc}</b>: {why}</li>" for enc, why in data.get("failures", {}).items())
         machine = ", ".join(f"{k}: {v}" for k, v in data.get("machine", {}).items())
