@@ -170,6 +170,9 @@ def search_one(
     if query.modality not in spec.query_modalities:
         raise EncoderCapabilityError(encoder_name, query.modality.value, [m.value for m in spec.query_modalities])
     encoder = load_encoder(encoder_name, library.settings)
+    from mediasearch import transcript_space
+
+    transcript_space.for_search(library, encoder)  # a transcript query uses the model the index was built with
     _check_same_space(library, encoder)
     index = library.index(encoder_name)
     speech = Stream.SPEECH in spec.streams

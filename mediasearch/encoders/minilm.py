@@ -1,4 +1,4 @@
-"""A BERT sentence model (all-MiniLM-L6-v2 and kin) in plain torch, with the Rust tokenizer.
+"""A BERT sentence model (all-MiniLM-L6-v2, E5, BGE, multilingual E5) in plain torch, with the Rust tokenizer.
 
 sentence-transformers' pipeline for these folders is Transformer -> mean Pooling ->
 Normalize; the transformer is a Hugging Face ``BertModel``. Importing
@@ -58,10 +58,19 @@ class _Layer(nn.Module):
 
 
 class MiniBert(nn.Module):
-    """BERT encoder + mean pooling: (b, t) token ids and mask -> (b, hidden) pooled states."""
+    """BERT (or XLM-RoBERTa) encoder + pooling: (b, t) token ids and mask -> (b, hidden) pooled states.
 
-    def __init__(self, config: dict[str, Any]) -> None:
+    ``pooling``: "mean" (average of the states under the mask) or "cls" (the first token's
+    state, as BGE). XLM-RoBERTa numbers positions from ``pad_token_id + 1`` (right
+    padding: the padded positions differ from Hugging Face's, but they are masked out).
+    """
+
+    def __init__(self, config: dict[str, Any], *, pooling: str = "mean") -> None:
         super().__init__()
+        if pooling not in ("mean", "cls"):
+            raise ValueError(f"unknown pooling {pooling!r}; mean or cls")
+        self.pooling = pooling
+        self.position_offset = int(config.get("pad_token_id", 1)) + 1 if config.get("model_type") == "xlm-roberta" else 0
         hidden = int(config["hidden_size"])
         eps = float(config.get("layer_norm_eps", 1e-12))
         self.word = nn.Embedding(int(config["vocab_size"]), hidden)
@@ -74,11 +83,13 @@ class MiniBert(nn.Module):
         )
 
     def forward(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        positions = torch.arange(ids.shape[1], device=ids.device)
+        positions = torch.arange(ids.shape[1], device=ids.device) + self.position_offset
         x = self.embed_norm(self.word(ids) + self.position(positions)[None] + self.token_type(torch.zeros_like(ids)))
         keep = mask.bool()[:, None, None, :]  # (b, 1, 1, t): padding is never attended to
         for layer in self.layers:
             x = layer(x, keep)
+        if self.pooling == "cls":
+            return x[:, 0]
         weights = mask.to(x.dtype)[..., None]
         return (x * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1e-9)
 
@@ -103,11 +114,11 @@ _TOP_NAMES = {
 
 
 def convert_state_dict(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """A BertModel state dict (optionally ``bert.``-prefixed) renamed for :class:`MiniBert`;
-    the pooler and ``position_ids`` buffers are dropped."""
+    """A BertModel / XLMRobertaModel state dict (optionally ``bert.``- or ``roberta.``-prefixed)
+    renamed for :class:`MiniBert`; the pooler and ``position_ids`` buffers are dropped."""
     out: dict[str, torch.Tensor] = {}
     for name, tensor in state.items():
-        name = name.removeprefix("bert.")
+        name = name.removeprefix("bert.").removeprefix("roberta.")
         module, _, param = name.rpartition(".")
         if module.startswith("encoder.layer."):
             index, _, rest = module.removeprefix("encoder.layer.").partition(".")
@@ -121,7 +132,7 @@ def convert_state_dict(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor
 class MiniLMModel:
     """Tokenizer + :class:`MiniBert` for one folder, on one device."""
 
-    def __init__(self, folder: Path, *, device: torch.device | None = None) -> None:
+    def __init__(self, folder: Path, *, device: torch.device | None = None, pooling: str = "mean") -> None:
         from safetensors.torch import load_file
 
         self.folder = Path(folder)
@@ -129,7 +140,7 @@ class MiniLMModel:
         config = read_json(self.folder / "config.json")
         self.tokenizer, self.max_length = load_tokenizer(self.folder)
         self.weights_path = self.folder / WEIGHTS_FILE
-        self.network = MiniBert(config)
+        self.network = MiniBert(config, pooling=pooling)
         self.network.load_state_dict(convert_state_dict(load_file(str(self.weights_path))), strict=True)
         self.network = self.network.eval().to(self.device)
         self.dim = int(config["hidden_size"])
@@ -142,7 +153,7 @@ class MiniLMModel:
         return ids.to(self.device), mask.to(self.device)
 
     def embed(self, texts: Sequence[str], *, dtype_name: str = "fp32") -> np.ndarray:
-        """Texts -> (n, dim) float32 mean-pooled states (not normalised)."""
+        """Texts -> (n, dim) float32 pooled states (not normalised)."""
         from mediasearch.encoders.precision import autocast
 
         ids, mask = self.tokenize(texts)
@@ -150,6 +161,6 @@ class MiniLMModel:
             return self.network(ids, mask).float().cpu().numpy()
 
 
-def load(folder: Path, *, device: torch.device | None = None) -> MiniLMModel:
+def load(folder: Path, *, device: torch.device | None = None, pooling: str = "mean") -> MiniLMModel:
     """The light-path model for a folder :func:`supports` accepts."""
-    return MiniLMModel(folder, device=device)
+    return MiniLMModel(folder, device=device, pooling=pooling)

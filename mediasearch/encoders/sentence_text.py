@@ -6,9 +6,10 @@ from ``MEDIASEARCH_TEXT_MODEL`` or the spec's ``options['text_model']`` (model-s
 Models load from their installed folder with the Hugging Face hub switched offline, so
 nothing is ever downloaded here.
 
-A folder holding a plain BERT (``config.json`` model_type ``bert``, ``model.safetensors``,
-``tokenizer.json``) with mean pooling and normalisation (all-MiniLM-L6-v2 and the
-multilingual MiniLM) runs on :mod:`mediasearch.encoders.minilm`: the same network in a
+A folder holding a plain BERT or XLM-RoBERTa (``config.json`` model_type ``bert`` or
+``xlm-roberta``, ``model.safetensors``, ``tokenizer.json``) with mean or [CLS] pooling and
+normalisation (all-MiniLM-L6-v2, the multilingual MiniLM, E5, BGE; see
+:mod:`mediasearch.encoders.text_models` for which model pools how) runs on :mod:`mediasearch.encoders.minilm`: the same network in a
 few dozen lines of torch with the Rust ``tokenizers`` library, which avoids importing
 sentence-transformers and transformers (about 5 s of a cold text query) and gives the
 same vectors (cosine >= 0.9999). Where onnxruntime is installed the same network runs on
@@ -57,27 +58,58 @@ def read_json(path: Path) -> Any:
     return json.loads(Path(path).read_text(encoding="utf-8"))
 
 
-def bert_folder_supported(folder: Path) -> bool:
-    """True when ``folder`` is a sentence-transformers BERT with mean pooling (+ Normalize):
-    what the light torch path and the ONNX engine run (no torch import to find out)."""
+#: the architectures the light path and the ONNX engine run (same layers; XLM-RoBERTa only
+#: numbers positions from ``pad_token_id + 1``)
+LIGHT_ARCHITECTURES = ("bert", "xlm-roberta")
+POOLINGS = ("mean", "cls")
+
+
+def folder_pooling(folder: Path) -> str | None:
+    """"mean" or "cls": the pooling a sentence-transformers folder declares
+    (``modules.json`` -> its Pooling module's ``config.json``); None when it declares none,
+    or another kind (max, mean-sqrt-len, several at once)."""
     folder = Path(folder)
     try:
-        config = read_json(folder / "config.json")
         modules = read_json(folder / "modules.json")
         pooling_dir = next(m["path"] for m in modules if m["type"].endswith(".Pooling"))
         pooling = read_json(folder / pooling_dir / "config.json")
     except (OSError, ValueError, KeyError, StopIteration, TypeError):
+        return None
+    modes = [k for k in ("pooling_mode_mean_tokens", "pooling_mode_cls_token", "pooling_mode_max_tokens", "pooling_mode_mean_sqrt_len_tokens") if pooling.get(k)]
+    if modes == ["pooling_mode_mean_tokens"]:
+        return "mean"
+    if modes == ["pooling_mode_cls_token"]:
+        return "cls"
+    return None
+
+
+def bert_folder_supported(folder: Path, pooling: str | None = None) -> bool:
+    """True when ``folder`` is a BERT or XLM-RoBERTa sentence model with mean or [CLS]
+    pooling (+ Normalize): what the light torch path and the ONNX engine run (no torch
+    import to find out). ``pooling``: what the caller expects; a folder that declares a
+    different one is not supported, and a folder without ``modules.json`` is accepted only
+    when ``pooling`` says which."""
+    folder = Path(folder)
+    try:
+        config = read_json(folder / "config.json")
+    except (OSError, ValueError):
         return False
-    types = [m.get("type", "").rsplit(".", 1)[-1] for m in modules]
-    mean_only = pooling.get("pooling_mode_mean_tokens") and not any(
-        pooling.get(k) for k in ("pooling_mode_cls_token", "pooling_mode_max_tokens", "pooling_mode_mean_sqrt_len_tokens")
-    )
+    declared = folder_pooling(folder)
+    if (folder / "modules.json").is_file():
+        try:
+            types = [m.get("type", "").rsplit(".", 1)[-1] for m in read_json(folder / "modules.json")]
+        except (OSError, ValueError, AttributeError, TypeError):
+            return False
+        if types not in (["Transformer", "Pooling", "Normalize"], ["Transformer", "Pooling"]) or declared is None:
+            return False
+        if pooling is not None and declared != pooling:
+            return False
+    elif pooling not in POOLINGS:
+        return False
     return bool(
-        config.get("model_type") == "bert"
+        config.get("model_type") in LIGHT_ARCHITECTURES
         and config.get("hidden_act", "gelu") == "gelu"
         and config.get("position_embedding_type", "absolute") == "absolute"
-        and types in (["Transformer", "Pooling", "Normalize"], ["Transformer", "Pooling"])
-        and mean_only
         and (folder / WEIGHTS_FILE).is_file()
         and (folder / TOKENIZER_FILE).is_file()
     )
@@ -99,7 +131,9 @@ def load_tokenizer(folder: Path) -> tuple[Any, int]:
     tokenizer = Tokenizer.from_file(str(folder / TOKENIZER_FILE))
     tokenizer.enable_truncation(max_length=max_length)
     pad = tokenizer.padding or {}
-    tokenizer.enable_padding(pad_id=int(pad.get("pad_id", 0)), pad_token=str(pad.get("pad_token", "[PAD]")))
+    pad_id = int(pad.get("pad_id", config.get("pad_token_id") or 0))
+    pad_token = pad.get("pad_token") or tokenizer.id_to_token(pad_id) or "[PAD]"
+    tokenizer.enable_padding(pad_id=pad_id, pad_token=str(pad_token))
     return tokenizer, max_length
 
 
@@ -154,7 +188,7 @@ class SentenceEmbedder:
         return l2_normalise(np.asarray(vectors, dtype=np.float32))
 
 
-_cache: dict[tuple[str, str], "SentenceEmbedder | MiniLMEmbedder"] = {}
+_cache: dict[tuple[str, str, str], "SentenceEmbedder | MiniLMEmbedder | OnnxSentenceEmbedder"] = {}
 _cache_lock = threading.Lock()
 #: "auto" (ONNX Runtime where installed and the folder fits, else the light torch path, else
 #: sentence-transformers), "onnx", "torch" or "sentence-transformers"
@@ -163,32 +197,39 @@ ENGINES = ("auto", "onnx", "torch", "sentence-transformers")
 
 
 def load_sentence_embedder(
-    folder: Path, *, name: str = DEFAULT_TEXT_MODEL, settings: "Settings | None" = None, engine: str | None = None
-) -> "SentenceEmbedder | MiniLMEmbedder":
+    folder: Path,
+    *,
+    name: str = DEFAULT_TEXT_MODEL,
+    settings: "Settings | None" = None,
+    engine: str | None = None,
+    pooling: str | None = None,
+) -> "SentenceEmbedder | MiniLMEmbedder | OnnxSentenceEmbedder":
     """The embedder for ``folder``, loaded once per process (several Whisper sizes share it).
 
     ``engine``: ``auto`` (default; ``MEDIASEARCH_TEXT_ENGINE`` overrides) uses
     :class:`OnnxSentenceEmbedder` when onnxruntime is installed and
     :func:`bert_folder_supported` accepts the folder, else :class:`MiniLMEmbedder` for such
     a folder, else sentence-transformers. ``settings`` (default: ``Settings()``) gives the
-    threads, device and precision.
+    threads, device and precision. ``pooling`` ("mean" or "cls"; default: what the folder
+    declares) is what the text-model table says the model uses.
     """
     from mediasearch.encoders import onnx_engine
 
     engine = (engine or os.environ.get(ENGINE_ENV, "") or "auto").strip().lower()
     if engine not in ENGINES:
         raise ValueError(f"unknown text engine {engine!r}; choose one of {', '.join(ENGINES)}")
+    pooling = pooling or folder_pooling(Path(folder)) or "mean"
     if engine == "auto":
-        light = bert_folder_supported(Path(folder))
+        light = bert_folder_supported(Path(folder), pooling)
         engine = "onnx" if light and onnx_engine.available() else "torch" if light else "sentence-transformers"
-    key = (str(Path(folder).resolve()), engine)
+    key = (str(Path(folder).resolve()), engine, pooling)
     with _cache_lock:
         emb = _cache.get(key)
         if emb is None:
             if engine == "onnx":
-                emb = OnnxSentenceEmbedder(folder, name=name, settings=settings)
+                emb = OnnxSentenceEmbedder(folder, name=name, settings=settings, pooling=pooling)
             elif engine == "torch":
-                emb = MiniLMEmbedder(folder, name=name, settings=settings)
+                emb = MiniLMEmbedder(folder, name=name, settings=settings, pooling=pooling)
             else:
                 emb = SentenceEmbedder(folder, name=name)
             _cache[key] = emb
@@ -205,7 +246,9 @@ class OnnxSentenceEmbedder:
 
     engine = "onnxruntime"
 
-    def __init__(self, folder: Path, *, name: str = DEFAULT_TEXT_MODEL, settings: "Settings | None" = None, batch_size: int = 64) -> None:
+    def __init__(
+        self, folder: Path, *, name: str = DEFAULT_TEXT_MODEL, settings: "Settings | None" = None, batch_size: int = 64, pooling: str = "mean"
+    ) -> None:
         from mediasearch.config import Settings
         from mediasearch.encoders import onnx_engine
         from mediasearch.encoders.precision import PrecisionDecision
@@ -214,15 +257,18 @@ class OnnxSentenceEmbedder:
         self.folder = Path(folder)
         self.settings = settings or Settings()
         self.batch_size = batch_size
+        self.pooling = pooling
         self.tokenizer, self.max_length = load_tokenizer(self.folder)
-        self.dim = int(read_json(self.folder / "config.json")["hidden_size"])
-        export = onnx_engine.export_settings("bert-mean-pooled", max_length=self.max_length)
+        config = read_json(self.folder / "config.json")
+        self.dim = int(config["hidden_size"])
+        extra = {} if config.get("model_type") == "bert" else {"architecture": config.get("model_type")}
+        export = onnx_engine.export_settings(f"bert-{pooling}-pooled", max_length=self.max_length, **extra)
         path = onnx_engine.onnx_path(self.folder / WEIGHTS_FILE, self.settings, export)
-        self.onnx_path = onnx_engine.ensure_exported(path, lambda dest: export_bert(self.folder, dest))
+        self.onnx_path = onnx_engine.ensure_exported(path, lambda dest: export_bert(self.folder, dest, pooling=pooling))
         try:
             self.session = onnx_engine.OnnxSession(self.onnx_path, threads=self.settings.inference_threads)
         except Exception:  # a damaged cached graph: export once more
-            self.onnx_path = onnx_engine.ensure_exported(path, lambda dest: export_bert(self.folder, dest))
+            self.onnx_path = onnx_engine.ensure_exported(path, lambda dest: export_bert(self.folder, dest, pooling=pooling))
             self.session = onnx_engine.OnnxSession(self.onnx_path, threads=self.settings.inference_threads)
         self.precision = PrecisionDecision(
             "fp32", "cpu", "engine", "ONNX Runtime fp32: a query needs no torch import (about 2 s cold) and runs faster than torch fp32"
@@ -244,11 +290,12 @@ class OnnxSentenceEmbedder:
         return l2_normalise(np.concatenate(chunks, axis=0))
 
 
-def export_bert(folder: Path, dest: Path) -> None:
-    """Export the light torch model of ``folder`` to ONNX at ``dest`` (dynamic batch and length)."""
+def export_bert(folder: Path, dest: Path, *, pooling: str = "mean") -> None:
+    """Export the light torch model of ``folder`` (ids, mask -> pooled states) to ONNX at
+    ``dest`` (dynamic batch and length)."""
     from mediasearch.encoders import minilm, onnx_engine
 
-    model = minilm.load(Path(folder))
+    model = minilm.load(Path(folder), pooling=pooling)
     ids, mask = model.tokenize(["hello world", "an example sentence that is a little longer"])
     onnx_engine.export_module(
         model.network,
@@ -263,23 +310,26 @@ def export_bert(folder: Path, dest: Path) -> None:
 class MiniLMEmbedder:
     """A BERT sentence model on the light path (:mod:`mediasearch.encoders.minilm`).
 
-    ``embed(texts)`` -> (n, dim) float32, L2-normalised, mean-pooled. The device is
+    ``embed(texts)`` -> (n, dim) float32, L2-normalised, mean- or [CLS]-pooled. The device is
     ``settings.device`` and the numeric path is decided by
     :func:`mediasearch.encoders.precision.decide` on first load. Thread-safe.
     """
 
     engine = "torch"
 
-    def __init__(self, folder: Path, *, name: str = DEFAULT_TEXT_MODEL, settings: "Settings | None" = None, batch_size: int = 64) -> None:
+    def __init__(
+        self, folder: Path, *, name: str = DEFAULT_TEXT_MODEL, settings: "Settings | None" = None, batch_size: int = 64, pooling: str = "mean"
+    ) -> None:
         from mediasearch.config import Settings
         from mediasearch.encoders import minilm, precision, torch_utils
 
         self.name = name
         self.folder = Path(folder)
         self.settings = settings or Settings()
+        self.pooling = pooling
         torch_utils.configure_threads(self.settings)
         self.device = torch_utils.load_device(name, self.settings)
-        self.model = minilm.load(self.folder, device=self.device)
+        self.model = minilm.load(self.folder, device=self.device, pooling=pooling)
         self.dim = self.model.dim
         self.batch_size = batch_size
         self._lock = threading.Lock()
