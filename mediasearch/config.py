@@ -86,6 +86,8 @@ class Settings:
     index_type: str = "auto"
     #: seconds between checkpoints of an index run (each commits the vectors since the last)
     checkpoint_s: float = field(default_factory=lambda: float(os.environ.get("MEDIASEARCH_CHECKPOINT_S", "2.0")))
+    #: who is judging (judgements carry it); None: MEDIASEARCH_RATER, else the OS user name
+    rater: str | None = None
 
     def with_(self, **changes: object) -> "Settings":
         """A copy with some fields changed."""

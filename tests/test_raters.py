@@ -19,8 +19,8 @@ from PIL import Image
 import media_factory as mf
 from mediasearch.catalog import MIGRATIONS, Catalog
 from mediasearch.evaluation import formats as f
-from mediasearch.evaluation.agreement import agreement, cohen_kappa, krippendorff_alpha
-from mediasearch.evaluation.groundtruth import consensus
+from mediasearch.evaluation.agreement import agreement, cohen_kappa, krippendorff_alpha, library_agreement
+from mediasearch.evaluation.groundtruth import asset_qrels, consensus
 
 
 # -- the measures ------------------------------------------------------------------------
@@ -118,8 +118,12 @@ def test_v4_catalog_keeps_its_judgements_as_unnamed_rater(tmp_path: Path) -> Non
         cat.upsert_judgements([(1, "h1", -1.0, "", 0, "ann")])  # a second rater adds, replaces nothing
         assert sorted(cat.judgement_grades(1)) == [("h1", -1.0, 0, "ann"), ("h1", -1.0, 2, "")]
         assert cat.raters() == ["", "ann"]
+        # ann's grade supersedes the unnamed one of the same hit, in scoring and in agreement
+        assert asset_qrels(cat, 1) == {"h1": 0}
+        assert library_agreement(cat).multiply_judged == 0
         assert cat.delete_judgement(1, "h1", -1.0, rater="ann")
         assert cat.judgement_grades(1) == [("h1", -1.0, 2, "")]
+        assert asset_qrels(cat, 1) == {"h1": 2}
 
 
 # -- end to end through the command line ------------------------------------------------------

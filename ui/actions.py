@@ -147,11 +147,13 @@ def _hashes(library: Library, hits: list[Hit]) -> dict[int, str | None]:
 
 
 def _grades(library: Library, saved) -> dict[str, int]:
+    """The grades to show: this rater's own, else (not judged by them) the raters' consensus."""
     if saved is None:
         return {}
-    from mediasearch.evaluation.groundtruth import asset_qrels
+    from mediasearch.evaluation.groundtruth import asset_qrels, default_rater
 
-    return asset_qrels(library.catalog, saved.id)
+    rater = library.settings.rater or default_rater()
+    return {**asset_qrels(library.catalog, saved.id), **asset_qrels(library.catalog, saved.id, rater=rater)}
 
 
 def _leave_out_example(hits: list[Hit], hashes: dict[int, str | None], example: str | None) -> tuple[list[Hit], bool]:
@@ -234,6 +236,7 @@ def _pool_search(library: Library, spec: QuerySpec, query: Query, *, k: int, sav
             doc = hashes.get(hit.asset_id)
             if doc is not None:
                 by_doc.setdefault((name, doc), hit)
+    mine = _grades(library, saved) if saved is not None else {}
     items: list[ResultItem] = []
     for position, item in enumerate(items_, 1):
         best = min(item.ranks, key=lambda n: (item.ranks[n], names.index(n)))
@@ -241,7 +244,7 @@ def _pool_search(library: Library, spec: QuerySpec, query: Query, *, k: int, sav
         if hit is None:  # the catalog changed between the two searches
             continue
         hit.rank = position
-        items.append(ResultItem(hit, item.doc, item.grade, dict(item.ranks)))
+        items.append(ResultItem(hit, item.doc, mine.get(item.doc, item.grade), dict(item.ranks)))
     return SearchOutcome(spec, items, names, saved, time.monotonic() - t0, pooled=True, example_left_out=left_out)
 
 
@@ -281,10 +284,13 @@ def judge(catalog: Catalog, settings: Settings, request: JudgeRequest):  # -> Sa
             end_s=spec.end_s,
         )
         log.info("saved evaluation query %s", saved.name)
+    rater = settings.rater or gt.default_rater()
     if request.grade is None:
-        gt.remove_judgement(catalog, saved, request.content_hash)
+        gt.remove_judgement(catalog, saved, request.content_hash, rater=rater)
     else:
-        gt.set_judgement(catalog, saved, content_hash=request.content_hash, grade=request.grade, path=request.path)
+        gt.set_judgement(
+            catalog, saved, content_hash=request.content_hash, grade=request.grade, path=request.path, rater=rater
+        )
     return saved
 
 

@@ -36,7 +36,8 @@ class AppContext(QObject):
     def __init__(self, settings: Settings, prefs: Prefs, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.prefs = prefs
-        self._settings = settings
+        rater = str(prefs.get("rater", "") or "").strip()
+        self._settings = settings.with_(rater=rater) if rater and settings.rater is None else settings
         self.window: QWidget | None = None
         self.launcher = Launcher(self)
         self.thumbnails = ThumbnailCache(settings.thumbs_dir, parent=self)
@@ -65,6 +66,21 @@ class AppContext(QObject):
         self.thumbnails.set_cache_dir(self._settings.thumbs_dir)
         self.prefs.last_library = library_dir
         self.library_opened.emit()
+
+    @property
+    def rater(self) -> str:
+        """Who is judging in this app (judgements carry it): the name set in the app,
+        else MEDIASEARCH_RATER or the OS user name."""
+        from mediasearch.evaluation.groundtruth import default_rater
+
+        return self._settings.rater or default_rater()
+
+    def set_rater(self, name: str) -> None:
+        """Judge as ``name`` from now on (remembered); '' goes back to the default."""
+        name = name.strip()
+        self._settings = self._settings.with_(rater=name or None)
+        self.prefs.set("rater", name)
+        self.queries_changed.emit()  # grades shown are this rater's own
 
     def set_model_dir(self, model_dir: Path) -> None:
         self._settings = self._settings.with_(model_dir=Path(model_dir))

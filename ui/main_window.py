@@ -279,6 +279,10 @@ class MainWindow(QMainWindow):
         m.addAction(self._action(self.tr("&Export HTML report…"), lambda: self.eval_view.export_dialog("html"), "Ctrl+E", "export"))
         m.addAction(self._action(self.tr("Export &CSV…"), lambda: self.eval_view.export_dialog("csv"), None, "export"))
         m.addAction(self._action(self.tr("Export &JSON…"), lambda: self.eval_view.export_dialog("json"), None, "export"))
+        m.addSeparator()
+        self.act_rater = self._action(self.tr("Rater &name…"), self._choose_rater, None, None,
+                                      self.tr("Who is judging: judgements carry this name, so several people can grade the same results"))
+        m.addAction(self.act_rater)
 
         m = bar.addMenu(self.tr("&Help"))
         m.addAction(self._action(self.tr("&Keyboard shortcuts"), self._show_shortcuts, QKeySequence.StandardKey.HelpContents, "info"))
@@ -312,6 +316,18 @@ class MainWindow(QMainWindow):
     def _choose_example(self) -> None:
         self.show_page("search")
         self.search_page.query.drop.choose()
+
+    def _choose_rater(self) -> None:
+        from PySide6.QtWidgets import QInputDialog
+
+        name, ok = QInputDialog.getText(
+            self, self.tr("Rater name"),
+            self.tr("Judge as (empty: your user name). Each rater's grades are kept apart; the report says how far raters agree."),
+            text=self.ctx.rater,
+        )
+        if ok:
+            self.ctx.set_rater(name)
+            self.ctx.status.emit(self.tr("Judging as {name}").format(name=self.ctx.rater), 5000)
 
     def _run_eval(self) -> None:
         self.show_page("evaluate")

@@ -15,7 +15,9 @@ says how far they agree beyond chance:
 1 is perfect agreement, 0 what chance gives, below 0 systematic disagreement. Both are
 undefined (None) when every grade is the same value (no variation to agree on).
 Negative (unjudged) grades are left out. Judgements without a rater name (made before
-raters were recorded) count as the rater "".
+raters were recorded) count as the rater "", except on hits a named rater graded too:
+there the named grade supersedes the unnamed one (it is most likely the same person
+re-grading), as in scoring.
 """
 
 from __future__ import annotations
@@ -152,10 +154,12 @@ def agreement(grades: Mapping[Unit, Mapping[str, int]], *, rel_level: int = 1) -
 
 def library_agreement(catalog, *, rel_level: int = 1) -> Agreement:  # catalog: mediasearch.catalog.Catalog
     """:func:`agreement` over every stored judgement of a library."""
+    from mediasearch.evaluation.groundtruth import supersede_unnamed
+
     grades: dict[Unit, dict[str, int]] = defaultdict(dict)
     for row in catalog.judgement_rows():
         grades[(row["query_id"], row["content_hash"], row["at_s"])][row["rater"]] = row["grade"]
-    return agreement(grades, rel_level=rel_level)
+    return agreement({u: supersede_unnamed(by) for u, by in grades.items()}, rel_level=rel_level)
 
 
 __all__ = ["Agreement", "PairAgreement", "agreement", "cohen_kappa", "krippendorff_alpha", "library_agreement"]

@@ -15,7 +15,9 @@ moves and rebuilding the index.
 
 Several people may grade the same hit: each judgement carries its *rater* (by default
 the OS user name, or ``MEDIASEARCH_RATER``; '' for judgements stored before raters were
-recorded). One rater's new grade replaces only their own. Where raters differ, the grade
+recorded; a named rater's grade of the same hit supersedes such an unnamed one, so a
+library judged before v5 keeps working for the person who judged it). One rater's new
+grade replaces only their own. Where raters differ, the grade
 used for scoring is the *lower median* of their grades (:func:`consensus`): a hit counts
 as relevant only when at least half of its raters call it relevant, and two raters who
 split 0/1 leave it not relevant. ``rater=`` on the readers scores one rater's
@@ -363,11 +365,22 @@ def judgements(catalog: Catalog, query_id: int | None = None) -> list[Judgement]
 def _merged_grades(catalog: Catalog, query_id: int, rater: str | None) -> dict[tuple[str, float], int]:
     """(content hash, at_s) -> the grade scored: ``rater``'s, or the raters' :func:`consensus`.
     Negative (unjudged) grades take no part."""
-    per: dict[tuple[str, float], list[int]] = {}
-    for content_hash, at_s, grade, _who in catalog.judgement_grades(query_id, rater=rater):
-        if grade >= 0:
-            per.setdefault((content_hash, at_s), []).append(grade)
-    return {key: consensus(grades) for key, grades in per.items()}
+    per: dict[tuple[str, float], dict[str, int]] = {}
+    for content_hash, at_s, grade, who in catalog.judgement_grades(query_id, rater=rater):
+        per.setdefault((content_hash, at_s), {})[who] = grade
+    out: dict[tuple[str, float], int] = {}
+    for key, by in per.items():
+        grades = [g for g in supersede_unnamed(by).values() if g >= 0]
+        if grades:
+            out[key] = consensus(grades)
+    return out
+
+
+def supersede_unnamed(by_rater: dict[str, int]) -> dict[str, int]:
+    """One hit's grades by rater, without the unnamed ('') one when a named rater graded it too."""
+    if "" in by_rater and len(by_rater) > 1:
+        return {r: g for r, g in by_rater.items() if r}
+    return by_rater
 
 
 def asset_qrels(catalog: Catalog, query_id: int, *, rater: str | None = None) -> dict[str, int]:
@@ -468,7 +481,7 @@ def export_judgements(
         merged.setdefault((j.query, j.content_hash, j.at_s), []).append(j)
     rows = []
     for (qname, content_hash, at_s), group in merged.items():
-        graded = [j.grade for j in group if j.grade >= 0]
+        graded = [g for g in supersede_unnamed({j.rater: j.grade for j in group}).values() if g >= 0]
         grade = consensus(graded) if graded else group[0].grade  # all unjudged: keep the -1 so it exports again
         rows.append(QrelRow(qname, content_hash, grade, at_s, now.get(content_hash, group[0].path)))
     return rows

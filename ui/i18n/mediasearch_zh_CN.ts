@@ -133,6 +133,15 @@ or click to choose</source>
         <translation>精确率-召回率</translation>
     </message>
     <message>
+        <source>{group}: quality vs indexing speed</source>
+        <extracomment>per group of the model selection: &quot;pareto&quot; and &quot;load&quot; PNG bytes</extracomment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{group}: latency under load</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>Evaluation</source>
         <translation>相关性评估</translation>
     </message>
@@ -225,6 +234,10 @@ or click to choose</source>
         <translation>图表</translation>
     </message>
     <message>
+        <source>Model selection</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>Query / encoder / missed file</source>
         <translation>查询 / 编码器 / 遗漏的文件</translation>
     </message>
@@ -243,6 +256,210 @@ or click to choose</source>
     <message>
         <source>Notes</source>
         <translation>说明</translation>
+    </message>
+    <message>
+        <source>no limit</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Rule out encoders that would take longer to index this library&apos;s files (0: no limit)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Rule out encoders whose p95 search latency under load is higher (0: no limit)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Rule out encoders whose peak memory, indexing or under load, is higher (0: no limit)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Latency is read at the highest measured number of concurrent searches up to this</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Max index time</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Max p95 latency</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Max memory</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Concurrent searches</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Media type</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>◆ on the Pareto front (no other encoder has both a higher MAP and faster indexing). A limit whose figure was not measured rules nothing out.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>indexing takes {value} h (limit {limit} h)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>p95 {value} ms with {n} concurrent searches (limit {limit} ms)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>peak memory {value} GB (limit {limit} GB)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>indexing speed not measured</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>latency under load not measured (run mediasearch loadtest)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>peak memory not measured</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Recommended for {group}: &lt;b&gt;{encoder}&lt;/b&gt; (MAP {map})</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Also within the limits: {encoders}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>No encoder fits every limit. Closest: &lt;b&gt;{encoder}&lt;/b&gt; ({reasons}); relax that limit.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{encoder} ruled out: {reasons}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{encoder}: {what}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Published figures: fewer than two encoders here were measured on the same benchmark.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Published figures ({metric}) rank them as this library does.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>⚠ Published figures ({metric}) rank {a} above {b}, but on this library {b} has the higher MAP ({mb} vs {ma}{sig}).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>, significant</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>, not significant</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Latency under load: not measured — run &lt;code&gt;mediasearch loadtest&lt;/code&gt;.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>No media type has scored queries yet.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>95% bootstrap interval over the queries</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>not measured</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{n} concurrent searches, {mode}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>self-hosted</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>API</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>files/s</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>hours to index</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>p95 ms under load</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>peak memory GB</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>index size</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>weights</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Licence</source>
+        <translation type="unfinished">许可证</translation>
+    </message>
+    <message>
+        <source>Hosting</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Published figure</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>mean average precision over the group&apos;s queries</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>files indexed per second on this machine</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>hours to index the files of this library it covers</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>indexing or under load, the higher</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>vectors and search graph on disk</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>model files</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>as published, with its source</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Latency under load: not measured — run mediasearch loadtest, then evaluate again.</source>
+        <translation type="unfinished"></translation>
     </message>
     <message>
         <source>Name</source>
@@ -985,6 +1202,14 @@ Their files leave the index (the files themselves are not touched; judgements ar
         <translation>导出 JSON(&amp;J)…</translation>
     </message>
     <message>
+        <source>Rater &amp;name…</source>
+        <translation>评审人姓名(&amp;N)…</translation>
+    </message>
+    <message>
+        <source>Who is judging: judgements carry this name, so several people can grade the same results</source>
+        <translation>谁在评判:评判会记录这个名字,因此多人可以为同一批结果打分</translation>
+    </message>
+    <message>
         <source>&amp;Help</source>
         <translation>帮助(&amp;H)</translation>
     </message>
@@ -995,6 +1220,18 @@ Their files leave the index (the files themselves are not touched; judgements ar
     <message>
         <source>&amp;About mediasearch</source>
         <translation>关于 mediasearch(&amp;A)</translation>
+    </message>
+    <message>
+        <source>Rater name</source>
+        <translation>评审人姓名</translation>
+    </message>
+    <message>
+        <source>Judge as (empty: your user name). Each rater&apos;s grades are kept apart; the report says how far raters agree.</source>
+        <translation>以此身份评判(留空:使用你的用户名)。每位评审人的评分分开保存;报告会说明评审人之间的一致程度。</translation>
+    </message>
+    <message>
+        <source>Judging as {name}</source>
+        <translation>当前评审人:{name}</translation>
     </message>
     <message>
         <source>(none)</source>
@@ -1588,6 +1825,26 @@ Their files leave the index (the files themselves are not touched; judgements ar
         <source>search latency</source>
         <translation>搜索延迟</translation>
     </message>
+    <message>
+        <source>Pareto front</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>no encoder has both MAP and indexing speed</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>indexing speed (files/s, log scale)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>searches per second</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>p95 latency (ms)</source>
+        <translation type="unfinished"></translation>
+    </message>
 </context>
 <context>
     <name>core</name>
@@ -1674,6 +1931,86 @@ Their files leave the index (the files themselves are not touched; judgements ar
     <message>
         <source>MIT (Whisper); Apache-2.0 (all-MiniLM-L6-v2)</source>
         <translation>MIT（Whisper）；Apache-2.0（all-MiniLM-L6-v2）</translation>
+    </message>
+    <message>
+        <source>AudioSet mAP 0.431 (Kong et al., PANNs, arXiv:1912.10211, Table 2)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>ESC-50 zero-shot R@1 92.75% for LAION-CLAP&apos;s non-fusion default checkpoint (LAION-AI/CLAP README, first ESC-50 split); the hub port&apos;s checkpoint is not named there</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>ImageNet-1k acc@1 80.858 (torchvision IMAGENET1K_V2 weights table)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>ImageNet-1k k-NN top-1 79.0% (linear 81.1%) (Oquab et al., DINOv2, arXiv:2304.07193; facebookresearch/dinov2 README)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>ImageNet-1k k-NN top-1 82.1% (linear 84.5%) (Oquab et al., DINOv2, arXiv:2304.07193; facebookresearch/dinov2 README)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>ImageNet-1k top-1 74.830 (timm results/results-imagenet.csv, tf_efficientnet_lite0.in1k, 224 px)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>ImageNet-1k zero-shot top-1 63.32% (open_clip docs/openclip_results.csv, ViT-B-32 openai)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>ImageNet-1k zero-shot top-1 75.54% (open_clip docs/openclip_results.csv, ViT-L-14 openai)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>ImageNet-1k zero-shot top-1 76.04% (open_clip docs/openclip_classification_results.csv, ViT-B-16-SigLIP webli)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>ImageNet-1k zero-shot top-1 79.1% (Tschannen et al., SigLIP 2, arXiv:2502.14786, Table 1, B/16 at 256 px)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>LibriSpeech test-clean WER 2.9% (Whisper paper, arXiv:2212.04356, Appendix D.1.1)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>LibriSpeech test-clean WER 3.1% (Whisper paper, arXiv:2212.04356, Appendix D.1.1)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>LibriSpeech test-clean WER 3.4% (Whisper paper, arXiv:2212.04356, Appendix D.1.1)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>LibriSpeech test-clean WER 4.2% (Whisper paper, arXiv:2212.04356, Appendix D.1.1)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>LibriSpeech test-clean WER 5.0% (Whisper paper, arXiv:2212.04356, Appendix D.1.1)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>LibriSpeech test-clean WER 5.6% (Whisper paper, arXiv:2212.04356, Appendix D.1.1)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>LibriSpeech test-clean WER 7.6% (Whisper paper, arXiv:2212.04356, Appendix D.1.1)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>generated scene classes: MAP 0.905 (categories), 0.919 (near-duplicates); docs/PERFORMANCE.md (this project)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>generated sound classes: MAP 0.919 (categories), 0.929 (near-duplicates); docs/PERFORMANCE.md (this project)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>generated sound near-duplicates: MAP 0.985; docs/PERFORMANCE.md (this project)</source>
+        <translation type="unfinished"></translation>
     </message>
     <message>
         <source>OpenAI Whisper base (English-only); load with whisper.load_model(path)</source>
