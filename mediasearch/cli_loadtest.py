@@ -55,8 +55,6 @@ def _print_tables(data: dict, path: object, elapsed_s: float) -> None:
     for skip in data["skipped"]:
         print(f"skipped {skip['encoder']} ({skip['mode']}, {skip['target']}): {skip['reason']}")
     if data["indexing"]:
-        from mediasearch.cli import _table
-
         print("\nindexing (latest run per encoder)")
         rows = [
             [i["encoder"], _fmt(i["items_per_s"], 2), _fmt(i["media_s_per_s"], 1), _fmt(i["peak_rss_mb"], 0)]
