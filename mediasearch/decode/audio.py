@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import logging
 import math
+import queue
 import re
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterator
@@ -434,6 +436,22 @@ def _native_blocks(path: Path, start_s: float, *, keep_partial: bool = False) ->
 
 
 # -- public streaming API --------------------------------------------------------------
+#: seconds of audio decoded ahead of the consumer (at 16 kHz: 3.8 MB)
+READ_AHEAD_S = 60.0
+
+
+class _BlockState:
+    """What the decoder of an :class:`AudioBlocks` knows and learns (shared with its thread)."""
+
+    def __init__(self, path: Path, sr: int, keep_partial: bool) -> None:
+        self.path = path
+        self.sr = sr
+        self.keep_partial = keep_partial
+        self.declared_s: float | None = None
+        self.truncated_reason: str | None = None
+        self.early_reason: str | None = None  # what the tail probe found, before any decoding
+
+
 class AudioBlocks:
     """An iterator of mono float32 blocks (see :func:`iter_blocks`) that also says what it decoded.
 
@@ -449,22 +467,31 @@ class AudioBlocks:
                  block_s: float, cancel: "CancelToken | None", keep_partial: bool) -> None:
         self.path = Path(path)
         self.sr = int(sr)
-        self.keep_partial = keep_partial
         self.decoded_s = 0.0
-        self.declared_s: float | None = None
-        self.truncated_reason: str | None = None
         self.finished = False
-        self.early_reason: str | None = None  # what the tail probe found, before any decoding
+        # what the decoding thread learns (declared duration, truncation) lives apart from
+        # this object, so that dropping it stops the thread
+        state = self._state = _BlockState(self.path, self.sr, keep_partial)
         if not start_s and end_s is None:  # whole-file reads learn of a cut tail first (a header and a seek)
             try:
-                self.early_reason = audio_truncation(self.path)
+                state.early_reason = audio_truncation(self.path)
             except (DecodeError, UnsupportedMediaError, OSError) as exc:  # raised again, lazily, by the decoder
                 logger.debug("%s: tail probe: %s", self.path, exc)
                 if isinstance(exc, DecodeError) and "truncated" in exc.reason:
-                    self.early_reason = exc.reason
+                    state.early_reason = exc.reason
         if keep_partial:
-            self.truncated_reason = self.early_reason
-        self._blocks = _blocks(self, start_s=start_s, end_s=end_s, block_s=block_s, cancel=cancel)
+            state.truncated_reason = state.early_reason
+        # decoded (and resampled) on a read-ahead thread, a bounded number of blocks ahead,
+        # so the caller's model runs while the next blocks decode
+        self._blocks = _ReadAhead(
+            _blocks(state, start_s=start_s, end_s=end_s, block_s=block_s, cancel=cancel),
+            depth=max(2, math.ceil(READ_AHEAD_S / max(block_s, 1e-3))),
+        )
+
+    keep_partial = property(lambda self: self._state.keep_partial)
+    declared_s = property(lambda self: self._state.declared_s)
+    truncated_reason = property(lambda self: self._state.truncated_reason)
+    early_reason = property(lambda self: self._state.early_reason)
 
     @property
     def partial(self) -> bool:
@@ -481,6 +508,84 @@ class AudioBlocks:
             raise
         self.decoded_s += block.size / self.sr
         return block
+
+    def close(self) -> None:
+        """Stop decoding ahead (also done when the object is dropped)."""
+        self._blocks.close()
+
+    def __del__(self) -> None:
+        blocks = getattr(self, "_blocks", None)
+        if blocks is not None:
+            blocks.close()
+
+
+class _ReadAhead:
+    """Iterate ``source`` on a daemon thread, up to ``depth`` items ahead; its items and its
+    exception (raised at the same point of the sequence) reach the consumer in order.
+
+    The thread holds only ``source`` (not the consumer's object), so dropping the consumer
+    stops it; it starts on the first ``next`` (a caller that never iterates costs nothing).
+    """
+
+    _END = object()
+
+    def __init__(self, source: Iterator, *, depth: int) -> None:
+        self._source = source
+        self._queue: "queue.Queue" = queue.Queue(maxsize=max(1, depth))
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._done = False
+
+    def _run(self, source: Iterator, out: "queue.Queue", stop: threading.Event) -> None:
+        try:
+            for item in source:
+                if not _put(out, (True, item), stop):
+                    return
+            _put(out, (True, _ReadAhead._END), stop)
+        except BaseException as exc:  # handed to the consumer, raised there
+            _put(out, (False, exc), stop)
+        finally:
+            if stop.is_set() and hasattr(source, "close"):
+                try:
+                    source.close()
+                except Exception:  # pragma: no cover - a decoder failing while closing
+                    pass
+
+    def __iter__(self) -> "_ReadAhead":
+        return self
+
+    def __next__(self):
+        if self._done:
+            raise StopIteration
+        if self._thread is None:
+            self._thread = threading.Thread(
+                target=self._run, args=(self._source, self._queue, self._stop), name="mediasearch-audio-decode", daemon=True
+            )
+            self._source = None  # type: ignore[assignment]  # the thread owns it now
+            self._thread.start()
+        ok, item = self._queue.get()
+        if not ok:
+            self._done = True
+            raise item
+        if item is _ReadAhead._END:
+            self._done = True
+            raise StopIteration
+        return item
+
+    def close(self) -> None:
+        self._done = True
+        self._stop.set()
+
+
+def _put(out: "queue.Queue", item: object, stop: threading.Event) -> bool:
+    """Put ``item`` unless ``stop`` is set first; True when it went in."""
+    while not stop.is_set():
+        try:
+            out.put(item, timeout=0.1)
+            return True
+        except queue.Full:
+            continue
+    return False
 
 
 def iter_blocks(
@@ -506,7 +611,7 @@ def iter_blocks(
                        keep_partial=keep_partial)
 
 
-def _guarded(state: AudioBlocks, blocks: Iterator[tuple[int, np.ndarray]]) -> Iterator[tuple[int, np.ndarray]]:
+def _guarded(state: _BlockState, blocks: Iterator[tuple[int, np.ndarray]]) -> Iterator[tuple[int, np.ndarray]]:
     """``blocks``, with a cut or damaged tail recorded on ``state`` instead of raised (keep_partial)."""
     got = False
     try:
@@ -524,7 +629,7 @@ def _guarded(state: AudioBlocks, blocks: Iterator[tuple[int, np.ndarray]]) -> It
 
 
 def _blocks(
-    state: AudioBlocks, *, start_s: float | None, end_s: float | None, block_s: float, cancel: "CancelToken | None"
+    state: _BlockState, *, start_s: float | None, end_s: float | None, block_s: float, cancel: "CancelToken | None"
 ) -> Iterator[np.ndarray]:
     import soxr
 
