@@ -134,12 +134,11 @@ or click to choose</source>
     </message>
     <message>
         <source>{group}: quality vs indexing speed</source>
-        <extracomment>per group of the model selection: &quot;pareto&quot; and &quot;load&quot; PNG bytes</extracomment>
-        <translation type="unfinished"></translation>
+        <translation>{group}：质量与索引速度</translation>
     </message>
     <message>
         <source>{group}: latency under load</source>
-        <translation type="unfinished"></translation>
+        <translation>{group}：负载下的延迟</translation>
     </message>
     <message>
         <source>Evaluation</source>
@@ -235,7 +234,7 @@ or click to choose</source>
     </message>
     <message>
         <source>Model selection</source>
-        <translation type="unfinished"></translation>
+        <translation>模型选择</translation>
     </message>
     <message>
         <source>Query / encoder / missed file</source>
@@ -259,207 +258,207 @@ or click to choose</source>
     </message>
     <message>
         <source>no limit</source>
-        <translation type="unfinished"></translation>
+        <translation>不限</translation>
     </message>
     <message>
         <source>Rule out encoders that would take longer to index this library&apos;s files (0: no limit)</source>
-        <translation type="unfinished"></translation>
+        <translation>排除为本库文件建立索引耗时超过此值的编码器（0：不限）</translation>
     </message>
     <message>
         <source>Rule out encoders whose p95 search latency under load is higher (0: no limit)</source>
-        <translation type="unfinished"></translation>
+        <translation>排除负载下 p95 搜索延迟高于此值的编码器（0：不限）</translation>
     </message>
     <message>
         <source>Rule out encoders whose peak memory, indexing or under load, is higher (0: no limit)</source>
-        <translation type="unfinished"></translation>
+        <translation>排除峰值内存（索引时或负载下）高于此值的编码器（0：不限）</translation>
     </message>
     <message>
         <source>Latency is read at the highest measured number of concurrent searches up to this</source>
-        <translation type="unfinished"></translation>
+        <translation>延迟取不超过此数的已测最高并发搜索数下的数值</translation>
     </message>
     <message>
         <source>Max index time</source>
-        <translation type="unfinished"></translation>
+        <translation>最长索引时间</translation>
     </message>
     <message>
         <source>Max p95 latency</source>
-        <translation type="unfinished"></translation>
+        <translation>最高 p95 延迟</translation>
     </message>
     <message>
         <source>Max memory</source>
-        <translation type="unfinished"></translation>
+        <translation>最大内存</translation>
     </message>
     <message>
         <source>Concurrent searches</source>
-        <translation type="unfinished"></translation>
+        <translation>并发搜索数</translation>
     </message>
     <message>
         <source>Media type</source>
-        <translation type="unfinished"></translation>
+        <translation>媒体类型</translation>
     </message>
     <message>
         <source>◆ on the Pareto front (no other encoder has both a higher MAP and faster indexing). A limit whose figure was not measured rules nothing out.</source>
-        <translation type="unfinished"></translation>
+        <translation>◆ 位于帕累托前沿（没有其他编码器同时具有更高的 MAP 和更快的索引速度）。未测量数值的限制不排除任何编码器。</translation>
     </message>
     <message>
         <source>indexing takes {value} h (limit {limit} h)</source>
-        <translation type="unfinished"></translation>
+        <translation>索引需 {value} 小时（限制 {limit} 小时）</translation>
     </message>
     <message>
         <source>p95 {value} ms with {n} concurrent searches (limit {limit} ms)</source>
-        <translation type="unfinished"></translation>
+        <translation>{n} 个并发搜索时 p95 为 {value} ms（限制 {limit} ms）</translation>
     </message>
     <message>
         <source>peak memory {value} GB (limit {limit} GB)</source>
-        <translation type="unfinished"></translation>
+        <translation>峰值内存 {value} GB（限制 {limit} GB）</translation>
     </message>
     <message>
         <source>indexing speed not measured</source>
-        <translation type="unfinished"></translation>
+        <translation>未测量索引速度</translation>
     </message>
     <message>
         <source>latency under load not measured (run mediasearch loadtest)</source>
-        <translation type="unfinished"></translation>
+        <translation>未测量负载下的延迟（请运行 mediasearch loadtest）</translation>
     </message>
     <message>
         <source>peak memory not measured</source>
-        <translation type="unfinished"></translation>
+        <translation>未测量峰值内存</translation>
     </message>
     <message>
         <source>Recommended for {group}: &lt;b&gt;{encoder}&lt;/b&gt; (MAP {map})</source>
-        <translation type="unfinished"></translation>
+        <translation>{group} 推荐：&lt;b&gt;{encoder}&lt;/b&gt;（MAP {map}）</translation>
     </message>
     <message>
         <source>Also within the limits: {encoders}</source>
-        <translation type="unfinished"></translation>
+        <translation>同样满足限制：{encoders}</translation>
     </message>
     <message>
         <source>No encoder fits every limit. Closest: &lt;b&gt;{encoder}&lt;/b&gt; ({reasons}); relax that limit.</source>
-        <translation type="unfinished"></translation>
+        <translation>没有编码器满足所有限制。最接近的是 &lt;b&gt;{encoder}&lt;/b&gt;（{reasons}），请放宽该限制。</translation>
     </message>
     <message>
         <source>{encoder} ruled out: {reasons}</source>
-        <translation type="unfinished"></translation>
+        <translation>{encoder} 被排除：{reasons}</translation>
     </message>
     <message>
         <source>{encoder}: {what}</source>
-        <translation type="unfinished"></translation>
+        <translation>{encoder}：{what}</translation>
     </message>
     <message>
         <source>Published figures: fewer than two encoders here were measured on the same benchmark.</source>
-        <translation type="unfinished"></translation>
+        <translation>公开数据：这里在同一基准上测得的编码器不足两个，无法比较。</translation>
     </message>
     <message>
         <source>Published figures ({metric}) rank them as this library does.</source>
-        <translation type="unfinished"></translation>
+        <translation>公开数据（{metric}）的排名与本库上的排名一致。</translation>
     </message>
     <message>
         <source>⚠ Published figures ({metric}) rank {a} above {b}, but on this library {b} has the higher MAP ({mb} vs {ma}{sig}).</source>
-        <translation type="unfinished"></translation>
+        <translation>⚠ 公开数据（{metric}）中 {a} 排在 {b} 之前，但在本库上 {b} 的 MAP 更高（{mb} 对 {ma}{sig}）。</translation>
     </message>
     <message>
         <source>, significant</source>
-        <translation type="unfinished"></translation>
+        <translation>，差异显著</translation>
     </message>
     <message>
         <source>, not significant</source>
-        <translation type="unfinished"></translation>
+        <translation>，差异不显著</translation>
     </message>
     <message>
         <source>Latency under load: not measured — run &lt;code&gt;mediasearch loadtest&lt;/code&gt;.</source>
-        <translation type="unfinished"></translation>
+        <translation>负载下的延迟：未测量——请运行 &lt;code&gt;mediasearch loadtest&lt;/code&gt;。</translation>
     </message>
     <message>
         <source>No media type has scored queries yet.</source>
-        <translation type="unfinished"></translation>
+        <translation>还没有任何媒体类型有已评分的查询。</translation>
     </message>
     <message>
         <source>95% bootstrap interval over the queries</source>
-        <translation type="unfinished"></translation>
+        <translation>基于查询的 95% 自助法置信区间</translation>
     </message>
     <message>
         <source>not measured</source>
-        <translation type="unfinished"></translation>
+        <translation>未测量</translation>
     </message>
     <message>
         <source>{n} concurrent searches, {mode}</source>
-        <translation type="unfinished"></translation>
+        <translation>{n} 个并发搜索，{mode}</translation>
     </message>
     <message>
         <source>self-hosted</source>
-        <translation type="unfinished"></translation>
+        <translation>本地运行</translation>
     </message>
     <message>
         <source>API</source>
-        <translation type="unfinished"></translation>
+        <translation>远程 API</translation>
     </message>
     <message>
         <source>files/s</source>
-        <translation type="unfinished"></translation>
+        <translation>文件/秒</translation>
     </message>
     <message>
         <source>hours to index</source>
-        <translation type="unfinished"></translation>
+        <translation>索引所需小时</translation>
     </message>
     <message>
         <source>p95 ms under load</source>
-        <translation type="unfinished"></translation>
+        <translation>负载下 p95（ms）</translation>
     </message>
     <message>
         <source>peak memory GB</source>
-        <translation type="unfinished"></translation>
+        <translation>峰值内存（GB）</translation>
     </message>
     <message>
         <source>index size</source>
-        <translation type="unfinished"></translation>
+        <translation>索引大小</translation>
     </message>
     <message>
         <source>weights</source>
-        <translation type="unfinished"></translation>
+        <translation>权重</translation>
     </message>
     <message>
         <source>Licence</source>
-        <translation type="unfinished">许可证</translation>
+        <translation>许可证</translation>
     </message>
     <message>
         <source>Hosting</source>
-        <translation type="unfinished"></translation>
+        <translation>运行方式</translation>
     </message>
     <message>
         <source>Published figure</source>
-        <translation type="unfinished"></translation>
+        <translation>公开数据</translation>
     </message>
     <message>
         <source>mean average precision over the group&apos;s queries</source>
-        <translation type="unfinished"></translation>
+        <translation>该组查询上的平均精度均值</translation>
     </message>
     <message>
         <source>files indexed per second on this machine</source>
-        <translation type="unfinished"></translation>
+        <translation>本机每秒索引的文件数</translation>
     </message>
     <message>
         <source>hours to index the files of this library it covers</source>
-        <translation type="unfinished"></translation>
+        <translation>为本库中它所覆盖的文件建立索引所需的小时数</translation>
     </message>
     <message>
         <source>indexing or under load, the higher</source>
-        <translation type="unfinished"></translation>
+        <translation>取索引时与负载下的较高者</translation>
     </message>
     <message>
         <source>vectors and search graph on disk</source>
-        <translation type="unfinished"></translation>
+        <translation>磁盘上的向量和搜索图</translation>
     </message>
     <message>
         <source>model files</source>
-        <translation type="unfinished"></translation>
+        <translation>模型文件</translation>
     </message>
     <message>
         <source>as published, with its source</source>
-        <translation type="unfinished"></translation>
+        <translation>公开发表的数值及其来源</translation>
     </message>
     <message>
         <source>Latency under load: not measured — run mediasearch loadtest, then evaluate again.</source>
-        <translation type="unfinished"></translation>
+        <translation>负载下的延迟：未测量——请运行 mediasearch loadtest，然后重新评估。</translation>
     </message>
     <message>
         <source>Name</source>
@@ -1827,23 +1826,23 @@ Their files leave the index (the files themselves are not touched; judgements ar
     </message>
     <message>
         <source>Pareto front</source>
-        <translation type="unfinished"></translation>
+        <translation>帕累托前沿</translation>
     </message>
     <message>
         <source>no encoder has both MAP and indexing speed</source>
-        <translation type="unfinished"></translation>
+        <translation>没有编码器同时具有 MAP 和索引速度</translation>
     </message>
     <message>
         <source>indexing speed (files/s, log scale)</source>
-        <translation type="unfinished"></translation>
+        <translation>索引速度（文件/秒，对数刻度）</translation>
     </message>
     <message>
         <source>searches per second</source>
-        <translation type="unfinished"></translation>
+        <translation>每秒搜索数</translation>
     </message>
     <message>
         <source>p95 latency (ms)</source>
-        <translation type="unfinished"></translation>
+        <translation>p95 延迟（ms）</translation>
     </message>
 </context>
 <context>
@@ -1934,83 +1933,83 @@ Their files leave the index (the files themselves are not touched; judgements ar
     </message>
     <message>
         <source>AudioSet mAP 0.431 (Kong et al., PANNs, arXiv:1912.10211, Table 2)</source>
-        <translation type="unfinished"></translation>
+        <translation>AudioSet mAP 0.431（Kong 等人 PANNs 论文 arXiv:1912.10211 表 2）</translation>
     </message>
     <message>
         <source>ESC-50 zero-shot R@1 92.75% for LAION-CLAP&apos;s non-fusion default checkpoint (LAION-AI/CLAP README, first ESC-50 split); the hub port&apos;s checkpoint is not named there</source>
-        <translation type="unfinished"></translation>
+        <translation>ESC-50 零样本 R@1 92.75%（LAION-CLAP 非融合默认检查点，见 LAION-AI/CLAP 说明文档，ESC-50 第一折）；Hub 移植版的检查点在那里未列出</translation>
     </message>
     <message>
         <source>ImageNet-1k acc@1 80.858 (torchvision IMAGENET1K_V2 weights table)</source>
-        <translation type="unfinished"></translation>
+        <translation>ImageNet-1k top-1 准确率 80.858（torchvision IMAGENET1K_V2 权重表）</translation>
     </message>
     <message>
         <source>ImageNet-1k k-NN top-1 79.0% (linear 81.1%) (Oquab et al., DINOv2, arXiv:2304.07193; facebookresearch/dinov2 README)</source>
-        <translation type="unfinished"></translation>
+        <translation>ImageNet-1k k 近邻 top-1 准确率 79.0%（线性 81.1%）（Oquab 等人 DINOv2 论文 arXiv:2304.07193 及其说明文档）</translation>
     </message>
     <message>
         <source>ImageNet-1k k-NN top-1 82.1% (linear 84.5%) (Oquab et al., DINOv2, arXiv:2304.07193; facebookresearch/dinov2 README)</source>
-        <translation type="unfinished"></translation>
+        <translation>ImageNet-1k k 近邻 top-1 准确率 82.1%（线性 84.5%）（Oquab 等人 DINOv2 论文 arXiv:2304.07193 及其说明文档）</translation>
     </message>
     <message>
         <source>ImageNet-1k top-1 74.830 (timm results/results-imagenet.csv, tf_efficientnet_lite0.in1k, 224 px)</source>
-        <translation type="unfinished"></translation>
+        <translation>ImageNet-1k top-1 准确率 74.830（timm 结果表 results-imagenet.csv，tf_efficientnet_lite0.in1k，224 px）</translation>
     </message>
     <message>
         <source>ImageNet-1k zero-shot top-1 63.32% (open_clip docs/openclip_results.csv, ViT-B-32 openai)</source>
-        <translation type="unfinished"></translation>
+        <translation>ImageNet-1k 零样本 top-1 准确率 63.32%（open_clip 结果表 openclip_results.csv，ViT-B-32 openai）</translation>
     </message>
     <message>
         <source>ImageNet-1k zero-shot top-1 75.54% (open_clip docs/openclip_results.csv, ViT-L-14 openai)</source>
-        <translation type="unfinished"></translation>
+        <translation>ImageNet-1k 零样本 top-1 准确率 75.54%（open_clip 结果表 openclip_results.csv，ViT-L-14 openai）</translation>
     </message>
     <message>
         <source>ImageNet-1k zero-shot top-1 76.04% (open_clip docs/openclip_classification_results.csv, ViT-B-16-SigLIP webli)</source>
-        <translation type="unfinished"></translation>
+        <translation>ImageNet-1k 零样本 top-1 准确率 76.04%（open_clip 分类结果表 openclip_classification_results.csv，ViT-B-16-SigLIP webli）</translation>
     </message>
     <message>
         <source>ImageNet-1k zero-shot top-1 79.1% (Tschannen et al., SigLIP 2, arXiv:2502.14786, Table 1, B/16 at 256 px)</source>
-        <translation type="unfinished"></translation>
+        <translation>ImageNet-1k 零样本 top-1 准确率 79.1%（Tschannen 等人 SigLIP 2 论文 arXiv:2502.14786 表 1，B/16，256 px）</translation>
     </message>
     <message>
         <source>LibriSpeech test-clean WER 2.9% (Whisper paper, arXiv:2212.04356, Appendix D.1.1)</source>
-        <translation type="unfinished"></translation>
+        <translation>LibriSpeech test-clean 词错误率 2.9%（Whisper 论文 arXiv:2212.04356 附录 D.1.1）</translation>
     </message>
     <message>
         <source>LibriSpeech test-clean WER 3.1% (Whisper paper, arXiv:2212.04356, Appendix D.1.1)</source>
-        <translation type="unfinished"></translation>
+        <translation>LibriSpeech test-clean 词错误率 3.1%（Whisper 论文 arXiv:2212.04356 附录 D.1.1）</translation>
     </message>
     <message>
         <source>LibriSpeech test-clean WER 3.4% (Whisper paper, arXiv:2212.04356, Appendix D.1.1)</source>
-        <translation type="unfinished"></translation>
+        <translation>LibriSpeech test-clean 词错误率 3.4%（Whisper 论文 arXiv:2212.04356 附录 D.1.1）</translation>
     </message>
     <message>
         <source>LibriSpeech test-clean WER 4.2% (Whisper paper, arXiv:2212.04356, Appendix D.1.1)</source>
-        <translation type="unfinished"></translation>
+        <translation>LibriSpeech test-clean 词错误率 4.2%（Whisper 论文 arXiv:2212.04356 附录 D.1.1）</translation>
     </message>
     <message>
         <source>LibriSpeech test-clean WER 5.0% (Whisper paper, arXiv:2212.04356, Appendix D.1.1)</source>
-        <translation type="unfinished"></translation>
+        <translation>LibriSpeech test-clean 词错误率 5.0%（Whisper 论文 arXiv:2212.04356 附录 D.1.1）</translation>
     </message>
     <message>
         <source>LibriSpeech test-clean WER 5.6% (Whisper paper, arXiv:2212.04356, Appendix D.1.1)</source>
-        <translation type="unfinished"></translation>
+        <translation>LibriSpeech test-clean 词错误率 5.6%（Whisper 论文 arXiv:2212.04356 附录 D.1.1）</translation>
     </message>
     <message>
         <source>LibriSpeech test-clean WER 7.6% (Whisper paper, arXiv:2212.04356, Appendix D.1.1)</source>
-        <translation type="unfinished"></translation>
+        <translation>LibriSpeech test-clean 词错误率 7.6%（Whisper 论文 arXiv:2212.04356 附录 D.1.1）</translation>
     </message>
     <message>
         <source>generated scene classes: MAP 0.905 (categories), 0.919 (near-duplicates); docs/PERFORMANCE.md (this project)</source>
-        <translation type="unfinished"></translation>
+        <translation>生成的场景类别：MAP 0.905（类别）、0.919（近似重复）；见本项目 docs/PERFORMANCE.md</translation>
     </message>
     <message>
         <source>generated sound classes: MAP 0.919 (categories), 0.929 (near-duplicates); docs/PERFORMANCE.md (this project)</source>
-        <translation type="unfinished"></translation>
+        <translation>生成的声音类别：MAP 0.919（类别）、0.929（近似重复）；见本项目 docs/PERFORMANCE.md</translation>
     </message>
     <message>
         <source>generated sound near-duplicates: MAP 0.985; docs/PERFORMANCE.md (this project)</source>
-        <translation type="unfinished"></translation>
+        <translation>生成的近似重复声音：MAP 0.985；见本项目 docs/PERFORMANCE.md</translation>
     </message>
     <message>
         <source>OpenAI Whisper base (English-only); load with whisper.load_model(path)</source>

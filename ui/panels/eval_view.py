@@ -104,7 +104,7 @@ class EvalOutcome:
 
     data: dict
     charts: dict[str, bytes] = field(default_factory=dict)
-    #: per group of the model selection: "pareto" and "load" PNG bytes
+    # per group of the model selection: "pareto" and "load" PNG bytes
     selection_charts: dict[str, dict[str, bytes]] = field(default_factory=dict)
 
 
