@@ -1005,6 +1005,7 @@ def _run_asset_encoder(
             rep.report(stage, i, len(todo), str(asset.path))
             yield asset, encode_one(enc, asset, cancel=cancel)
 
+    t_stage = time.monotonic()
     if executor is None:
         outcomes = local()
     else:
@@ -1032,7 +1033,8 @@ def _run_asset_encoder(
             stats.failed += 1
             continue
         encoding = outcome.encoding
-        stats.wall_s += outcome.wall_s
+        if executor is None:  # remote workers run side by side: their times overlap (stage wall below)
+            stats.wall_s += outcome.wall_s
         segs = encoding.segments
         stream = Stream.SPEECH if Stream.SPEECH in enc.spec.streams else Stream.AUDIO
         with library.transaction():
@@ -1064,6 +1066,8 @@ def _run_asset_encoder(
         stats.items += 1
         stats.segments += len(ids)
         stats.media_s += encoding.media_s
+    if executor is not None:
+        stats.wall_s += time.monotonic() - t_stage
     rep.report(stage, len(todo), len(todo))
 
 
