@@ -32,9 +32,21 @@ REQUIRED = {
     "whisper-medium-en",
     "all-minilm-l6-v2",
     "paraphrase-multilingual-minilm-l12-v2",
+    "clap-htsat-unfused",
+    "clip-vit-b32-openai",
+    "clip-vit-l14-openai",
+    "siglip2-vit-b16-256-webli",
+    "dinov2-vit-s14-lvd142m",
+    "dinov2-vit-b14-lvd142m",
 }
 # Files with no published digest anywhere we could find (documented in models/README.md).
-TRUSTED_ON_FIRST_USE = {"siglip-vit-b16-webli", "tf-efficientnet-lite0"}
+TRUSTED_ON_FIRST_USE = {
+    "siglip-vit-b16-webli",
+    "tf-efficientnet-lite0",
+    "siglip2-vit-b16-256-webli",
+    "dinov2-vit-s14-lvd142m",
+    "dinov2-vit-b14-lvd142m",
+}
 
 
 @pytest.fixture(scope="module")
