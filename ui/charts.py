@@ -143,6 +143,7 @@ def pareto(points: Mapping[str, Sequence[float | None]], front: Sequence[str], t
                     label=translate("charts", "Pareto front"))
         if placed:
             ax.set_xscale("log")
+            ax.margins(x=0.2, y=0.05)
             _outside_legend(ax)
         else:
             ax.text(0.5, 0.5, translate("charts", "no encoder has both MAP and indexing speed"), ha="center", va="center",

@@ -584,6 +584,7 @@ def plot_pareto(points: Mapping[str, Sequence[float | None]], front: Sequence[st
         ax.legend(fontsize=8)
     if placed:
         ax.set_xscale("log")
+        ax.margins(x=0.2, y=0.05)
     else:
         ax.text(0.5, 0.5, "no encoder has both MAP and indexing throughput", ha="center", va="center", transform=ax.transAxes)
     ax.set_xlabel("indexing throughput (files/s, log)")
@@ -633,6 +634,11 @@ def _bytes(n: float | None) -> str:
     return f"{n:.1f} GB"
 
 
+def _hours(h: float | None) -> str:
+    """Hours to index, two decimals; "< 0.01" for less than 36 s."""
+    return "–" if h is None else ("< 0.01" if h < 0.005 else f"{h:.2f}")
+
+
 def _interval(value: float | None, ci: Sequence[float | None] | None) -> str:
     if value is None:
         return "–"
@@ -680,7 +686,7 @@ def _selection_section(data: Mapping) -> str:
             rows.append(
                 f'<tr><td class="l"{klass}>{_e(enc)}{mark}</td><td>{_interval(r.get("MAP"), r.get("MAP_interval"))}</td>'
                 f'<td>{_interval(r.get("NDCG"), r.get("NDCG_interval"))}</td><td>{_fmt(r.get("items_per_s"), 2)}</td>'
-                f'<td>{_fmt(r.get("index_hours"), 2)}</td><td>{lat}</td>'
+                f'<td>{_hours(r.get("index_hours"))}</td><td>{lat}</td>'
                 f'<td>{_fmt(None if r.get("peak_memory_mb") is None else r["peak_memory_mb"] / 1024, 2)}</td>'
                 f'<td>{_bytes(r.get("index_bytes"))}</td><td>{_bytes(r.get("weights_bytes"))}</td>'
                 f'<td class="l">{_e(r.get("licence") or "–")}</td><td class="l">{_e(r.get("hosting"))}</td>'

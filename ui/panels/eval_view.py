@@ -534,7 +534,8 @@ class EvalView(QWidget):
                 map_cell,
                 _num(r.get("NDCG")),
                 _num(r.get("items_per_s"), 2),
-                _num(r.get("index_hours"), 2),
+                Cell("—", sort=-1.0, align_right=True) if r.get("index_hours") is None else
+                Cell("< 0.01" if r["index_hours"] < 0.005 else f"{r['index_hours']:.2f}", sort=r["index_hours"], align_right=True),
                 Cell(self.tr("not measured"), sort=-1.0) if p95 is None else
                 Cell(f"{p95['p95_ms']:.1f}", sort=p95["p95_ms"], align_right=True,
                      tooltip=self.tr("{n} concurrent searches, {mode}").format(n=p95["concurrency"], mode=p95["mode"])),
