@@ -27,10 +27,11 @@ Why hand-scheduled actors and not Ray Data (``map_batches`` over the work list):
 
 Workers read the files from the path the writer sees (shared storage: NFS, a cloud
 bucket mounted at the same path) or, with ``ship_files``, receive the bytes from the
-writer. The decoders are path-based (size and tail checks for truncation, libsndfile
-and FFmpeg probing), so shipped bytes are spooled to a private temporary file on the
-worker and the same decoder runs on it: the reasons recorded for bad files are the same
-as a local run's.
+writer (the bytes the check phase still holds, see :mod:`mediasearch.decode.source`,
+else read again). The decoders open files through that module, but some checks still
+look at the file itself (its size for empty and truncated audio, the tail of an Ogg),
+so shipped bytes are spooled to a private temporary file on the worker and the same
+decoders run on it: the reasons recorded for bad files are a local run's.
 
 Model weights: every worker loads the encoders with the writer's settings, so the model
 store must be at the same path on every node (or set ``MEDIASEARCH_MODEL_DIR`` there).
@@ -441,6 +442,11 @@ class RayExecutor:
         (``ship_files``), or, when the writer cannot read it, why."""
         if not self.options.ship_files:
             return None
+        from mediasearch.decode.source import held
+
+        data = held(asset.path)  # the check phase may still hold what it read
+        if data is not None:
+            return data
         try:
             return Path(asset.path).read_bytes()
         except OSError as exc:
