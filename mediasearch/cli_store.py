@@ -1,9 +1,11 @@
-"""``mediasearch repair`` and ``mediasearch roots``: the library's store and folders."""
+"""``mediasearch repair``, ``mediasearch roots`` and ``mediasearch store``: the library's
+store and folders."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 
@@ -75,6 +77,50 @@ def cmd_roots(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_store(args: argparse.Namespace) -> int:
+    """``store`` shows where the vectors live; ``store migrate --to URI`` moves them there
+    (verified before the library switches; resumable after a kill or Ctrl-C)."""
+    from mediasearch.library import Library
+
+    if args.action == "show":
+        with Library(args.settings) as library:
+            data = {"store": library.store_uri.text, "encoders": library.store_status()}
+        if args.json:
+            print(json.dumps(data, indent=2))
+        else:
+            print(f"vector store: {data['store']}")
+            for name, entry in sorted(data["encoders"].items()):
+                print(f"  {name}: {entry['vectors']} vectors ({entry['index_type']})")
+        return 0
+    if not args.to:
+        print("mediasearch: error: store migrate needs --to URI", file=sys.stderr)
+        return 2
+    from mediasearch.cli import _Bars, _cancel_on_sigint
+    from mediasearch.store.migrate import migrate
+
+    bars = _Bars(enabled=not args.quiet)
+    with Library(args.settings, command=f"mediasearch store migrate --to {args.to}", wait=args.wait) as library, \
+            _cancel_on_sigint() as cancel:
+        try:
+            with library.writing():
+                report = migrate(library, args.to, progress=bars, cancel=cancel)
+        finally:
+            bars.close()
+    if args.json:
+        print(json.dumps(report.to_json(), indent=2))
+        return 0
+    if report.note:
+        print(report.note)
+        return 0
+    for name, entry in sorted(report.encoders.items()):
+        check = entry["verified"]
+        how = "identical top-k" if check.get("identical_top_k") else f"recall@10 {check.get('recall_at_k')}"
+        print(f"{name}: {entry['vectors']} vectors ({entry['copied']} copied, {entry['already_there']} already there); "
+              f"verified: counts, {check['sample']} sampled vectors, {how}")
+    print(f"the library now keeps its vectors in {report.target} ({report.wall_s:.1f} s)")
+    return 0
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("repair", help="check the catalog and vector store, and fix what can be fixed without re-embedding")
     p.add_argument("--wait", action="store_true", help="wait for another writer to finish first")
@@ -86,3 +132,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("paths", nargs="*", metavar="PATH")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_roots)
+
+    p = sub.add_parser("store", help="where the library keeps its vectors; `store migrate --to URI` moves them (local, Milvus Lite, Milvus)")
+    p.add_argument("action", choices=["show", "migrate"], nargs="?", default="show")
+    p.add_argument("--to", metavar="URI", help="migrate's target: local, milvus-lite:///path/file.db or milvus://host:19530")
+    p.add_argument("--wait", action="store_true", help="wait for another writer to finish first")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_store)

@@ -185,10 +185,13 @@ class Library:
         uri = self.store_uri
         if uri.is_local or self.catalog.meta("vector_store"):
             return
+        self.milvus_store().client  # reachable first: an address that fails is not remembered
         with self.catalog.transaction():
             self.catalog.set_meta("vector_store", uri.text)
             if not self.catalog.meta("milvus_prefix"):
                 self.catalog.set_meta("milvus_prefix", f"ms{secrets.token_hex(4)}")
+        if self._milvus is not None:  # the same connection, now naming this library's collections
+            self._milvus.prefix = self.catalog.meta("milvus_prefix")
 
     # -- reading -----------------------------------------------------------------
     def index(self, encoder: str) -> EncoderVectors:

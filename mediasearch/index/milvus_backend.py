@@ -76,6 +76,8 @@ def connect(uri: StoreURI) -> "object":
             # Milvus Lite's in-process gRPC server lacks AllocTimestamp, which pymilvus calls
             # (and copes without) after creating an index; gRPC would log each as an ERROR
             logging.getLogger("grpc._server").setLevel(logging.CRITICAL)
+            # ... and has no session timestamps for iterators (pymilvus falls back to the client's clock)
+            logging.getLogger("pymilvus.client.iterator.query_iterator").setLevel(logging.ERROR)
         try:
             client = MilvusClient(uri=uri.client_uri(), token=uri.token(), timeout=uri.connect_timeout_s)
         except Exception as exc:  # pymilvus raises MilvusException / ConnectionConfigException without detail
