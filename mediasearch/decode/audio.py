@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import queue
 import re
 import threading
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterator
@@ -554,15 +556,19 @@ class _ReadAhead:
     def __iter__(self) -> "_ReadAhead":
         return self
 
-    def __next__(self):
-        if self._done:
-            raise StopIteration
-        if self._thread is None:
+    def start(self) -> None:
+        """Start decoding ahead now (else on the first ``next``)."""
+        if self._thread is None and not self._done:
             self._thread = threading.Thread(
                 target=self._run, args=(self._source, self._queue, self._stop), name="mediasearch-audio-decode", daemon=True
             )
             self._source = None  # type: ignore[assignment]  # the thread owns it now
             self._thread.start()
+
+    def __next__(self):
+        if self._done:
+            raise StopIteration
+        self.start()
         ok, item = self._queue.get()
         if not ok:
             self._done = True
@@ -607,8 +613,63 @@ def iter_blocks(
     work is spent on it), else at the end; with ``keep_partial`` it is decoded as far as
     it goes instead, and the returned :class:`AudioBlocks` says so.
     """
+    if not start_s and end_s is None:
+        ready = _adopt((os.fspath(path), int(sr), float(block_s), bool(keep_partial)))
+        if ready is not None:  # decoding since the previous file; the caller checks ``cancel``
+            return ready
     return AudioBlocks(path, sr, start_s=start_s, end_s=end_s, block_s=block_s, cancel=cancel,
                        keep_partial=keep_partial)
+
+
+# -- decoding the next file while the current one is encoded ----------------------------
+_prefetch_lock = threading.Lock()
+_prefetched: "dict[tuple[str, int, float, bool], Future]" = {}
+
+
+def prefetch_blocks(path: Path | str, sr: int, *, block_s: float = 30.0, keep_partial: bool = False) -> None:
+    """Start decoding the whole of ``path`` at ``sr`` Hz on a background thread (at most
+    :data:`READ_AHEAD_S` ahead), for a later :func:`iter_blocks` call with the same
+    arguments, which then continues it. Lets a pipeline decode file n+1 while a model
+    works on file n. Errors surface in that later call; :func:`forget_prefetched` drops
+    what was not used."""
+    key = (os.fspath(path), int(sr), float(block_s), bool(keep_partial))
+    with _prefetch_lock:
+        if key in _prefetched:
+            return
+        future: Future = Future()
+        _prefetched[key] = future
+
+    def start() -> None:
+        try:
+            blocks = AudioBlocks(path, sr, start_s=None, end_s=None, block_s=block_s, cancel=None,
+                                 keep_partial=keep_partial)
+            blocks._blocks.start()
+            future.set_result(blocks)
+        except BaseException as exc:  # the real call decodes again and raises it
+            future.set_exception(exc)
+
+    threading.Thread(target=start, name="mediasearch-audio-prefetch", daemon=True).start()
+
+
+def forget_prefetched(path: Path | str) -> None:
+    """Stop and drop what :func:`prefetch_blocks` started for ``path`` and nobody took."""
+    name = os.fspath(path)
+    with _prefetch_lock:
+        keys = [k for k in _prefetched if k[0] == name]
+        futures = [_prefetched.pop(k) for k in keys]
+    for future in futures:
+        future.add_done_callback(lambda f: f.exception() is None and f.result().close())
+
+
+def _adopt(key: tuple[str, int, float, bool]) -> "AudioBlocks | None":
+    with _prefetch_lock:
+        future = _prefetched.pop(key, None)
+    if future is None:
+        return None
+    try:
+        return future.result()
+    except BaseException:  # decode it again in the caller, which raises the error there
+        return None
 
 
 def _guarded(state: _BlockState, blocks: Iterator[tuple[int, np.ndarray]]) -> Iterator[tuple[int, np.ndarray]]:
