@@ -184,3 +184,97 @@ def test_image_backbone_on_onnx_matches_torch(tmp_path: Path, monkeypatch: pytes
     again = cls(spec, base.with_(precision="auto"), {spec.models[0]: weights}).engine
     assert again["source"] == "cached" and again["engine"] == first["engine"]
     assert graph.is_file()
+
+
+# -- SigLIP towers and PANNs CNN14 ------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_siglip_towers_on_onnx_match_torch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Random-init ViT-B-16-SigLIP saved as the hub file, loaded by SiglipEncoder: both towers exported and cosine >= 0.9999."""
+    import shutil
+
+    open_clip = pytest.importorskip("open_clip")
+    from safetensors.torch import save_file
+
+    from media_factory import synthetic_scene
+
+    from mediasearch.encoders.registry import get_spec
+    from mediasearch.encoders.siglip import SiglipEncoder
+
+    folder = tmp_path / "ViT-B-16-SigLIP"
+    folder.mkdir()
+    torch.manual_seed(0)
+    upstream = open_clip.create_model("ViT-B-16-SigLIP", pretrained=None).eval()
+    save_file({k: v.contiguous() for k, v in upstream.state_dict().items()}, str(folder / "open_clip_model.safetensors"))
+    del upstream
+    if (MINILM / "tokenizer.json").is_file():  # the real SigLIP tokenizer is not available offline: MiniLM's stands in
+        for name in ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.txt"):
+            shutil.copy(MINILM / name, folder / name)
+    spec = get_spec("siglip-vit-b16")
+    base = Settings(library_dir=tmp_path / "library", model_dir=tmp_path / "models", batch_size=2)
+    reference = SiglipEncoder(spec, base.with_(precision="fp32"), {spec.models[0]: folder})
+    assert reference.onnx is None and "set explicitly" in reference.engine["reason"]
+    monkeypatch.setenv(onnx_engine.IMAGE_ENGINE_ENV, "onnx")
+    onnx = SiglipEncoder(spec, base.with_(precision="auto"), {spec.models[0]: folder})
+    assert onnx.onnx is not None and onnx.engine["engine"] == "onnxruntime" and onnx.engine["min_cosine"] >= onnx_engine.PARITY
+    images = [synthetic_scene(seed) for seed in range(3)]
+    vectors = onnx.embed_images(images)
+    assert vectors.shape == (3, 768) and vectors.dtype == np.float32
+    assert row_cosines(vectors, reference.embed_images(images)).min() >= 0.9999
+    graphs = sorted(p.name for p in (folder / onnx_engine.FOLDER).glob("*.onnx"))  # beside the (writable) weights
+    assert len(graphs) == 1
+    if (folder / "tokenizer.json").is_file():
+        texts = ["a dog on the beach", "rain on a tin roof", "x"]
+        got = onnx.embed_texts(texts)
+        assert onnx.text_engine["engine"] == "onnxruntime" and onnx._text_onnx is not None
+        assert row_cosines(got, reference.embed_texts(texts)).min() >= 0.9999
+        assert len(list((folder / onnx_engine.FOLDER).glob("*.onnx"))) == 2  # the text tower: its own graph
+    # torch forced: no session, whatever is cached
+    monkeypatch.setenv(onnx_engine.IMAGE_ENGINE_ENV, "torch")
+    assert SiglipEncoder(spec, base.with_(precision="auto"), {spec.models[0]: folder}).onnx is None
+
+
+@pytest.mark.slow
+def test_cnn14_on_onnx_matches_torch_and_the_graph_is_reused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from audio_factory import noise, tone
+
+    from mediasearch.encoders import panns
+    from mediasearch.encoders.registry import get_spec
+
+    labels = REPO.parent / "shared" / "models" / "panns" / "class_labels_indices.csv"
+    if not labels.is_file():
+        labels = REPO / "models" / "panns" / "class_labels_indices.csv"
+    if not labels.is_file():
+        pytest.skip("AudioSet labels not found")
+    torch.manual_seed(0)
+    weights = tmp_path / "panns" / "Cnn14_mAP=0.431.pth"
+    weights.parent.mkdir()
+    torch.save({"model": panns.build_cnn14().state_dict()}, str(weights))
+    spec = get_spec("panns-cnn14")
+    paths = {"panns-cnn14": weights, "audioset-labels": labels}
+    base = Settings(library_dir=tmp_path / "library", model_dir=tmp_path / "models", batch_size=2)
+    reference = panns.PannsCnn14Encoder(spec, base.with_(precision="fp32"), paths)
+    assert reference.onnx is None
+    monkeypatch.setenv(onnx_engine.AUDIO_ENGINE_ENV, "onnx")
+    onnx = panns.PannsCnn14Encoder(spec, base.with_(precision="auto"), paths)
+    assert onnx.onnx is not None and onnx.engine["engine"] == "onnxruntime" and onnx.engine["min_cosine"] >= onnx_engine.PARITY
+    sr = 32_000
+    # other batch sizes and lengths than the export's: both axes are dynamic
+    for windows in ([tone(440, 3, sr=sr), noise(3, sr=sr)], [noise(7, sr=sr, seed=3)]):
+        (e_onnx, l_onnx), (e_torch, l_torch) = onnx.embed_windows(windows), reference.embed_windows(windows)
+        assert e_onnx.shape == (len(windows), 2048)
+        assert row_cosines(e_onnx, e_torch).min() >= 0.9999
+        assert [name for name, _ in l_onnx[0]] == [name for name, _ in l_torch[0]]
+    graph = next((weights.parent / onnx_engine.FOLDER).glob("*.onnx"))
+    mtime = graph.stat().st_mtime_ns
+
+    def no_export(*args: object, **kwargs: object) -> None:
+        raise AssertionError("exported again although the graph was cached")
+
+    monkeypatch.setattr(onnx_engine, "export_module", no_export)
+    again = panns.PannsCnn14Encoder(spec, base.with_(precision="auto"), paths)
+    assert again.onnx is not None and graph.stat().st_mtime_ns == mtime
+    monkeypatch.setenv(onnx_engine.AUDIO_ENGINE_ENV, "auto")
+    auto = panns.PannsCnn14Encoder(spec, base.with_(precision="auto"), paths).engine
+    assert auto["source"] == "cached" and "onnxruntime fp32" in auto["reason"]

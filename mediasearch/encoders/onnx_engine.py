@@ -86,6 +86,20 @@ def export_module(
     import torch
 
     module = module.eval().float().to("cpu")
+    # nn.MultiheadAttention's inference fast path (a fused op ONNX has no symbol for) is
+    # switched off while tracing: the graph gets the plain attention ops, same numbers
+    fastpath = getattr(getattr(torch.backends, "mha", None), "get_fastpath_enabled", lambda: None)()
+    if fastpath:
+        torch.backends.mha.set_fastpath_enabled(False)
+    try:
+        _export(torch, module, example_inputs, dest, input_names, output_names, dynamic_axes)
+    finally:
+        if fastpath:
+            torch.backends.mha.set_fastpath_enabled(True)
+
+
+def _export(torch: Any, module: Any, example_inputs: tuple, dest: Path, input_names: Sequence[str],
+            output_names: Sequence[str], dynamic_axes: Mapping[str, Mapping[int, str]]) -> None:
     with torch.inference_mode(False), torch.no_grad():
         torch.onnx.export(
             module,
@@ -123,55 +137,75 @@ class OnnxSession:
     def run(self, inputs: Mapping[str, np.ndarray]) -> np.ndarray:
         return np.asarray(self.session.run(None, dict(inputs))[0], dtype=np.float32)
 
+    def run_all(self, inputs: Mapping[str, np.ndarray]) -> list[np.ndarray]:
+        """Every output, in the graph's order, as float32 arrays."""
+        return [np.asarray(out, dtype=np.float32) for out in self.session.run(None, dict(inputs))]
 
-# -- image backbones ----------------------------------------------------------------------
+
+# -- torch models that may run on ONNX Runtime instead ----------------------------------------
 
 #: ``auto`` (ONNX Runtime where measured faster than the chosen torch path, when the
-#: precision setting is auto), ``torch`` or ``onnx``
+#: precision setting is auto), ``torch`` or ``onnx``: image backbones and both SigLIP towers
 IMAGE_ENGINE_ENV = "MEDIASEARCH_IMAGE_ENGINE"
+#: the same choice for the audio models (PANNs CNN14)
+AUDIO_ENGINE_ENV = "MEDIASEARCH_AUDIO_ENGINE"
 #: ONNX Runtime must match torch fp32 this closely (worst row cosine) to be used at all
 PARITY = 0.9999
 
 
-def image_engine_setting() -> str:
-    value = os.environ.get(IMAGE_ENGINE_ENV, "").strip().lower() or "auto"
+def engine_setting(env: str = IMAGE_ENGINE_ENV) -> str:
+    value = os.environ.get(env, "").strip().lower() or "auto"
     if value not in ("auto", "torch", "onnx"):
-        raise ValueError(f"unknown {IMAGE_ENGINE_ENV}={value!r}; choose auto, torch or onnx")
+        raise ValueError(f"unknown {env}={value!r}; choose auto, torch or onnx")
     return value
 
 
-def image_session(
+def image_engine_setting() -> str:
+    return engine_setting(IMAGE_ENGINE_ENV)
+
+
+def module_session(
     settings: Settings,
     *,
     component: str,
-    model: Any,
+    export_kind: str,
+    module: Any,
     weights_path: Path | None,
-    batch: Any,
+    example: tuple,
+    inputs: Mapping[str, np.ndarray],
+    input_names: Sequence[str],
+    output_names: Sequence[str],
+    dynamic_axes: Mapping[str, Mapping[int, str]],
     torch_run: Callable[[str], np.ndarray],
     torch_precision: precision.PrecisionDecision,
     device_type: str,
+    env: str = IMAGE_ENGINE_ENV,
+    export_extra: Mapping[str, object] | None = None,
 ) -> tuple[OnnxSession | None, dict[str, Any]]:
-    """(an ONNX Runtime session for an image model, or None to stay on torch; the decision as a dict).
+    """(an ONNX Runtime session for a torch module, or None to stay on torch; the decision as a dict).
 
-    ``batch``: the (n, 3, H, W) CPU calibration tensor; ``torch_run(dtype_name)`` runs it on
-    torch. ONNX Runtime is tried only on the CPU, for real weights (the graph is cached by
-    their sha256), when onnxruntime is installed and the precision setting is ``auto`` (or
-    ``MEDIASEARCH_IMAGE_ENGINE=onnx``); it is used when its fp32 output matches torch fp32
-    (cosine >= :data:`PARITY`) and it beats the torch path already chosen by
-    :data:`precision.MIN_SPEEDUP`. The outcome is cached with the precision decisions.
+    ``module``: the eval-mode torch module, exported (a CPU fp32 copy) on first use from
+    ``example`` (torch inputs, batch of 2 is enough: the axes in ``dynamic_axes`` are
+    dynamic); ``inputs``: the calibration batch as numpy arrays by input name;
+    ``torch_run(dtype_name)`` runs the same batch on torch and returns the first output
+    as (n, d). ONNX Runtime is tried only on the CPU, for real weights files (the graph is
+    cached by their sha256 and the export settings), when onnxruntime is installed and the
+    precision setting is ``auto`` (or ``env`` says ``onnx``); it is used when its fp32
+    output matches torch fp32 (cosine >= :data:`PARITY`) and it beats the torch path
+    already chosen by :data:`precision.MIN_SPEEDUP`. The outcome is cached with the
+    precision decisions.
     """
-    setting = image_engine_setting()
+    setting = engine_setting(env)
     stay = {"engine": "torch", "precision": torch_precision.precision}
     if setting == "torch":
-        return None, {**stay, "reason": f"{IMAGE_ENGINE_ENV}=torch"}
+        return None, {**stay, "reason": f"{env}=torch"}
     if device_type != "cpu" or not available() or weights_path is None:
         why = "not on the CPU" if device_type != "cpu" else "onnxruntime not installed" if not available() else "random-init weights"
         return None, {**stay, "reason": f"ONNX Runtime not tried: {why}"}
     if setting == "auto" and precision.normalise_precision(settings.precision) != "auto":
         return None, {**stay, "reason": "ONNX Runtime not tried: the precision is set explicitly"}
 
-    side = int(batch.shape[-1])
-    export = export_settings("image", component=component, side=side)
+    export = export_settings(export_kind, component=component, **dict(export_extra or {}))
     path = onnx_path(Path(weights_path), settings, export)
 
     def do_export(dest: Path) -> None:
@@ -179,11 +213,12 @@ def image_session(
 
         import torch
 
-        clone = copy.deepcopy(model).to("cpu").to(memory_format=torch.contiguous_format)
-        export_module(
-            clone, (torch.zeros(2, *batch.shape[1:]),), dest,
-            input_names=["images"], output_names=["features"], dynamic_axes={"images": {0: "batch"}, "features": {0: "batch"}},
-        )
+        clone = copy.deepcopy(module).to("cpu")
+        try:
+            clone = clone.to(memory_format=torch.contiguous_format)
+        except (TypeError, RuntimeError):  # pragma: no cover - modules without 4-d weights
+            pass
+        export_module(clone, example, dest, input_names=input_names, output_names=output_names, dynamic_axes=dynamic_axes)
 
     ensure_exported(path, do_export)
     try:
@@ -191,8 +226,8 @@ def image_session(
     except Exception:  # a damaged graph was removed: export once more
         ensure_exported(path, do_export)
         session = OnnxSession(path, threads=settings.inference_threads)
-    inputs = {"images": np.ascontiguousarray(batch.contiguous().numpy(), dtype=np.float32)}
-    count = int(batch.shape[0])
+    feed = {k: np.ascontiguousarray(v) for k, v in inputs.items()}
+    count = int(next(iter(feed.values())).shape[0])
 
     cache = precision.DecisionCache(precision.cache_path(settings))
     key = {**torch_precision.key, "candidate": f"onnx-vs-{torch_precision.precision}", "component": component}
@@ -205,7 +240,7 @@ def image_session(
     cached = cache.load()["decisions"].get(key_id)
     if cached is None or setting == "onnx":
         reference = torch_run("fp32")
-        outputs, ort_s = precision._best_time(lambda _: session.run(inputs), "fp32", precision.REPEATS)
+        outputs, ort_s = precision._best_time(lambda _: session.run(feed).reshape(count, -1), "fp32", precision.REPEATS)
         _, torch_s = precision._best_time(torch_run, torch_precision.precision, precision.REPEATS)
         cosine = precision.min_row_cosine(reference, outputs)
         ort_rate, torch_rate = count / ort_s, count / torch_s
@@ -222,5 +257,36 @@ def image_session(
     else:
         cached = {**cached, "source": "cached"}
     if setting == "onnx":
-        return session, {**cached, "engine": "onnxruntime", "precision": "fp32", "reason": f"{IMAGE_ENGINE_ENV}=onnx; {cached['reason']}"}
+        return session, {**cached, "engine": "onnxruntime", "precision": "fp32", "reason": f"{env}=onnx; {cached['reason']}"}
     return (session if cached["engine"] == "onnxruntime" else None), cached
+
+
+# -- image backbones ----------------------------------------------------------------------
+
+
+def image_session(
+    settings: Settings,
+    *,
+    component: str,
+    model: Any,
+    weights_path: Path | None,
+    batch: Any,
+    torch_run: Callable[[str], np.ndarray],
+    torch_precision: precision.PrecisionDecision,
+    device_type: str,
+) -> tuple[OnnxSession | None, dict[str, Any]]:
+    """(an ONNX Runtime session for an image model, or None to stay on torch; the decision as a dict).
+
+    ``batch``: the (n, 3, H, W) CPU calibration tensor; ``torch_run(dtype_name)`` runs it on
+    torch. See :func:`module_session` for when ONNX Runtime is tried and chosen.
+    """
+    import torch
+
+    return module_session(
+        settings, component=component, export_kind="image", module=model, weights_path=weights_path,
+        example=(torch.zeros(2, *batch.shape[1:]),),
+        inputs={"images": np.ascontiguousarray(batch.contiguous().numpy(), dtype=np.float32)},
+        input_names=["images"], output_names=["features"], dynamic_axes={"images": {0: "batch"}, "features": {0: "batch"}},
+        torch_run=torch_run, torch_precision=torch_precision, device_type=device_type,
+        export_extra={"side": int(batch.shape[-1])},
+    )

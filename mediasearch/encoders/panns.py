@@ -10,6 +10,12 @@ package would run its ``config.py``, which shells out to wget for the label CSV,
 Each window's embedding is the model's ``embedding`` output (the ReLU'd fc1 layer, taken
 in eval mode), L2-normalised; its labels are the top AudioSet classes by the model's
 sigmoid ``clipwise_output``.
+
+On the CPU the model may run on ONNX Runtime instead of torch
+(:func:`onnx_engine.module_session`): exported from the loaded weights on first use (the
+spectrogram front end included, batch and length dynamic), cached by their sha256 and the
+export settings, used where it matches torch fp32 (cosine >= 0.9999) and measured faster
+than the torch path on this machine (``MEDIASEARCH_AUDIO_ENGINE`` = auto | torch | onnx).
 """
 
 from __future__ import annotations
@@ -201,15 +207,27 @@ class PannsCnn14Encoder(WindowedAudioEncoder):
         self._lock = threading.Lock()
         self.precision = precision.PrecisionDecision("fp32", str(self.device), "forced", "calibrating")
         calibration = precision.calibration_waveforms(2, 5.0, CNN14_CONFIG["sample_rate"])
+        self.onnx = None
+        run = lambda dtype_name: self._forward(calibration, dtype_name)[0]  # noqa: E731
         self.precision = precision.decide(
             self.settings,
             component=self.spec.name,
             device=self.device,
-            run=lambda dtype_name: self._forward(calibration, dtype_name)[0],
+            run=run,
             items=len(calibration),
             weights_path=weights_path,
         )
-        logger.info("%s on %s: %s (%s)", self.spec.name, self.device, self.precision.precision, self.precision.reason)
+        from mediasearch.encoders import onnx_engine
+
+        #: the model on ONNX Runtime (None: torch) and how that was decided
+        self.onnx, self.engine = onnx_engine.module_session(
+            self.settings, component=self.spec.name, export_kind="cnn14", module=_cnn14_outputs(self.model),
+            weights_path=weights_path, example=(torch.zeros(2, MIN_SAMPLES),), inputs={"waveforms": calibration},
+            input_names=["waveforms"], output_names=["embedding", "clipwise"],
+            dynamic_axes={"waveforms": {0: "batch", 1: "samples"}, "embedding": {0: "batch"}, "clipwise": {0: "batch"}},
+            torch_run=run, torch_precision=self.precision, device_type=self.device.type, env=onnx_engine.AUDIO_ENGINE_ENV,
+        )
+        logger.info("%s on %s: %s on %s (%s)", self.spec.name, self.device, self.precision.precision, self.engine["engine"], self.precision.reason)
 
     @classmethod
     def from_model(cls, spec: EncoderSpec, settings, model, labels: Sequence[str]) -> "PannsCnn14Encoder":  # type: ignore[no-untyped-def]
@@ -232,6 +250,9 @@ class PannsCnn14Encoder(WindowedAudioEncoder):
         batch = np.asarray(waveforms, dtype=np.float32)
         if batch.shape[1] < MIN_SAMPLES:
             batch = np.pad(batch, ((0, 0), (0, MIN_SAMPLES - batch.shape[1])))
+        if self.onnx is not None:
+            embedding, clipwise = self.onnx.run_all({"waveforms": np.ascontiguousarray(batch)})
+            return embedding, clipwise
         with self._lock, torch.inference_mode(), autocast(self.device, dtype_name):
             out = self.model(to_device(torch.from_numpy(np.ascontiguousarray(batch)), self.device))
         return out["embedding"].float().cpu().numpy(), out["clipwise_output"].float().cpu().numpy()
@@ -248,6 +269,22 @@ class PannsCnn14Encoder(WindowedAudioEncoder):
             top = np.lexsort((np.arange(probs.size), -probs))[: self.top_labels]
             labels.append([(self.labels[i], float(probs[i])) for i in top])
         return l2_normalise(np.nan_to_num(embeddings)), labels
+
+
+def _cnn14_outputs(model):  # type: ignore[no-untyped-def]  # -> torch.nn.Module
+    """CNN14 as a module returning (embedding, clipwise_output): the dict output as a tuple, for export."""
+    import torch
+
+    class Outputs(torch.nn.Module):
+        def __init__(self, inner: torch.nn.Module) -> None:
+            super().__init__()
+            self.inner = inner
+
+        def forward(self, waveforms: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+            out = self.inner(waveforms)
+            return out["embedding"], out["clipwise_output"]
+
+    return Outputs(model)
 
 
 def _manifest_sha256(name: str) -> str | None:

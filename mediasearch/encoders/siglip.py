@@ -20,6 +20,11 @@ Hugging Face repo ``timm/ViT-B-16-SigLIP``); nothing is downloaded:
 
 Loading runs inside :func:`torch_utils.offline_hub`, so a missing file fails fast instead
 of reaching for the hub.
+
+Each tower may run on ONNX Runtime instead of torch (:func:`onnx_engine.module_session`):
+exported from the loaded weights on first use, cached by their sha256 and the export
+settings, used where it matches torch fp32 (cosine >= 0.9999) and measured faster than the
+tower's torch path on this machine (``MEDIASEARCH_IMAGE_ENGINE`` = auto | torch | onnx).
 """
 
 from __future__ import annotations
@@ -48,6 +53,18 @@ if TYPE_CHECKING:  # pragma: no cover
     from mediasearch.config import Settings
 
 logger = logging.getLogger(__name__)
+
+
+class _Tower(torch.nn.Module):
+    """One tower of an open_clip model as a module (``encode_image`` or ``encode_text``), for export."""
+
+    def __init__(self, model: torch.nn.Module, method: str) -> None:
+        super().__init__()
+        self.model = model
+        self.method = method
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return getattr(self.model, self.method)(x)
 
 #: checkpoint names in the hub repo, in order of preference
 WEIGHTS_FILES = ("open_clip_model.safetensors", "open_clip_pytorch_model.safetensors", "open_clip_pytorch_model.bin")
@@ -124,9 +141,16 @@ class SiglipEncoder(Encoder):
             weights_path=weights_path,
         )
         self._text_precision: PrecisionDecision | None = None
+        #: the image tower on ONNX Runtime (None: torch) and how that was decided
+        self.onnx, self.engine = torch_utils.decide_image_engine(
+            settings, component=f"{spec.name}/image", model=_Tower(self.model, "encode_image"), device=self.device,
+            preprocess=self.preprocess, weights_path=weights_path, chosen=self.precision,
+        )
+        self._text_onnx: Any = None
+        self.text_engine: dict[str, Any] | None = None
         logger.info(
-            "loaded %s (%s) from %s on %s; image tower %s: %s",
-            spec.name, self.architecture, weights_path, self.device, self.precision.precision, self.precision.reason,
+            "loaded %s (%s) from %s on %s; image tower %s on %s: %s",
+            spec.name, self.architecture, weights_path, self.device, self.precision.precision, self.engine["engine"], self.precision.reason,
         )
 
     @property
@@ -164,12 +188,26 @@ class SiglipEncoder(Encoder):
                 items=len(precision.CALIBRATION_TEXTS),
                 weights_path=self.weights_path,
             )
+            session, engine = self._decide_text_engine(tokens, run, decision)
             with self._tokenizer_lock:
                 self._text_precision = decision
+                self._text_onnx, self.text_engine = session, engine
         return decision
 
+    def _decide_text_engine(self, tokens: torch.Tensor, run: Any, decision: PrecisionDecision) -> tuple[Any, dict[str, Any]]:
+        """The text tower on ONNX Runtime where faster and faithful (see :func:`onnx_engine.module_session`)."""
+        from mediasearch.encoders import onnx_engine
+
+        return onnx_engine.module_session(
+            self.settings, component=f"{self.spec.name}/text", export_kind="text-tower", module=_Tower(self.model, "encode_text"),
+            weights_path=self.weights_path, example=(tokens[:2].cpu(),), inputs={"tokens": tokens.cpu().numpy()},
+            input_names=["tokens"], output_names=["features"], dynamic_axes={"tokens": {0: "batch"}, "features": {0: "batch"}},
+            torch_run=run, torch_precision=decision, device_type=self.device.type, export_extra={"context": int(tokens.shape[1])},
+        )
+
     def _encode_image(self, batch: torch.Tensor) -> torch.Tensor:
-        return self.model.encode_image(batch)
+        onnx = getattr(self, "onnx", None)  # None while the torch path is being calibrated
+        return onnx(batch) if onnx is not None else self.model.encode_image(batch)
 
     def embed_images(self, images: Sequence[Image.Image]) -> np.ndarray:
         """RGB PIL images -> (n, 768) float32, L2-normalised."""
@@ -179,8 +217,8 @@ class SiglipEncoder(Encoder):
             forward=self._encode_image,
             dim=self.spec.dim,
             batch_size=self.batch_size,
-            device=self.device,
-            dtype_name=self.precision.precision,
+            device=self.device if self.onnx is None else torch.device("cpu"),
+            dtype_name=self.precision.precision if self.onnx is None else "fp32",
         )
 
     def embed_texts(self, texts: Sequence[str]) -> np.ndarray:
@@ -189,8 +227,12 @@ class SiglipEncoder(Encoder):
             return np.zeros((0, self.spec.dim), dtype=np.float32)
         chunks: list[np.ndarray] = []
         dtype_name = self.text_precision.precision
-        with torch.inference_mode(), torch_utils.autocast(self.device, dtype_name):
+        onnx = self._text_onnx
+        with torch.inference_mode(), torch_utils.autocast(self.device, dtype_name if onnx is None else "fp32"):
             for chunk in torch_utils.batched(list(texts), self.batch_size):
-                tokens = self.tokenizer(list(chunk)).to(self.device)
-                chunks.append(self.model.encode_text(tokens).float().cpu().numpy())
+                tokens = self.tokenizer(list(chunk))
+                if onnx is not None:
+                    chunks.append(onnx.run({"tokens": tokens.cpu().numpy()}))
+                else:
+                    chunks.append(self.model.encode_text(tokens.to(self.device)).float().cpu().numpy())
         return l2_normalise(np.concatenate(chunks, axis=0))
