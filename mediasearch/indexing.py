@@ -432,9 +432,10 @@ def _read_ahead(
             entry, cost, future = pending.popleft()
             ahead -= cost
             try:
-                yield entry, future.result(), None
-            except OSError as exc:  # pragma: no cover - raised inside result()
-                yield entry, None, exc
+                src, err = future.result(), None
+            except OSError as exc:
+                src, err = None, exc
+            yield entry, src, err
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
 
@@ -929,49 +930,64 @@ def _time_key(t: float | None) -> int | None:
 
 
 def _prefetch(
-    jobs: Iterator[Callable[[], Iterator[_Decoded]]], *, depth: int, cancel: CancelToken
+    jobs: Iterator[Callable[[], Iterator[_Decoded]]], *, depth: int, cancel: CancelToken, workers: int | None = None
 ) -> Iterator[_Decoded]:
-    """Run decode jobs in a background thread, ``depth`` ahead of the consumer (overlaps
-    decoding with inference; Pillow, PyAV and torch release the GIL)."""
-    out: queue.Queue = queue.Queue(maxsize=depth)
+    """Run decode jobs in ``workers`` background threads (default :func:`decode_workers`),
+    at most ``depth`` decoded chunks ahead of the consumer, so decoding overlaps inference
+    (Pillow, PyAV and torch release the GIL). Each job (one asset) runs on one thread, so
+    an asset's chunks stay in order; chunks of different assets may interleave."""
+    workers = max(1, workers or decode_workers())
+    out: queue.Queue = queue.Queue(maxsize=max(depth, workers))
     stop = threading.Event()
+    lock = threading.Lock()
     _END = object()
+
+    def put(item: object) -> None:
+        while not stop.is_set():
+            try:
+                out.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
 
     def worker() -> None:
         try:
-            for job in jobs:
-                if stop.is_set() or cancel.cancelled:
+            while not (stop.is_set() or cancel.cancelled):
+                with lock:
+                    job = next(jobs, None)
+                if job is None:
                     break
                 for item in job():
-                    while not stop.is_set():
-                        try:
-                            out.put(item, timeout=0.1)
-                            break
-                        except queue.Full:
-                            continue
+                    put(item)
+                    if stop.is_set():
+                        break
         except BaseException as exc:  # hand unexpected errors to the consumer
-            out.put(exc)
+            put(exc)
         finally:
-            out.put(_END)
+            put(_END)
 
-    thread = threading.Thread(target=worker, name="mediasearch-decode", daemon=True)
-    thread.start()
+    threads = [threading.Thread(target=worker, name=f"mediasearch-decode-{k}", daemon=True) for k in range(workers)]
+    for thread in threads:
+        thread.start()
+    ended = 0
     try:
-        while True:
+        while ended < workers:
             item = out.get()
             if item is _END:
-                break
+                ended += 1
+                continue
             if isinstance(item, BaseException):
                 raise item
             yield item
     finally:
         stop.set()
-        while thread.is_alive():  # drain so the worker can finish
-            try:
-                out.get(timeout=0.1)
-            except queue.Empty:
-                pass
-        thread.join()
+        for thread in threads:
+            while thread.is_alive():  # drain so the worker can finish
+                try:
+                    out.get(timeout=0.1)
+                except queue.Empty:
+                    pass
+            thread.join()
 
 
 # -- audio and speech encoders: each cuts its own segments ----------------------------
@@ -1003,7 +1019,13 @@ def _run_asset_encoder(
         for i, asset in enumerate(todo):
             cancel.raise_if_cancelled("indexing")
             rep.report(stage, i, len(todo), str(asset.path))
-            yield asset, encode_one(enc, asset, cancel=cancel)
+            if i + 1 < len(todo):  # the next file decodes while this one is encoded
+                _prefetch_audio(enc, todo[i + 1])
+            try:
+                outcome = encode_one(enc, asset, cancel=cancel)
+            finally:
+                _forget_audio(asset)
+            yield asset, outcome
 
     t_stage = time.monotonic()
     if executor is None:
