@@ -1093,6 +1093,24 @@ def _run_asset_encoder(
     rep.report(stage, len(todo), len(todo))
 
 
+def _prefetch_audio(enc: Encoder, asset: Asset) -> None:
+    """Start decoding ``asset``'s audio the way ``enc`` will read it (a guess for encoders
+    the pipeline does not know: a wrong guess only costs a bounded read-ahead)."""
+    from mediasearch.decode.audio import prefetch_blocks
+    from mediasearch.encoders.baseline_audio import WindowedAudioEncoder
+
+    if isinstance(enc, WindowedAudioEncoder):
+        prefetch_blocks(asset.path, int(enc.spec.sample_rate or 16_000), block_s=max(enc.hop_s, 1.0), keep_partial=True)
+    elif Stream.SPEECH in enc.spec.streams:
+        prefetch_blocks(asset.path, int(enc.spec.sample_rate or 16_000), block_s=30.0, keep_partial=True)
+
+
+def _forget_audio(asset: Asset) -> None:
+    from mediasearch.decode.audio import forget_prefetched
+
+    forget_prefetched(asset.path)
+
+
 def encode_one(enc: Encoder, asset: Asset, *, cancel: CancelToken | None = None) -> AssetOutcome:
     """Run the asset encoder ``enc`` on one asset (its own segments, vectors, transcript).
 
