@@ -158,8 +158,7 @@ TEXT_MODELS: dict[str, TextModelSpec] = {
             dim=384,
             query_prefix="query: ",
             passage_prefix="passage: ",
-            languages="about 100 (XLM-RoBERTa vocabulary)",
-            architecture="xlm-roberta",
+            languages="about 100 (XLM-RoBERTa SentencePiece vocabulary)",
             store_name="multilingual-e5-small",
             description="multilingual E5 small: for non-English speech (query:/passage: prefixes)",
         ),
@@ -174,6 +173,31 @@ TEXT_MODELS: dict[str, TextModelSpec] = {
             description="multilingual paraphrase MiniLM-L12 (50+ languages)",
         ),
     )
+}
+
+
+_BERT_SMALL = {"model_type": "bert", "hidden_size": 384, "num_attention_heads": 12, "intermediate_size": 1536,
+               "vocab_size": 30522, "max_position_embeddings": 512, "type_vocab_size": 2, "layer_norm_eps": 1e-12,
+               "pad_token_id": 0, "hidden_act": "gelu"}
+#: the network each self-hosted model is (its repository's config.json, the fields that
+#: shape the network): tests build random-init models of exactly these
+ARCHITECTURES: dict[str, dict[str, object]] = {
+    "all-minilm-l6-v2": {**_BERT_SMALL, "num_hidden_layers": 6},
+    "multi-qa-minilm-l6-cos-v1": {**_BERT_SMALL, "num_hidden_layers": 6},
+    "e5-small-v2": {**_BERT_SMALL, "num_hidden_layers": 12},
+    "bge-small-en-v1.5": {**_BERT_SMALL, "num_hidden_layers": 12},
+    # BERT layers (initialised from Multilingual-MiniLM-L12-H384) over XLM-RoBERTa's
+    # SentencePiece vocabulary; an XLM-RoBERTa network (multilingual-e5-base) runs too
+    "multilingual-e5-small": {
+        "model_type": "bert", "hidden_size": 384, "num_attention_heads": 12, "intermediate_size": 1536,
+        "num_hidden_layers": 12, "vocab_size": 250037, "max_position_embeddings": 512, "type_vocab_size": 2,
+        "layer_norm_eps": 1e-12, "pad_token_id": 0, "hidden_act": "gelu",
+    },
+    "paraphrase-multilingual-minilm-l12-v2": {
+        "model_type": "bert", "hidden_size": 384, "num_attention_heads": 12, "intermediate_size": 1536,
+        "num_hidden_layers": 12, "vocab_size": 250037, "max_position_embeddings": 512, "type_vocab_size": 2,
+        "layer_norm_eps": 1e-12, "pad_token_id": 0, "hidden_act": "gelu",
+    },
 }
 
 
