@@ -195,11 +195,15 @@ def cmd_index(args: argparse.Namespace) -> int:
     with _index_executor(args) as executor, Library(settings, command=command, wait=args.wait, store=getattr(args, "store", None)) as library, _cancel_on_sigint() as cancel:
         # without --encoders: every encoder the library already uses stays up to date
         encoders = _encoder_list(args.encoders) or library.indexed_encoders() or ["baseline-image", "baseline-audio"]
+        text_model = getattr(args, "text_model", None)
+        allow_api = bool(getattr(args, "allow_api", False))
+        _print_api_cost(library, encoders, text_model, allow_api)
         try:
             with library.writing(command):  # one writer: refused (or queued with --wait) while another runs
                 report = index_paths(
                     library, [Path(p) for p in args.paths], encoders=encoders, progress=bars, cancel=cancel,
                     retry_failed=args.retry_failed, executor=executor,  # type: ignore[arg-type]
+                    text_model=text_model, allow_api=allow_api,
                 )
         finally:
             bars.close()
@@ -229,6 +233,30 @@ def cmd_index(args: argparse.Namespace) -> int:
         print("cancelled: what was indexed is kept; run the same command again to resume", file=sys.stderr)
         return EXIT_CANCELLED
     return 0
+
+
+def _print_api_cost(library, encoders: Sequence[str], text_model: str | None, allow_api: bool) -> None:  # noqa: ANN001
+    """Before indexing with an API text model: refuse without the opt-in, else say on stderr
+    where transcripts go and what embedding them is estimated to cost."""
+    from mediasearch import transcript_space
+    from mediasearch.encoders import text_models
+    from mediasearch.encoders.openai_embeddings import TOKENS_PER_SPEECH_MINUTE, endpoint_url
+    from mediasearch.encoders.registry import REGISTRY
+    from mediasearch.media import Stream
+
+    name = text_models.normalise_name(text_model) if text_model else transcript_space.library_text_model(library)
+    if not name or not text_models.is_api_model(name):
+        return
+    if not text_model and not any(e in REGISTRY and Stream.SPEECH in REGISTRY[e].streams for e in encoders):
+        return
+    transcript_space.check_api_consent(library, name, allow_api=allow_api)
+    estimate = transcript_space.cost_estimate(library, encoders, name)
+    assert estimate is not None
+    print(f"text model {name}: transcripts are sent to {endpoint_url()}", file=sys.stderr)
+    print(f"cost estimate, transcripts to re-embed: {estimate.text()}", file=sys.stderr)
+    rate = estimate.price_per_mtok
+    per_hour = f" (≈ ${60 * TOKENS_PER_SPEECH_MINUTE * rate / 1e6:.4f} per hour of speech)" if rate is not None else ""
+    print(f"cost estimate, new speech: about {TOKENS_PER_SPEECH_MINUTE} tokens per minute transcribed{per_hour}", file=sys.stderr)
 
 
 # -- search --------------------------------------------------------------------------
@@ -533,6 +561,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--index-type", choices=["auto", "flat", "hnsw"], help="vector index: exact (flat), approximate (hnsw), or by size (auto, the default)")
     p.add_argument("--retry-failed", action="store_true", help="try again every file an encoder failed on before")
     p.add_argument("--store", metavar="URI", help="where a new library keeps its vectors: local (default), milvus-lite:///path/file.db or milvus://host:19530 (token from $MEDIASEARCH_MILVUS_TOKEN); remembered by the library, see `mediasearch store migrate`")
+    p.add_argument("--text-model", metavar="NAME", help="sentence model for transcript search in this library, remembered (default all-minilm-l6-v2; also multi-qa-minilm-l6-cos-v1, e5-small-v2, bge-small-en-v1.5, multilingual-e5-small, openai:MODEL); a change re-embeds transcripts without transcribing again")
+    p.add_argument("--allow-api", action="store_true", help="agree that an openai: text model sends transcripts (and queries) to $MEDIASEARCH_OPENAI_BASE_URL (remembered for the library; or set MEDIASEARCH_ALLOW_API=1)")
     p.add_argument("--ray", nargs="?", const="local", type=_ray_address, metavar="ADDRESS", help="decode and embed on a Ray cluster: none starts a local one, auto or HOST:PORT connects (put it after the folders, or write --ray=ADDRESS); needs mediasearch[scale]")
     p.add_argument("--ray-workers", type=cli_args.int_range(1, 100_000), metavar="N", help="Ray actors, each with its own loaded encoders, 1 to 100000 (default: one per CPU, or per --ray-gpus share)")
     p.add_argument("--ray-gpus", type=cli_args.float_range(0.0, 64.0), metavar="N", help="GPUs per Ray actor, 0 to 64 (fractions share a GPU; default 0)")

@@ -41,9 +41,11 @@ from mediasearch.library import Library
 from mediasearch.media import Asset, AssetStatus, MediaKind, Stream
 from mediasearch.progress import CancelToken, Progress, ProgressCallback, no_progress
 from mediasearch.scan import FileEntry, normalise_root, scan
+from mediasearch import transcript_space
 
 if TYPE_CHECKING:  # pragma: no cover
     from mediasearch.config import Settings
+    from mediasearch.decode.source import Source
 
 log = logging.getLogger(__name__)
 
@@ -162,6 +164,8 @@ def index_paths(
     cancel: CancelToken | None = None,
     retry_failed: bool = False,
     executor: "Executor | None" = None,
+    text_model: str | None = None,
+    allow_api: bool = False,
 ) -> IndexReport:
     """Bring the library up to date with ``roots`` for ``encoders``.
 
@@ -176,6 +180,10 @@ def index_paths(
     with the commits by a decode thread; e.g. ``mediasearch.distributed.RayExecutor``:
     on a cluster). This process stays the single writer either way: it decides the work,
     and stages and commits what comes back through the same code path.
+
+    ``text_model``: the transcript text model to use from now on in this library (see
+    :mod:`mediasearch.transcript_space`; a change re-embeds the transcripts' text, it does
+    not transcribe again); an API model needs ``allow_api`` (ApiOptInRequiredError).
     """
     t0 = time.monotonic()
     cancel = cancel or CancelToken()
@@ -189,8 +197,9 @@ def index_paths(
         report.repaired = {k: v for k, v in vars(repair).items() if v}
         assets: list[Asset] | None = None
         try:
+            transcript_space.choose(library, loaded.values(), text_model, allow_api=allow_api)
             for enc in loaded.values():
-                _check_index_config(library, enc)
+                _check_index_config(library, enc, progress=rep.callback, cancel=cancel)
             visual = [enc for enc in loaded.values() if not enc.owns_segments]
             owners = [enc for enc in loaded.values() if enc.owns_segments]
             chunked = _ChunkedReporter(rep)
@@ -1132,12 +1141,18 @@ def encode_one(enc: Encoder, asset: Asset, *, cancel: CancelToken | None = None)
     return AssetOutcome(encoding=encoding, wall_s=time.monotonic() - t0)
 
 
-def _check_index_config(library: Library, enc: Encoder) -> None:
-    """Start an encoder's index afresh when what shapes its vectors changed since it was built
-    (e.g. the sentence model behind a Whisper index: same dimension, different space)."""
+def _check_index_config(
+    library: Library, enc: Encoder, *, progress: ProgressCallback | None = None, cancel: CancelToken | None = None
+) -> None:
+    """Start an encoder's index afresh when what shapes its vectors changed since it was built.
+    Only the sentence model behind a Whisper index changed: the transcripts are kept and
+    their text embedded again (:func:`transcript_space.reembed_transcripts`)."""
     config = index_config(enc)
     stored = library.index_config(enc.name)
-    if stored is not None and stored != config:
+    if stored is not None and stored != config and transcript_space.is_speech(enc) and transcript_space.only_text_model_changed(stored, config):
+        log.info("%s: text model %s -> %s: re-embedding the transcripts", enc.name, stored.get("text_model"), config.get("text_model"))
+        transcript_space.reembed_transcripts(library, enc, config, progress=progress, cancel=cancel)
+    elif stored is not None and stored != config:
         log.warning("%s: index was built with %s, now %s: re-embedding everything", enc.name, stored, config)
         library.reset_encoder(enc.name, reason=f"vectors were made with {stored}, the encoder now uses {config}")
     library.set_index_config(enc.name, config)

@@ -37,7 +37,7 @@ import numpy as np
 from mediasearch.decode.audio import NoAudioStreamError, iter_blocks, load_audio, rms_dbfs
 from mediasearch.encoders import ct2_whisper
 from mediasearch.encoders.base import AssetEncoding, EncodedSegment, Encoder, EncoderSpec
-from mediasearch.encoders.sentence_text import load_sentence_embedder, text_model_name
+from mediasearch.encoders.sentence_text import text_model_name
 from mediasearch.errors import QueryError
 from mediasearch.media import MediaKind, Modality, Stream
 
@@ -138,10 +138,9 @@ class WhisperSpeechEncoder(Encoder):
         engine, why = ct2_whisper.resolve_engine(dict(spec.options))
         self._engine_forced = ct2_whisper.engine_setting(dict(spec.options))[0] != "auto"
         self.engine: dict[str, str] = {"engine": engine, "reason": why, "precision": "int8" if engine == "ctranslate2" else "fp32"}
-        self.text_model_name = text_model_name(spec.options)
-        self.embedder = load_sentence_embedder(self._text_model_path(), name=self.text_model_name, settings=settings)
-        if self.embedder.dim != spec.dim:
-            logger.warning("%s: text model %s is %d-d, spec says %d", spec.name, self.text_model_name, self.embedder.dim, spec.dim)
+        self._embedder = None
+        self.use_text_model(text_model_name(spec.options))
+        _ = self.embedder  # a missing text model fails at load time, before any transcription
         self._lock = threading.Lock()
         self.last_query_text: str | None = None
         self._heard: tuple[tuple, str] | None = None
@@ -177,13 +176,30 @@ class WhisperSpeechEncoder(Encoder):
                 self._model = model
             return self._model
 
-    def _text_model_path(self) -> Path:
-        if self.text_model_name in self.model_paths:
-            return Path(self.model_paths[self.text_model_name])
-        from mediasearch.modelstore import ModelStore
+    def use_text_model(self, name: str) -> None:
+        """Embed transcripts with text model ``name`` from now on (a library's choice, see
+        :mod:`mediasearch.encoders.text_models`; loaded on first use)."""
+        from mediasearch.encoders.text_models import normalise_name, text_model_spec
 
-        store = ModelStore(self.settings.model_dir)
-        return store.require(self.text_model_name, encoder=self.name, allow_download=self.settings.allow_download)
+        name = normalise_name(name)
+        text_model_spec(name)  # UnknownTextModelError before anything changes
+        if name != getattr(self, "text_model_name", None):
+            self.text_model_name = name
+            self._embedder = None
+
+    @property
+    def embedder(self):  # -> text_models.TextEmbedder
+        """The text model of :attr:`text_model_name` (``embed_passages`` / ``embed_queries``)."""
+        emb = self._embedder
+        if emb is None or emb.name != self.text_model_name:
+            from mediasearch.encoders.text_models import load_text_embedder, text_model_spec
+
+            spec = text_model_spec(self.text_model_name)
+            folder = self.model_paths.get(spec.store_name) if spec.store_name else None
+            emb = self._embedder = load_text_embedder(self.text_model_name, self.settings, folder=folder, encoder=self.name)
+            if emb.dim != self.spec.dim:
+                logger.warning("%s: text model %s is %d-d, spec says %d", self.name, self.text_model_name, emb.dim, self.spec.dim)
+        return emb
 
     # -- transcription -------------------------------------------------------------------
     def _detect_language(self, audio: np.ndarray) -> str:
@@ -274,7 +290,7 @@ class WhisperSpeechEncoder(Encoder):
             raise
         if languages:
             language = max(sorted(languages), key=languages.get)  # type: ignore[arg-type]
-        vectors = self.embedder.embed([t for *_, t in spans])
+        vectors = self.embedder.embed_passages([t for *_, t in spans])
         segments = [
             EncodedSegment(start_s=round(a, 3), end_s=round(b, 3), vector=v, text=t) for (a, b, t), v in zip(spans, vectors)
         ]
@@ -285,7 +301,7 @@ class WhisperSpeechEncoder(Encoder):
     # -- queries ----------------------------------------------------------------------------
     def embed_texts(self, texts: Sequence[str]) -> np.ndarray:
         """Query strings -> (n, dim) float32 sentence embeddings, L2-normalised."""
-        return self.embedder.embed(list(texts))
+        return self.embedder.embed_queries(list(texts))
 
     def transcribe_query(self, waveform: np.ndarray) -> str:
         """The words spoken in a 16 kHz query waveform ("" when none)."""
