@@ -222,6 +222,20 @@ class Library:
             self._views[encoder] = view
         return view
 
+    def pushdown(self, encoder: str, index: object, *, kind: object = None, group: bool = False) -> dict:
+        """Search keywords the encoder's index can apply itself: a Milvus collection filters
+        on the media kind, and groups per file when the catalog counts no tombstones for it
+        (a dead segment could otherwise stand for its file). {} for the local backends."""
+        from mediasearch.index.milvus_backend import MilvusIndex
+
+        if not isinstance(index, MilvusIndex):
+            return {}
+        out: dict = {"kind": getattr(kind, "value", None)}
+        record = self.catalog.vector_log(encoder)
+        if group and record is not None and record["count"] <= self.catalog.live_count(encoder):
+            out["group_by_asset"] = True
+        return out
+
     def indexed_encoders(self) -> list[str]:
         """Encoders with vectors in this library (registered ones only)."""
         found = {r["encoder"] for r in self.catalog.vector_logs() if r["count"]}

@@ -181,7 +181,11 @@ def search_one(
         return []
     vector: np.ndarray | None = None
     text: str | None = None
-    fetch = min(total, k * OVERFETCH if (group or kind) else k)
+    # a Milvus store filters on kind and groups per file itself (grouping only without
+    # tombstones, which could stand in for a file's live segments): no over-fetching
+    pushed = {} if speech else library.pushdown(encoder_name, index, kind=kind, group=group)
+    whole = bool(pushed) and (not group or bool(pushed.get("group_by_asset")))
+    fetch = min(total, k if whole or not (group or kind) else k * OVERFETCH)
     while True:
         if speech:
             if text is None:
@@ -192,7 +196,7 @@ def search_one(
         else:
             if vector is None:
                 vector = embed_query(encoder, query)
-            scores, ids = index.search(vector, fetch)
+            scores, ids = index.search(vector, fetch, **pushed)
             pairs = [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
         hits = _hydrate(library, encoder_name, pairs, kind=kind, group=group)
         if len(hits) >= k or fetch >= total:

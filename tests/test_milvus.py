@@ -27,7 +27,7 @@ from mediasearch.index import make_index  # noqa: E402
 from mediasearch.index.milvus_backend import MilvusIndex, scratch_index  # noqa: E402
 from mediasearch.indexing import index_paths  # noqa: E402
 from mediasearch.library import Library  # noqa: E402
-from mediasearch.media import Modality  # noqa: E402
+from mediasearch.media import MediaKind, Modality  # noqa: E402
 from mediasearch.progress import CancelToken  # noqa: E402
 from mediasearch.search import Query, search  # noqa: E402
 from mediasearch.store import migrate as migrate_mod  # noqa: E402
@@ -123,6 +123,7 @@ def test_migrate_local_to_milvus_lite_and_back_keeps_every_vector(tmp_path: Path
         local = _local_vectors(library)
         before = _hits(library, photos[1])
         frames = _hits(library, photos[1], group=False)
+        videos = _hits(library, photos[1], kind=MediaKind.VIDEO, group=False) + _hits(library, photos[1], kind=MediaKind.IMAGE)
         assert len(local) == library.catalog.live_count(ENC) >= 7
         monkeypatch.setattr(migrate_mod, "BATCH", 2)  # several batches: a cancel lands half-way
         token = CancelToken()
@@ -148,6 +149,8 @@ def test_migrate_local_to_milvus_lite_and_back_keeps_every_vector(tmp_path: Path
         assert in_milvus.keys() == local.keys()
         assert all(np.array_equal(in_milvus[i], local[i]) for i in local)  # bit-identical
         assert _hits(library, photos[1]) == before and _hits(library, photos[1], group=False) == frames
+        assert library.pushdown(ENC, library.index(ENC), group=True) == {"kind": None, "group_by_asset": True}
+        assert _hits(library, photos[1], kind=MediaKind.VIDEO, group=False) + _hits(library, photos[1], kind=MediaKind.IMAGE) == videos
         assert not any(log_folder(library.library_dir, ENC).glob("g*.ids"))  # the old copy is gone
         with library.writing():
             back = migrate(library, "local")

@@ -247,15 +247,20 @@ class MilvusIndex:
         *,
         assets: np.ndarray | None = None,
         kinds: list[str] | None = None,
+        known_fresh: bool = False,
     ) -> None:
         """Insert (n, dim) float32 vectors under fresh (n,) int64 ids; ``assets`` ((n,) int64,
         default: each id its own file) and ``kinds`` ((n,) media kind names, default "")
         fill the fields grouping and filtering use. Visible to search after :meth:`flush`
-        on a server (at once on Milvus Lite)."""
+        on a server (at once on Milvus Lite).
+
+        ``known_fresh``: the caller guarantees no id is held (the library: catalog ids are
+        never reused, and repair deleted any orphan first), so the DuplicateIdError check,
+        an ``id in [...]`` query per batch that Milvus Lite answers by a scan, is skipped."""
         vectors, ids = check_vectors(vectors, ids, self.dim, metric=self.metric)
         if not len(ids):
             return
-        held = self.present(ids)
+        held = np.zeros(0, np.int64) if known_fresh else self.present(ids)
         if len(held):
             raise DuplicateIdError(held)
         asset_ids = ids if assets is None else np.asarray(assets, dtype=np.int64).reshape(-1)

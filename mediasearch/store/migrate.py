@@ -142,7 +142,7 @@ class _MilvusTarget:
         rows = self.library.catalog.segments_with_assets(ids.tolist())
         assets = np.asarray([rows[int(i)][1].id if int(i) in rows else -1 for i in ids], dtype=np.int64)
         kinds = [rows[int(i)][1].kind.value if int(i) in rows and rows[int(i)][1].kind is not None else "" for i in ids]
-        self.index.add(vectors, ids, assets=assets, kinds=kinds)
+        self.index.add(vectors, ids, assets=assets, kinds=kinds, known_fresh=True)  # the copy skips held ids
         self.count += len(ids)
         self.unflushed += len(ids)
         if self.unflushed >= FLUSH_EVERY:

@@ -108,7 +108,7 @@ class MilvusLog:
         kinds = [(rows[int(i)][1].kind.value if rows[int(i)][1].kind is not None else "") if int(i) in rows else ""
                  for i in ids]
         self._staged.append(ids.copy())  # before the insert: a half-done insert is deleted too
-        self.index.add(vectors, ids, assets=assets, kinds=kinds)
+        self.index.add(vectors, ids, assets=assets, kinds=kinds, known_fresh=True)  # catalog ids: never reused
 
     def sync(self) -> None:
         if self._staged:
