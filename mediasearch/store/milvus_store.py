@@ -115,10 +115,16 @@ class MilvusLog:
             self.index.flush()
 
     def truncate(self, count: int) -> None:  # noqa: ARG002 - the count is the catalog's; Milvus deletes by id
-        if self._staged:
-            self.index.remove(np.concatenate(self._staged))
+        """Delete what was inserted since the last commit. Best effort: this runs while
+        another error unwinds, and whatever it cannot delete the next writer's repair does."""
+        staged, self._staged = self._staged, []
+        if not staged:
+            return
+        try:
+            self.index.remove(np.concatenate(staged))
             self.index.flush()
-        self._staged = []
+        except Exception as exc:  # Milvus unreachable mid-failure: repair deletes them later
+            log.warning("%s: could not delete uncommitted vectors from Milvus (%s); the next writer will", self.index.collection, exc)
 
     def on_commit(self) -> None:
         self._staged = []
