@@ -18,6 +18,13 @@ Hugging Face repo ``timm/ViT-B-16-SigLIP``); nothing is downloaded:
   ``open_clip_config.json`` may be present; it is not needed. The tokenizer is loaded on
   the first text query.
 
+The same class serves every open_clip model of the registry's table (CLIP ViT-B/32 and
+ViT-L/14 with OpenAI's weights, SigLIP 2): ``options["architecture"]`` and
+``options["pretrained"]`` pick the model and its tag's preprocessing. OpenAI's weights are
+TorchScript archives (``ViT-B-32.pt``): their state dict is read with ``torch.jit.load``
+and loaded strictly into open_clip's model, built with QuickGELU as the tag says; their
+tokenizer is open_clip's own BPE tokenizer (its vocabulary ships with open_clip).
+
 Loading runs inside :func:`torch_utils.offline_hub`, so a missing file fails fast instead
 of reaching for the hub.
 
@@ -85,8 +92,12 @@ def preprocess_overrides(architecture: str, tag: str) -> dict[str, Any]:
 
 
 def load_tokenizer(folder: Path, architecture: str) -> HFTokenizer:
-    """open_clip's HF tokenizer for ``architecture``, read from the local ``folder`` only."""
+    """open_clip's tokenizer for ``architecture``: the HF tokenizer read from the local
+    ``folder`` only, or, for models without one (OpenAI CLIP), open_clip's own BPE
+    tokenizer, whose vocabulary ships inside the open_clip package."""
     text_cfg = (open_clip.get_model_config(architecture) or {}).get("text_cfg", {})
+    if not text_cfg.get("hf_tokenizer_name"):
+        return open_clip.get_tokenizer(architecture)  # SimpleTokenizer: no files, no network
     with torch_utils.offline_hub():
         return HFTokenizer(
             str(folder),
@@ -95,6 +106,26 @@ def load_tokenizer(folder: Path, architecture: str) -> HFTokenizer:
             local_files_only=True,
             **text_cfg.get("tokenizer_kwargs", {}),
         )
+
+
+#: entries of a CLIP TorchScript archive's state dict that are not weights: OpenAI's
+#: settings, and the causal mask (a constant open_clip rebuilds; traced archives keep it)
+_OPENAI_JIT_EXTRAS = ("input_resolution", "context_length", "vocab_size", "attn_mask")
+
+
+def torchscript_state_dict(path: Path) -> dict[str, torch.Tensor] | None:
+    """The weights of a TorchScript archive (OpenAI's CLIP ``.pt`` files), None for any other
+    file. ``torch.load(weights_only=True)`` refuses TorchScript archives; ``torch.jit.load``
+    reads them without unpickling Python objects. Only the state dict is kept."""
+    import zipfile
+
+    if not zipfile.is_zipfile(path):
+        return None
+    with zipfile.ZipFile(path) as archive:
+        if not any(n.endswith("/constants.pkl") or "/code/" in n for n in archive.namelist()):
+            return None
+    module = torch.jit.load(str(path), map_location="cpu")
+    return {k: v for k, v in module.state_dict().items() if k not in _OPENAI_JIT_EXTRAS}
 
 
 class SiglipEncoder(Encoder):
@@ -117,13 +148,18 @@ class SiglipEncoder(Encoder):
         else:
             weights_path = torch_utils.find_weights_file(folder, preferred=WEIGHTS_FILES)
 
+        jit_state = torchscript_state_dict(weights_path) if weights_path.suffix == ".pt" else None
         with torch_utils.offline_hub():
             model, _, preprocess = open_clip.create_model_and_transforms(
                 self.architecture,
-                pretrained=str(weights_path),
+                pretrained=None if jit_state is not None else str(weights_path),
                 weights_only=True,
+                # OpenAI's CLIP weights were trained with QuickGELU: open_clip's tag says so
+                force_quick_gelu=bool((open_clip.get_pretrained_cfg(self.architecture, tag) or {}).get("quick_gelu")),
                 **preprocess_overrides(self.architecture, tag),
             )
+        if jit_state is not None:
+            model.load_state_dict(jit_state, strict=True)
         self.device = torch_utils.load_device(spec.name, settings)
         self.model = model.eval().to(self.device)  # moved once, kept there
         self.batch_size = batch_size_for(settings, self.device)
