@@ -237,6 +237,7 @@ def test_report_has_every_section_for_image_audio_and_speech() -> None:
     assert html.count("Recommendation.") == 3 and html.count("Published ranking vs this library") == 3
     assert html.count('alt="Pareto plot"') == 3 and html.count('alt="latency under load"') == 3
     assert "resnet50 ruled out: p95 108.0 ms &gt; 100 ms" in html
+    assert '<td class="l best">efficientnet-lite0 ◆</td>' in html  # the pick, marked
     assert "ImageNet-1k top-1 74.830" in html and "Apache-2.0" in html and "self-hosted" in html
     assert "<td>not measured</td>" not in html and "Latency under load: not measured" not in html
 

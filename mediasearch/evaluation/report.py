@@ -681,10 +681,10 @@ def _selection_section(data: Mapping) -> str:
             p95 = p95_under_load(r.get("load") or [], c.concurrency)
             lat = "not measured" if p95 is None else f"{p95['p95_ms']:.1f} <span class='muted'>(c={p95['concurrency']})</span>"
             mark = " ◆" if enc in g["pareto"] else ""
-            klass = ' class="best"' if enc == g["recommendation"].get("pick") else ""
+            klass = "l best" if enc == g["recommendation"].get("pick") else "l"
             bench = _e(r.get("benchmark") or "–")
             rows.append(
-                f'<tr><td class="l"{klass}>{_e(enc)}{mark}</td><td>{_interval(r.get("MAP"), r.get("MAP_interval"))}</td>'
+                f'<tr><td class="{klass}">{_e(enc)}{mark}</td><td>{_interval(r.get("MAP"), r.get("MAP_interval"))}</td>'
                 f'<td>{_interval(r.get("NDCG"), r.get("NDCG_interval"))}</td><td>{_fmt(r.get("items_per_s"), 2)}</td>'
                 f'<td>{_hours(r.get("index_hours"))}</td><td>{lat}</td>'
                 f'<td>{_fmt(None if r.get("peak_memory_mb") is None else r["peak_memory_mb"] / 1024, 2)}</td>'
