@@ -207,12 +207,17 @@ def encoder_facts(library, encoders: Iterable[str], *, loadtest: Mapping | None 
     """Per encoder, what does not depend on the queries: registry data (licence, hosting,
     published figure), files to index, indexing throughput and peak memory (the catalog's
     runs; the load test's ``indexing`` entries where the catalog has none), index and
-    weights size in bytes."""
+    weights size in bytes (None where unknown: vectors in a Milvus store, an API encoder's
+    weights)."""
     from mediasearch.encoders.registry import REGISTRY
     from mediasearch.evaluation.runner import index_throughput
 
     encoders = list(dict.fromkeys(encoders))
     throughput = index_throughput(library, encoders)
+    try:  # vectors kept in Milvus are not in the library folder: their size is not known here
+        local_store = not getattr(library, "uses_milvus", False)
+    except MediaSearchError:
+        local_store = False
     from_load = {r.get("encoder"): r for r in (loadtest or {}).get("indexing") or []}
     out: dict[str, dict] = {}
     for enc in encoders:
@@ -245,8 +250,9 @@ def encoder_facts(library, encoders: Iterable[str], *, loadtest: Mapping | None 
             "media_s_per_s": media_per_s,
             "throughput_source": source,
             "index_peak_rss_mb": max(peaks) if peaks else None,
-            "index_bytes": index_bytes(library.settings.library_dir, enc),
-            "weights_bytes": weights_bytes(enc, library.settings.model_dir),
+            "index_bytes": index_bytes(library.settings.library_dir, enc) if local_store else None,
+            # an API encoder keeps no weights here
+            "weights_bytes": None if spec is not None and spec.hosting == "api" else weights_bytes(enc, library.settings.model_dir),
         }
     return out
 
