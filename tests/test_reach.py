@@ -63,8 +63,10 @@ def test_image_search_names_what_it_searched_and_what_it_could_not_reach(tmp_pat
     assert not visual.searched and "no text-capable image encoder" in visual.reason
     assert "install siglip-vit-b16 (`mediasearch models pull siglip-vit-b16`)" in visual.fix
     assert f"`mediasearch index {media} --encoders siglip-vit-b16`" in visual.fix
+    # CLAP takes text queries: sounds are one install away
     sounds = next(n for n in notes if n.media.startswith("sounds"))
-    assert not sounds.searched and sounds.fix == "" and "no registered encoder takes text queries" in sounds.reason
+    assert not sounds.searched and "no text-capable sound encoder" in sounds.reason
+    assert "install clap-htsat (`mediasearch models pull clap-htsat`)" in sounds.fix
 
 
 @pytest.mark.slow

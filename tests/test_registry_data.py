@@ -34,8 +34,11 @@ def test_preference_order_ranks_each_medium() -> None:
     visual = [n for n in order if registry.medium(registry.get_spec(n).streams) == "visual"]
     audio = [n for n in order if registry.medium(registry.get_spec(n).streams) == "audio"]
     speech = [n for n in order if registry.medium(registry.get_spec(n).streams) == "speech"]
-    assert visual == ["siglip-vit-b16", "resnet50", "efficientnet-lite0", "baseline-image"]
-    assert audio == ["panns-cnn14", "baseline-audio", "fingerprint-audio"]
+    assert visual == [
+        "siglip-vit-b16", "siglip2-vit-b16-256", "clip-vit-l14", "clip-vit-b32", "resnet50",
+        "dinov2-vit-b14", "dinov2-vit-s14", "efficientnet-lite0", "baseline-image",
+    ]
+    assert audio == ["clap-htsat", "panns-cnn14", "baseline-audio", "fingerprint-audio"]
     assert speech[:2] == ["whisper-medium", "whisper-medium.en"] and speech[-1] == "whisper-tiny.en"
 
 

@@ -128,7 +128,8 @@ _SPECS: list[EncoderSpec] = [
         models=("siglip2-vit-b16-256-webli",),
         image_size=256,
         options={"architecture": "ViT-B-16-SigLIP2-256", "pretrained": "webli"},
-        preference=8,
+        # after SigLIP (10) although it scores higher: its files are not pinned to a revision yet
+        preference=11,
         benchmark="ImageNet-1k zero-shot top-1 79.1% (Tschannen et al., SigLIP 2, arXiv:2502.14786, Table 1, B/16 at 256 px)",
         benchmark_metric="imagenet-zeroshot-top1",
         benchmark_value=79.1,
