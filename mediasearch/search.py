@@ -84,7 +84,9 @@ def default_encoders(library: Library, modality: Modality) -> list[str]:
     """The encoders a search uses when none is named: the best indexed one per family.
 
     An image query goes to the best visual encoder; an audio query to the best sound
-    encoder; a text query to the best image-text encoder *and* the best speech encoder.
+    encoder; a text query to the best image-text encoder (frames and pictures), the best
+    text-capable sound encoder (CLAP: "dog barking" finds sounds) *and* the best speech
+    encoder (transcripts). Their rankings are interleaved; every hit names its encoder.
     """
     chosen: dict[str, str] = {}
     for name in applicable_encoders(library, modality):
