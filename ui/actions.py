@@ -71,6 +71,8 @@ class SearchOutcome:
     elapsed_s: float
     pooled: bool = False
     example_left_out: bool = False
+    #: who ran the query: "service" (a running ``mediasearch serve``) or "in-process"
+    answered_by: str = "in-process"
 
 
 def fmt_time(seconds: float | None) -> str:
@@ -173,8 +175,12 @@ def run_search(
     encoder: str | None,
     k: int,
     pool: bool = False,
+    hits_fn: Callable[..., list[Hit]] | None = None,
 ) -> SearchOutcome:
-    """Search (or pool every applicable encoder) and attach hashes and current grades."""
+    """Search (or pool every applicable encoder) and attach hashes and current grades.
+
+    ``hits_fn(library, query, encoder=, k=)``: what finds the hits (default
+    :func:`mediasearch.search.search`; the GUI passes one that asks a running service)."""
     t0 = time.monotonic()
     query = spec.to_query()
     saved = find_saved_query(library.catalog, library.settings, spec)
@@ -184,7 +190,7 @@ def run_search(
     qrels = _grades(library, saved)
     names = [encoder] if encoder else default_encoders(library, spec.modality)
     # one extra hit so leaving the example out still leaves k
-    hits = search(library, query, encoder=encoder, k=k + (1 if spec.path is not None else 0))
+    hits = (hits_fn or search)(library, query, encoder=encoder, k=k + (1 if spec.path is not None else 0))
     hashes = _hashes(library, hits)
     hits, left_out = _leave_out_example(hits, hashes, example)
     hits = hits[:k]

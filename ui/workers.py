@@ -183,20 +183,52 @@ class RemoveFoldersWorker(Worker):
 
 
 class SearchWorker(Worker):
-    """One search (or a pooled search over every applicable encoder)."""
+    """One search (or a pooled search over every applicable encoder).
+
+    A plain search goes to a running ``mediasearch serve`` of the same library and
+    settings when there is one (warm models: no model load in the GUI process), as the
+    CLI does, and is run here when there is none or it does not answer;
+    ``SearchOutcome.answered_by`` says which ("service" or "in-process"). Pooled
+    searches (judging) and spoken queries to a named encoder stay in-process, like the
+    CLI's. ``use_service=False`` never asks a service.
+    """
 
     title = "Searching"
 
-    def __init__(self, settings: Settings, spec: actions.QuerySpec, *, encoder: str | None, k: int, pool: bool) -> None:
+    def __init__(
+        self, settings: Settings, spec: actions.QuerySpec, *, encoder: str | None, k: int, pool: bool,
+        use_service: bool = True,
+    ) -> None:
         super().__init__(settings)
         self.spec = spec
         self.encoder = encoder
         self.k = k
         self.pool = pool
+        self.use_service = use_service
+        self.answered_by = "in-process"
+
+    def _hits(self, library: Library, query, *, encoder: str | None, k: int):  # noqa: ANN001 - Query -> list[Hit]
+        """The hits from the service, else (None from it) from this process."""
+        from mediasearch.search import search
+        from mediasearch.serve import search_via_service
+
+        hits = search_via_service(self.settings, query, encoder=encoder, k=k)
+        if hits is not None:
+            self.answered_by = "service"
+            return hits
+        self.answered_by = "in-process"
+        return search(library, query, encoder=encoder, k=k)
 
     def work(self, library: Library | None) -> actions.SearchOutcome:
         assert library is not None
-        return actions.run_search(library, self.spec, encoder=self.encoder, k=self.k, pool=self.pool)
+        spoken_to_one = self.spec.modality.value == "audio" and self.encoder is not None
+        via_service = self.use_service and not self.pool and not spoken_to_one
+        outcome = actions.run_search(
+            library, self.spec, encoder=self.encoder, k=self.k, pool=self.pool,
+            hits_fn=self._hits if via_service else None,
+        )
+        outcome.answered_by = self.answered_by
+        return outcome
 
 
 # -- any function -----------------------------------------------------------------------

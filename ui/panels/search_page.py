@@ -105,6 +105,10 @@ class SearchPage(QWidget):
         self.saved_query = outcome.saved_query
         self.model.set_items(outcome.items)
         self._update_summary()
+        if outcome.answered_by == "service":
+            self.ctx.say(self.tr("Answered by the running search service (mediasearch serve)"), 8000)
+        elif not outcome.pooled:
+            self.ctx.say(self.tr("Searched in this window: no search service is running for this library"), 8000)
         if outcome.items:
             self.results.select_row(0)
             self.results.list.setFocus()
