@@ -71,7 +71,7 @@ class SearchOutcome:
     elapsed_s: float
     pooled: bool = False
     example_left_out: bool = False
-    #: who ran the query: "service" (a running ``mediasearch serve``) or "in-process"
+    # who ran the query: "service" (a running ``mediasearch serve``) or "in-process"
     answered_by: str = "in-process"
 
 

@@ -1715,6 +1715,14 @@ Their files leave the index (the files themselves are not touched; judgements ar
         <translation>正在搜索 {query}…</translation>
     </message>
     <message>
+        <source>Answered by the running search service (mediasearch serve)</source>
+        <translation>由正在运行的搜索服务（mediasearch serve）回答</translation>
+    </message>
+    <message>
+        <source>Searched in this window: no search service is running for this library</source>
+        <translation>在本窗口中搜索：此库没有正在运行的搜索服务</translation>
+    </message>
+    <message>
         <source>The search failed.</source>
         <translation>搜索失败。</translation>
     </message>
