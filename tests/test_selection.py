@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 from pathlib import Path
 
 import pytest
 
 import media_factory as mf
 from audio_factory import chirp, noise, place, tone, write_audio
+from conftest import REPO, SHARED_MODELS
 from mediasearch.cli import main as cli_main
 from mediasearch.config import Settings
 from mediasearch.errors import QueryError
@@ -26,6 +28,7 @@ from mediasearch.media import Modality
 IMG = "image queries → images and video frames"
 AUD = "audio queries → sounds"
 SPEECH = "text queries → transcripts"
+SPEECH_FILE = REPO / "samples" / "audio" / "speech_meeting.m4a"  # "Our quarterly budget meeting moves to Thursday afternoon."
 
 
 # -- hand-made tables ----------------------------------------------------------------------
@@ -317,6 +320,8 @@ def test_selection_of_a_real_library(real) -> None:
     assert s["loadtest"]["note"] == sel.NOT_MEASURED
     html = rp.render_html(data)
     assert "<h2>Model selection</h2>" in html and html.index("Model selection") < html.index("<h2>Speed</h2>")
+    for group in s["groups"]:
+        assert f"<h3>{rp._e(group)} (" in html.split("<h2>Model selection</h2>")[1]
 
 
 def test_cli_eval_includes_selection_and_reads_the_load_test(real, tmp_path: Path, capsys, monkeypatch) -> None:
@@ -345,3 +350,39 @@ def test_cli_eval_includes_selection_and_reads_the_load_test(real, tmp_path: Pat
     rec = json.loads(capsys.readouterr().out)["selection"]["groups"][AUD]["recommendation"]
     assert set(rec["ruled_out"]) == {"fingerprint-audio", "baseline-audio"}  # 72 and 108 ms at concurrency 4
     assert "Model selection" in report.read_text() and 'alt="latency under load"' in report.read_text()
+
+
+@pytest.mark.slow
+def test_speech_group_with_real_whisper(tmp_path: Path) -> None:
+    """Real Whisper tiny.en on a spoken sentence, a text query over transcripts beside an
+    image query: the speech group's row carries the published WER and the real weights' size.
+    (Audio queries are left out: Whisper also answers them, and evaluate stops at a query
+    without speech.)"""
+    if not ((SHARED_MODELS / "whisper" / "tiny.en.pt").is_file() and SPEECH_FILE.is_file()):
+        pytest.skip(f"real Whisper tiny.en not found under {SHARED_MODELS}")
+    pytest.importorskip("whisper")
+    media = tmp_path / "media"
+    pic = mf.make_photo_like(media / "p0.jpg", seed=0, size=(160, 120))
+    mf.make_photo_like(media / "p1.jpg", seed=1, size=(160, 120))
+    shutil.copyfile(SPEECH_FILE, media / SPEECH_FILE.name)
+    settings = Settings(library_dir=tmp_path / "library", model_dir=SHARED_MODELS, batch_size=4)
+    with Library(settings) as library:
+        index_paths(library, [media], encoders=["baseline-image", "whisper-tiny.en"])
+        q = gt.add_query(library.catalog, settings, modality=Modality.TEXT, text="budget meeting on Thursday", name="budget")
+        gt.judge_path(library.catalog, q, media / SPEECH_FILE.name, 2)
+        q = gt.add_query(library.catalog, settings, modality=Modality.IMAGE, path=pic, name="img")
+        gt.judge_path(library.catalog, q, pic, 2)  # the example itself is left out: scores 0
+        result = evaluate(library, EvalOptions(latency_min_s=0.0, latency_min_repeats=1, latency_max_repeats=1))
+        data = rp.result_to_json(result)
+        data["selection"] = sel.build_selection(library, data, sel.Constraints(max_memory_gb=1e-6))
+    s = data["selection"]
+    assert set(s["groups"]) == {IMG, SPEECH}
+    w = s["groups"][SPEECH]["rows"]["whisper-tiny.en"]
+    assert w["MAP"] == 1.0 and w["benchmark_metric"] == "librispeech-test-clean-wer" and w["benchmark_value"] == 5.6
+    assert w["weights_bytes"] > 50_000_000  # tiny.en.pt and all-MiniLM-L6-v2 as installed
+    assert w["items_to_index"] == 1 and w["items_per_s"] > 0 and w["index_bytes"] > 0
+    assert not s["groups"][SPEECH]["published"]["comparable"]  # one Whisper size: said, not flagged
+    rec = s["groups"][SPEECH]["recommendation"]
+    assert rec["pick"] is None and rec["ruled_out"]["whisper-tiny.en"][0]["constraint"] == "max_memory_gb"
+    html = rp.render_html(data)
+    assert f"<h3>{rp._e(SPEECH)} (1 queries)</h3>" in html and "LibriSpeech test-clean WER 5.6%" in html
