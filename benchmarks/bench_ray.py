@@ -21,6 +21,12 @@ Usage: MEDIASEARCH_MODEL_DIR=MODELS .venv/bin/python benchmarks/bench_ray.py
        [--encoders baseline-image,efficientnet-lite0,baseline-audio] [--repeats 1]
 MODELS must hold the EfficientNet-Lite0 weights (``mediasearch models``); without them
 efficientnet-lite0 is left out with a note.
+
+``--inputs`` instead prints the other per-item figures docs/SCALE.md builds on: JPEG draft
+decode time for a 224 px model (1600x1200 and 12 MP), catalog bytes and the single
+writer's time per new file (2,000 small images, baseline-image), and whisper-tiny.en's
+real-time factor and segments per hour on espeak-ng speech (when its weights are in
+MODELS and espeak-ng is installed).
 """
 
 from __future__ import annotations
@@ -92,6 +98,68 @@ def run_once(encoder: str, folder: Path, settings: Settings, executor=None) -> d
         shutil.rmtree(lib_dir, ignore_errors=True)
 
 
+def scale_inputs(model_dir: Path, tmp: Path) -> None:
+    """The per-item figures of docs/SCALE.md that the throughput table does not give."""
+    import numpy as np
+    from bench_image_encoders import make_jpegs
+
+    import audio_factory as af
+    import media_factory as mf
+    from mediasearch.decode.image import load_image
+    from mediasearch.media import MediaKind
+
+    for w, h in ((1600, 1200), (4000, 3000)):
+        folder = tmp / f"jpeg{w}"
+        folder.mkdir()
+        paths = make_jpegs(folder, 8, size=(w, h))
+        load_image(paths[0], target_size=224)  # warm
+        t0 = time.perf_counter()
+        for p in paths:
+            load_image(p, target_size=224)
+        ms = (time.perf_counter() - t0) / len(paths) * 1000
+        print(f"decode {w}x{h} JPEG ({paths[0].stat().st_size / 1e6:.1f} MB) for a 224 px model: {ms:.1f} ms per image")
+
+    n = 2000
+    media = tmp / "small"
+    for i in range(n):
+        mf.make_image(media / f"sub{i // 500}" / f"p{i:05d}.jpg", seed=i, size=(64, 48))
+    s = Settings(library_dir=tmp / "lib", model_dir=model_dir)
+    with Library(s) as lib:
+        t0 = time.monotonic()
+        report = index_paths(lib, [media], encoders=["baseline-image"])
+        wall = time.monotonic() - t0
+    stage = report.encoders["baseline-image"].wall_s
+    catalog = sum(p.stat().st_size for p in s.library_dir.glob("catalog.sqlite*"))
+    vectors = sum(p.stat().st_size for p in (s.library_dir / "vectors").rglob("*") if p.is_file())
+    print(
+        f"{n} new 64x48 JPEGs, baseline-image: catalog {catalog / n:.0f} B per image, vector log {vectors / n:.0f} B per image; "
+        f"run {wall:.1f} s, embed stage {stage:.1f} s -> writer (scan, check, commit, refresh) {(wall - stage) / n * 1000:.2f} ms per file"
+    )
+
+    settings = Settings(library_dir=tmp / "lib2", model_dir=model_dir)
+    if not (af.have_espeak() and registry.weights_present(registry.get_spec("whisper-tiny.en"), settings)):
+        print("whisper-tiny.en: skipped (needs espeak-ng and the tiny.en weights)")
+        return
+    sentences = [
+        "The quick brown fox jumps over the lazy dog.", "A large library of recordings needs a good search.",
+        "Every hour of speech becomes a transcript with time codes.", "We measure how fast the model goes on this machine.",
+    ]
+    parts = []
+    for k in range(8):
+        parts += [af.speech(sentences[k % 4]), af.silence(0.6)]
+    clip = np.concatenate(parts)
+    path = af.write_audio(tmp / "speech.wav", clip)
+    duration = clip.size / af.SR
+    enc = registry.load_encoder("whisper-tiny.en", settings)
+    t0 = time.monotonic()
+    encoding = enc.encode_asset(path, MediaKind.AUDIO)
+    wall = time.monotonic() - t0
+    print(
+        f"whisper-tiny.en: {duration:.0f} s of speech in {wall:.1f} s = {duration / wall:.1f}x real time "
+        f"({settings.inference_threads} thread), {len(encoding.segments)} segments = {len(encoding.segments) / duration * 3600:.0f} per hour"
+    )
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--images", type=int, default=64)
@@ -103,7 +171,17 @@ def main() -> int:
     ap.add_argument("--encoders", default="baseline-image,efficientnet-lite0,baseline-audio")
     ap.add_argument("--repeats", type=int, default=1)
     ap.add_argument("--model-dir", default=os.environ.get("MEDIASEARCH_MODEL_DIR"))
+    ap.add_argument("--inputs", action="store_true", help="print the per-item figures of docs/SCALE.md instead")
     args = ap.parse_args()
+    if args.inputs:
+        tmp = Path(tempfile.mkdtemp(prefix="bench-ray-inputs-"))
+        try:
+            print(f"machine: {os.cpu_count()} cores; load average at start {os.getloadavg()[0]:.2f}")
+            scale_inputs(Path(args.model_dir).expanduser() if args.model_dir else Settings().model_dir, tmp)
+            print(f"load average at end {os.getloadavg()[0]:.2f}")
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        return 0
 
     import ray
 
