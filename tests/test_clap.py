@@ -318,7 +318,8 @@ def test_encoder_vectors_windows_and_text(encoder, tmp_path: Path, monkeypatch: 
 def test_text_query_reaches_sounds_through_the_cli(
     model_folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    env = {"MEDIASEARCH_HOME": str(tmp_path / "lib"), "MEDIASEARCH_MODEL_DIR": str(tmp_path / "models")}
+    # fp32: no precision calibration or ONNX export of random weights (tests/test_precision.py covers auto)
+    env = {"MEDIASEARCH_HOME": str(tmp_path / "lib"), "MEDIASEARCH_MODEL_DIR": str(tmp_path / "models"), "MEDIASEARCH_PRECISION": "fp32"}
     # random weights are not the official file: import refuses them, --force installs them
     refused = run_cli(["models", "import", "clap-htsat-unfused", str(model_folder)], env, check=False)
     assert refused.returncode != 0 and "does not match model 'clap-htsat-unfused'" in refused.stderr
@@ -365,3 +366,62 @@ def test_text_queries_default_to_sound_beside_frames_and_transcripts(library, mo
     indexed.remove("clap-htsat")
     assert default_encoders(library, Modality.TEXT) == ["siglip-vit-b16", "whisper-tiny.en"]
     assert default_encoders(library, Modality.AUDIO) == ["panns-cnn14"]
+
+
+@pytest.mark.slow
+def test_text_query_returns_sounds_frames_and_transcripts_each_labelled(
+    model_folder: Path, tmp_path: Path, shared_models: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`search --text "dog barking"` over a library of a sound, a photo and a spoken clip
+    answers from CLAP (sounds), CLIP ViT-B/32 (pictures; random init, TorchScript archive
+    like OpenAI's) and real Whisper tiny.en (transcripts), each hit naming its encoder."""
+    import copy
+    import warnings
+
+    import open_clip
+
+    import media_factory as mf
+    from audio_factory import have_espeak, place, speech
+    from mediasearch import cli
+    from mediasearch.encoders.registry import unload_all
+
+    if not have_espeak():
+        pytest.skip("espeak-ng is not installed")
+    pytest.importorskip("whisper")
+    # fp32: no precision calibration or ONNX export of random weights (tests/test_precision.py covers auto)
+    env = {"MEDIASEARCH_HOME": str(tmp_path / "lib"), "MEDIASEARCH_MODEL_DIR": str(tmp_path / "models"), "MEDIASEARCH_PRECISION": "fp32"}
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+
+    def main(args: list[str]) -> str:
+        capsys.readouterr()
+        code = cli.main(args)
+        out = capsys.readouterr()
+        assert code == 0, out.err
+        return out.out
+
+    torch.manual_seed(0)
+    clip = open_clip.create_model("ViT-B-32", pretrained=None, force_quick_gelu=True).eval()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        traced = torch.jit.trace_module(copy.deepcopy(clip), {"encode_image": torch.zeros(1, 3, 224, 224)}, check_trace=False)
+        torch.jit.save(traced, str(tmp_path / "ViT-B-32.pt"))
+    del traced, clip
+    try:
+        main(["models", "import", "clap-htsat-unfused", str(model_folder), "--force"])
+        main(["models", "import", "clip-vit-b32-openai", str(tmp_path / "ViT-B-32.pt"), "--force"])
+        main(["models", "import", "whisper-tiny.en", str(shared_models)])
+        media = tmp_path / "media"
+        mf.make_image(media / "photo.jpg", seed=1)
+        write_audio(media / "barks.wav", clicks(4.0, sr=SR, rate_hz=3.0), sr=SR)
+        write_audio(media / "talk.wav", place([(0.5, speech("The dog is barking in the garden."))], total_s=4.0))
+        main(["index", str(media), "--encoders", "clap-htsat,clip-vit-b32,whisper-tiny.en", "-q"])
+        hits = json.loads(main(["search", "--text", "dog barking", "--json", "--no-server"]))
+    finally:
+        unload_all()
+    by_encoder = {h["encoder"]: h for h in hits}
+    assert set(by_encoder) == {"clap-htsat", "clip-vit-b32", "whisper-tiny.en"}
+    assert by_encoder["clip-vit-b32"]["path"].endswith("photo.jpg") and by_encoder["clip-vit-b32"]["kind"] == "image"
+    assert by_encoder["whisper-tiny.en"]["path"].endswith("talk.wav") and "barking" in by_encoder["whisper-tiny.en"]["text"].lower()
+    assert by_encoder["clap-htsat"]["kind"] == "audio"
+    assert {h["path"].rsplit("/", 1)[-1] for h in hits if h["encoder"] == "clap-htsat"} == {"barks.wav", "talk.wav"}
