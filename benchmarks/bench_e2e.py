@@ -238,11 +238,10 @@ def audio_section(args, settings: Settings, work: Path) -> None:
                 continue
             label = f"{name}" + (f" engine={getattr(enc, 'engine', {}).get('engine', engine)}" if engine else "")
             wave = load_audio(files[0], int(enc.spec.sample_rate or 16_000))
+            run = enc.transcribe if hasattr(enc, "transcribe") else (lambda w: enc.embed_audio([w]))
+            run(wave[: int(5 * (enc.spec.sample_rate or 16_000))])  # warm-up: lazy model load, first call
             t = time.perf_counter()
-            if hasattr(enc, "transcribe"):
-                enc.transcribe(wave)
-            else:
-                enc.embed_audio([wave])
+            run(wave)
             model_rate = (wave.size / int(enc.spec.sample_rate or 16_000)) / (time.perf_counter() - t)
             rate, report = index_rate(name, settings, folder, work)
             stats = report.encoders[name]
