@@ -38,6 +38,10 @@ REQUIRED = {
     "siglip2-vit-b16-256-webli",
     "dinov2-vit-s14-lvd142m",
     "dinov2-vit-b14-lvd142m",
+    "multi-qa-minilm-l6-cos-v1",
+    "e5-small-v2",
+    "bge-small-en-v1-5",
+    "multilingual-e5-small",
 }
 # Files with no published digest anywhere we could find (documented in models/README.md).
 TRUSTED_ON_FIRST_USE = {
@@ -46,6 +50,10 @@ TRUSTED_ON_FIRST_USE = {
     "siglip2-vit-b16-256-webli",
     "dinov2-vit-s14-lvd142m",
     "dinov2-vit-b14-lvd142m",
+    "multi-qa-minilm-l6-cos-v1",
+    "e5-small-v2",
+    "bge-small-en-v1-5",
+    "multilingual-e5-small",
 }
 
 

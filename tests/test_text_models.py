@@ -125,6 +125,18 @@ def model_folders(tmp_path_factory: pytest.TempPathFactory):
     _FOLDERS.clear()
 
 
+def test_every_self_hosted_model_is_in_the_manifest_at_its_revision() -> None:
+    from mediasearch.modelstore import load_manifest
+
+    manifest = load_manifest()
+    for spec in text_models.TEXT_MODELS.values():
+        entry = manifest[spec.store_name]
+        assert entry.dir == spec.repo, spec.name
+        assert {f.path for f in entry.files} >= {"config.json", "model.safetensors", "tokenizer.json"}, spec.name
+        revisions = {f.hub.revision for f in entry.files if f.hub is not None}
+        assert revisions == {spec.revision}, spec.name
+
+
 def test_the_table_says_each_models_pooling_and_prefixes() -> None:
     t = text_models.TEXT_MODELS
     assert text_models.DEFAULT_TEXT_MODEL == "all-minilm-l6-v2" == sentence_text.DEFAULT_TEXT_MODEL
@@ -136,7 +148,7 @@ def test_the_table_says_each_models_pooling_and_prefixes() -> None:
         assert (t[name].pooling, t[name].query_prefix, t[name].passage_prefix) == ("mean", "", "")
     for spec in t.values():
         assert spec.dim == text_models.TRANSCRIPT_DIM and spec.normalise and spec.hosting == "self-hosted"
-        assert len(spec.revision) == 40 and spec.repo and spec.licence and spec.store_name == spec.name
+        assert len(spec.revision) == 40 and spec.repo and spec.licence and spec.store_name == spec.name.replace(".", "-")
         assert text_models.ARCHITECTURES[spec.name]["hidden_size"] == spec.dim
         if spec.benchmark_value is not None:
             assert spec.benchmark_metric == "mteb-retrieval" and str(spec.benchmark_value) in spec.benchmark
