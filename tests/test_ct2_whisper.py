@@ -197,3 +197,25 @@ def test_the_engine_follows_the_setting(store: Settings, monkeypatch: pytest.Mon
     with pytest.raises(ct2_whisper.WhisperEngineError, match="tensorrt"):
         ct2_whisper.resolve_engine({})
     assert get_spec(ENCODER).family == "whisper"
+
+
+@needs_tiny
+def test_bf16_is_refused_for_whisper_with_the_reason_recorded(store: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The gate's reason holds: openai-whisper under bf16 autocast rejects its own audio features (real tiny.en)."""
+    import torch
+    import whisper
+
+    from mediasearch.encoders import whisper_speech
+
+    model = whisper.load_model(str(WEIGHTS), device="cpu")
+    mel = whisper.log_mel_spectrogram(np.zeros(16_000 * 30, np.float32))
+    with torch.autocast("cpu", dtype=torch.bfloat16), pytest.raises(AttributeError):
+        # whisper's dtype check returns a TypeError('audio_features has an incorrect dtype') that decoding then trips on
+        whisper.decode(model, mel, whisper.DecodingOptions(language="en", fp16=False))
+    assert whisper.decode(model, mel, whisper.DecodingOptions(language="en", fp16=False)).text is not None  # fp32 decodes
+    forced = load(store.with_(precision="bf16"), monkeypatch, "openai")
+    assert forced.precision.precision == "fp32" and forced.precision.source == "refused"
+    assert "bf16 refused for Whisper" in forced.precision.reason
+    auto = load(store.with_(precision="auto"), monkeypatch, "ctranslate2")
+    assert auto.precision.precision == "int8" and "CTranslate2" in auto.precision.reason
+    assert whisper_speech.whisper_precision(store.with_(precision="auto"), "openai").reason.startswith(whisper_speech.BF16_REFUSED)

@@ -515,9 +515,18 @@ def report(spec: Any, settings: Settings) -> dict[str, Any]:
     if spec.family == "whisper":
         import importlib.util
 
+        from mediasearch.encoders import ct2_whisper
+
         text_engine = "onnxruntime (fp32)" if importlib.util.find_spec("onnxruntime") else "torch"
-        engine = f"openai-whisper (torch, fp32) for transcription; sentence model on {text_engine}"
-    if requested not in ("auto",) and not requested.startswith("invalid"):
+        try:
+            whisper_engine, whisper_why = ct2_whisper.resolve_engine(dict(getattr(spec, "options", {}) or {}))
+        except ValueError as exc:
+            whisper_engine, whisper_why = "invalid", str(exc)
+        label = {"ctranslate2": "CTranslate2 (faster-whisper, int8)", "openai": "openai-whisper (torch, fp32)"}.get(whisper_engine, whisper_engine)
+        engine = f"{label} for transcription ({whisper_why}); sentence model on {text_engine}"
+    if spec.family == "whisper" and requested in ("bf16", "fp16"):
+        reason = f"{engine}; {requested} refused for Whisper: openai-whisper rejects bf16 audio features, CTranslate2 runs int8"
+    elif requested not in ("auto",) and not requested.startswith("invalid"):
         reason = f"forced to {requested} by the settings"
     elif spec.family == "whisper" and not decisions:
         reason = f"{engine}; the sentence model's path is measured on first use where it runs on torch"

@@ -56,6 +56,30 @@ CUT_SEARCH_S = 20.0
 SILENCE_DBFS = -55.0
 #: chunks whose peak is below this are digital silence and are not transcribed
 SILENT_PEAK = 1e-4
+#: why the precision gate never gives openai-whisper bf16/fp16 autocast on the CPU (checked
+#: with the real tiny.en; tests/test_ct2_whisper.py runs the check again)
+BF16_REFUSED = (
+    "bf16 refused for Whisper: openai-whisper checks its audio encoder's output dtype and "
+    "rejects bf16 (under torch bf16 autocast decoding fails with 'audio_features has an incorrect dtype')"
+)
+
+
+def whisper_precision(settings, engine: str):  # type: ignore[no-untyped-def]  # -> precision.PrecisionDecision
+    """The numeric path of the Whisper engine and why (no torch import).
+
+    openai-whisper runs fp32 whatever ``--precision`` says (:data:`BF16_REFUSED`);
+    CTranslate2 runs int8 weights with fp32 activations (its own quantisation, not torch
+    autocast), so the precision setting does not apply to it either.
+    """
+    from mediasearch.encoders import precision
+
+    requested = precision.normalise_precision(settings.precision)
+    if engine == "ctranslate2":
+        reason = "CTranslate2 int8 weights, fp32 activations (the conversion's quantisation; --precision applies to torch encoders)"
+        return precision.PrecisionDecision("int8", "cpu", "engine", reason)
+    if requested in ("bf16", "fp16"):
+        return precision.PrecisionDecision("fp32", "cpu", "refused", f"set to {requested}, but {BF16_REFUSED}; fp32 used")
+    return precision.PrecisionDecision("fp32", "cpu", "refused" if requested == "auto" else "forced", BF16_REFUSED + "; fp32")
 
 
 @contextmanager
@@ -138,6 +162,8 @@ class WhisperSpeechEncoder(Encoder):
         engine, why = ct2_whisper.resolve_engine(dict(spec.options))
         self._engine_forced = ct2_whisper.engine_setting(dict(spec.options))[0] != "auto"
         self.engine: dict[str, str] = {"engine": engine, "reason": why, "precision": "int8" if engine == "ctranslate2" else "fp32"}
+        #: what the precision gate decided for transcription (see :func:`whisper_precision`)
+        self.precision = whisper_precision(settings, engine)
         self._embedder = None
         self.use_text_model(text_model_name(spec.options))
         _ = self.embedder  # a missing text model fails at load time, before any transcription
@@ -164,6 +190,7 @@ class WhisperSpeechEncoder(Encoder):
                         raise
                     logger.warning("%s: CTranslate2 unavailable (%s); using openai-whisper", self.name, exc)
                     self.engine = {"engine": "openai", "precision": "fp32", "reason": f"auto: CTranslate2 failed ({exc}), so openai-whisper"}
+                    self.precision = whisper_precision(self.settings, "openai")
             if self._model is None:
                 import whisper
 
