@@ -452,42 +452,89 @@ def _print_store(store: dict, events: list[dict], writer: dict | None) -> None:
             print(f"  {when} {ev['encoder'] or ''} {ev['event']}: {ev['detail']}")
 
 
-def cmd_encoders(args: argparse.Namespace) -> int:
-    from mediasearch.encoders.precision import report as precision_report
-    from mediasearch.encoders.registry import REGISTRY, weights_present
+#: how ``mediasearch encoders`` groups what it lists: by the media an encoder indexes
+ENCODER_GROUPS = {
+    "visual": "images & video frames",
+    "audio": "sound",
+    "speech": "speech transcripts",
+    "text-model": "text models (embed transcripts; chosen per library with index --text-model)",
+}
 
-    settings = args.settings
-    items = []
+
+def encoder_items(settings: Settings) -> list[dict]:
+    """What ``mediasearch encoders --json`` prints: every registered encoder, then every
+    transcript text model, each with ``kind`` ("encoder" / "text-model"), ``group`` (a key
+    of :data:`ENCODER_GROUPS`), ``hosting`` ("self-hosted" / "api") and its weights status."""
+    from mediasearch.encoders import text_models
+    from mediasearch.encoders.precision import report as precision_report
+    from mediasearch.encoders.registry import ENTRY_SOURCES, REGISTRY, medium, weights_present
     from mediasearch.modelstore import ModelStore
     from mediasearch.modelstore.resolve import import_command, install_command
 
     store = ModelStore(settings.model_dir)
+    items = []
     for spec in REGISTRY.values():
         data = spec.to_json()
+        data["kind"] = "encoder"
+        data["group"] = medium(spec.streams)
+        data["group_label"] = ENCODER_GROUPS[data["group"]]
+        data["defined_in"] = ENTRY_SOURCES.get(spec.name, "built in")
         data["weights_present"] = weights_present(spec, settings)
         data["missing_models"] = [m for m in spec.models if not store.is_present(m)]
         data["install_command"] = install_command(spec.name) if data["missing_models"] else None
         data["import_command"] = import_command(spec.name) if data["missing_models"] else None
         data["numeric_path"] = precision_report(spec, settings)
         items.append(data)
+    for name in text_models.known_names():
+        tm = text_models.text_model_spec(name)
+        models = [tm.store_name] if tm.store_name else []
+        missing = [m for m in models if not store.is_present(m)]
+        items.append({
+            "name": tm.name, "family": "api" if tm.hosting == "api" else tm.architecture, "streams": [], "modalities": ["text"],
+            "dimension": tm.dim, "metric": "cosine", "models": models, "licence": tm.licence, "description": tm.description,
+            "preprocessing": f"{tm.pooling} pooling, L2-normalised; query prefix {tm.query_prefix!r}, passage prefix {tm.passage_prefix!r}"
+            if tm.hosting != "api" else "sent as text to $MEDIASEARCH_OPENAI_BASE_URL/embeddings",
+            "preference": 1000, "benchmark": tm.benchmark, "benchmark_metric": tm.benchmark_metric,
+            "benchmark_value": tm.benchmark_value, "benchmark_higher_is_better": True, "hosting": tm.hosting,
+            "kind": "text-model", "group": "text-model", "group_label": ENCODER_GROUPS["text-model"], "defined_in": "built in",
+            "weights_present": not missing, "missing_models": missing,
+            "install_command": f"mediasearch models pull {missing[0]}" if missing else None,
+            "import_command": f"mediasearch models import {missing[0]} FOLDER" if missing else None,
+            "numeric_path": None, "text_model": tm.to_json(),
+        })
+    return items
+
+
+def cmd_encoders(args: argparse.Namespace) -> int:
+    items = encoder_items(args.settings)
     if args.json:
         print(json.dumps(items, indent=2))
         return 0
-    rows = [
-        [
-            d["name"],
-            ",".join(d["streams"]),
-            ",".join(d["modalities"]),
-            str(d["dimension"]),
-            "yes" if d["weights_present"] else "missing " + ", ".join(d["missing_models"]) if d["models"] else "none needed",
-            d["install_command"] or "",
+    for group, label in ENCODER_GROUPS.items():
+        members = [d for d in items if d["group"] == group]
+        if not members:
+            continue
+        rows = [
+            [
+                d["name"],
+                "API (sends data off this machine)" if d["hosting"] == "api" else "self-hosted",
+                ",".join(d["modalities"]),
+                str(d["dimension"]),
+                "not needed (remote)" if d["hosting"] == "api" else
+                "yes" if d["weights_present"] else "missing " + ", ".join(d["missing_models"]) if d["models"] else "none needed",
+                d["install_command"] or "",
+            ]
+            for d in members
         ]
-        for d in items
-    ]
-    print(_table(rows, ["encoder", "indexes", "queries", "dim", "weights", "install with"]))
+        print(f"{label}:")
+        print(_table(rows, ["encoder" if group != "text-model" else "text model", "runs", "queries", "dim", "weights", "install with"]))
+        print()
+    plugged = sorted({d["defined_in"] for d in items if d["defined_in"] != "built in"})
+    if plugged:
+        print("entries from " + ", ".join(plugged))
     if any(d["missing_models"] for d in items):
         print(
-            "\nwith internet: `mediasearch models pull ENCODER` installs every model it needs; offline: "
+            "with internet: `mediasearch models pull ENCODER` installs every model it needs; offline: "
             "`mediasearch models import ENCODER PATH` (a file, or a folder laid out like the model store)"
         )
     return 0
@@ -625,6 +672,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if problem:
             print(f"mediasearch: error: {problem}", file=sys.stderr)
             return EXIT_USAGE
+        from mediasearch.encoders.registry import load_entry_files
+
+        load_entry_files(settings.library_dir)  # encoders.toml entries: new encoders of known families
         return int(args.func(args) or 0)
     except BrokenPipeError:
         cli_errors.silence_broken_pipe()

@@ -299,3 +299,14 @@ class MigrationVerifyError(MediaSearchError):
             f"migration to {target} not switched: {encoder}: {reason}; the library still uses its old store "
             "(run the migration again to retry)"
         )
+
+
+class EncoderEntryError(MediaSearchError):
+    """An encoders.toml entry cannot be registered. ``path``: the file; ``name``: the entry ("" for the whole file)."""
+
+    def __init__(self, path: Path | str, name: str, reason: str) -> None:
+        self.path = Path(path)
+        self.name = name
+        self.reason = reason
+        where = f"{self.path}" + (f", entry {name!r}" if name else "")
+        super().__init__(f"{where}: {reason}")

@@ -359,6 +359,76 @@ def register(spec: EncoderSpec | Mapping[str, Any]) -> EncoderSpec:
     return spec
 
 
+# -- entries from files: adding a model of a known family needs no code ---------------------
+
+#: the file a library folder, or the user's config folder, may hold: ``[[encoder]]`` tables,
+#: each the plain-data form :func:`spec_from_data` reads
+ENCODERS_FILE = "encoders.toml"
+#: more such files, separated by os.pathsep
+ENCODERS_ENV = "MEDIASEARCH_ENCODERS"
+#: the names this module defines itself: a file's entry may not replace one of them
+BUILTIN: frozenset[str] = frozenset(REGISTRY)
+#: path of the file each entry came from (shown by ``mediasearch encoders``)
+ENTRY_SOURCES: dict[str, str] = {}
+
+
+def load_entries(path: Path) -> list[EncoderSpec]:
+    """Register every ``[[encoder]]`` table of the TOML file ``path``; returns their specs.
+
+    Raises EncoderEntryError naming the file and entry (bad TOML, a missing field, an
+    unknown family without ``factory``, a built-in name); nothing of a bad file is
+    registered.
+    """
+    import tomllib
+
+    from mediasearch.errors import EncoderEntryError
+
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise EncoderEntryError(path, "", str(exc)) from None
+    tables = data.get("encoder", [])
+    if not isinstance(tables, list):
+        raise EncoderEntryError(path, "", "write each entry as an [[encoder]] table")
+    specs = []
+    for i, table in enumerate(tables):
+        name = str(table.get("name", f"#{i + 1}")) if isinstance(table, dict) else f"#{i + 1}"
+        if name in BUILTIN:
+            raise EncoderEntryError(path, name, "a built-in encoder has this name; choose another")
+        try:
+            specs.append(spec_from_data(table))
+        except (KeyError, TypeError, ValueError) as exc:
+            what = f"missing field {exc}" if isinstance(exc, KeyError) else str(exc)
+            raise EncoderEntryError(path, name, what) from None
+    for spec in specs:
+        register(spec)
+        ENTRY_SOURCES[spec.name] = str(path)
+    return specs
+
+
+def entry_files(library_dir: Path | None = None) -> list[Path]:
+    """The encoders.toml files that exist: ``$MEDIASEARCH_ENCODERS``, the user's config
+    folder, and ``library_dir``'s (later files may redefine earlier files' entries)."""
+    import os
+
+    candidates = [Path(p) for p in os.environ.get(ENCODERS_ENV, "").split(os.pathsep) if p.strip()]
+    try:
+        import platformdirs
+
+        candidates.append(Path(platformdirs.user_config_dir("mediasearch", appauthor=False)) / ENCODERS_FILE)
+    except ImportError:  # pragma: no cover
+        pass
+    if library_dir is not None:
+        candidates.append(Path(library_dir) / ENCODERS_FILE)
+    return [p for p in dict.fromkeys(candidates) if p.is_file()]
+
+
+def load_entry_files(library_dir: Path | None = None) -> list[EncoderSpec]:
+    """Register the entries of every :func:`entry_files` file (EncoderEntryError on a bad one)."""
+    return [spec for path in entry_files(library_dir) for spec in load_entries(path)]
+
+
 def preference_order() -> list[str]:
     """Every registered name, best first: by ``preference`` (lower first), then in
     registration order. Among encoders of one medium this is the default-encoder order."""

@@ -218,12 +218,12 @@ class ApiModelInfo:
 
 
 #: prices and figures from OpenAI's announcement "New embedding models and API updates"
-#: (2024-01-25) and its pricing page; a model not listed here has no cost estimate
+#: (2024-01-25) and its pricing page; a model not listed here has no cost estimate and is
+#: not asked for shorter vectors (text-embedding-ada-002, 1536-d only, cannot fill a 384-d index)
 PRICE_DATE = "2024-01-25"
 API_MODELS: dict[str, ApiModelInfo] = {
     "text-embedding-3-small": ApiModelInfo(1536, 0.02, True, "MTEB average 62.3 (OpenAI, 2024-01-25)", "mteb-average", 62.3),
     "text-embedding-3-large": ApiModelInfo(3072, 0.13, True, "MTEB average 64.6 (OpenAI, 2024-01-25)", "mteb-average", 64.6),
-    "text-embedding-ada-002": ApiModelInfo(1536, 0.10, False, "MTEB average 61.0 (OpenAI, 2024-01-25)", "mteb-average", 61.0),
 }
 
 
