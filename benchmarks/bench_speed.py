@@ -3,15 +3,19 @@
 Per encoder, items per second of the forward pass alone (inputs prepared beforehand):
 fp32, bf16 autocast (+ channels_last for the CNNs) where the CPU has native bf16 (and,
 with --device cuda, fp16/bf16 autocast on the GPU), ONNX Runtime fp32 for the image
-backbones and the sentence model where onnxruntime is installed, plus the min cosine of each path's
-outputs to fp32 on the same batch and what the precision gate (``auto``) would choose.
+backbones, both SigLIP towers, PANNs CNN14 and the sentence model where onnxruntime is installed,
+plus the min cosine of each path's outputs to fp32 on the same batch and what the precision gate
+(``auto``) would choose. ``whisper`` times the real Whisper tiny.en (when the model store has
+it) on 30 s of espeak-ng speech through the encoder's transcribe (word timestamps, filters) on
+both engines, openai-whisper fp32 and CTranslate2 int8, as a real-time factor (seconds of
+compute per second of audio; lower is faster).
 The sentence model is timed on both engines (sentence-transformers and the light torch
 path). Models without weights in the model store are randomly initialised (same cost).
 The header gives the CPU model and flags, torch version, threads and the load average,
 since other programs on a 2-core machine change every figure.
 
 Usage: .venv/bin/python benchmarks/bench_speed.py [--seconds 3] [--batch-size 8] [--threads N]
-       [--device cpu] [--encoders resnet50,efficientnet-lite0,siglip-image,siglip-text,panns-cnn14,minilm]
+       [--device cpu] [--encoders resnet50,efficientnet-lite0,siglip-image,siglip-text,panns-cnn14,minilm,whisper]
 """
 
 from __future__ import annotations
@@ -32,7 +36,7 @@ sys.path.insert(0, str(ROOT))
 from mediasearch.encoders import precision  # noqa: E402
 
 DEFAULT_MODEL_DIR = Path(os.environ.get("MEDIASEARCH_MODEL_DIR", ROOT.parent / "shared" / "models"))
-ALL = ("resnet50", "efficientnet-lite0", "siglip-image", "siglip-text", "panns-cnn14", "minilm")
+ALL = ("resnet50", "efficientnet-lite0", "siglip-image", "siglip-text", "panns-cnn14", "minilm", "whisper")
 
 
 @dataclass
@@ -46,6 +50,7 @@ class Bench:
     conv: bool = False
     unit: str = "items"
     module: object = None  # the nn.Module to move (default: forward itself or its owner)
+    export: tuple | None = None  # (module to export to ONNX, input name), or None: not exported
 
 
 def _image_batch(preprocess: Callable | None, side: int) -> Callable[[int], object]:
@@ -90,21 +95,25 @@ def build(name: str, model_dir: Path) -> Bench:
     if name in ("siglip-image", "siglip-text"):
         import open_clip
 
+        from mediasearch.encoders.siglip import _Tower
+
         model = open_clip.create_model("ViT-B-16-SigLIP", pretrained=None).eval()
         if name == "siglip-image":
-            return Bench(name, "random init", model.encode_image, _image_batch(None, 224))
+            return Bench(name, "random init", model.encode_image, _image_batch(None, 224), export=(_Tower(model, "encode_image"), "images"))
         vocab = model.vocab_size if hasattr(model, "vocab_size") else 32000
         return Bench(
             name, "random init", model.encode_text,
             lambda n: torch.randint(1, int(vocab), (n, 64), generator=torch.Generator().manual_seed(0)), unit="texts",
+            export=(_Tower(model, "encode_text"), "tokens"),
         )
     if name == "panns-cnn14":
-        from mediasearch.encoders.panns import build_cnn14
+        from mediasearch.encoders.panns import _cnn14_outputs, build_cnn14
 
         model = build_cnn14().eval()
         return Bench(
             name, "random init", lambda x: model(x)["embedding"],
             lambda n: torch.from_numpy(precision.calibration_waveforms(n, 10.0, 32_000)), unit="10 s clips", module=model,
+            export=(_cnn14_outputs(model), "waveforms"),
         )
     if name == "minilm":
         from mediasearch.encoders import minilm
@@ -180,7 +189,7 @@ def onnx_rate(bench: Bench, batch_size: int, seconds: float, threads: int) -> tu
     from mediasearch.encoders import onnx_engine
 
     module = bench.module or getattr(bench.forward, "__self__", None) or bench.forward
-    if bench.name not in ("resnet50", "efficientnet-lite0", "minilm") or not onnx_engine.available():
+    if (bench.name not in ("resnet50", "efficientnet-lite0", "minilm") and bench.export is None) or not onnx_engine.available():
         return None
     batch = bench.make_batch(batch_size)
     with tempfile.TemporaryDirectory() as tmp:
@@ -189,6 +198,11 @@ def onnx_rate(bench: Bench, batch_size: int, seconds: float, threads: int) -> tu
             onnx_engine.export_module(module, batch, dest, input_names=["ids", "mask"], output_names=["out"],
                                       dynamic_axes={"ids": {0: "b", 1: "t"}, "mask": {0: "b", 1: "t"}, "out": {0: "b"}})
             inputs = {"ids": batch[0].numpy(), "mask": batch[1].numpy()}
+        elif bench.export is not None:
+            wrapped, input_name = bench.export
+            onnx_engine.export_module(wrapped, (batch[:2],), dest, input_names=[input_name], output_names=["out"],
+                                      dynamic_axes={input_name: {0: "b"}, "out": {0: "b"}})
+            inputs = {input_name: batch.contiguous().numpy()}
         else:
             module.to(memory_format=torch.contiguous_format)
             onnx_engine.export_module(module, (batch,), dest, input_names=["images"], output_names=["out"],
@@ -220,6 +234,58 @@ def sentence_transformers_rate(model_dir: Path, batch_size: int, seconds: float)
         embedder.embed(texts)
         done += 1
     return done * batch_size / (time.perf_counter() - start)
+
+
+def whisper_rtf(model_dir: Path, threads: int, repeats: int = 2) -> None:
+    """Real-time factor of Whisper tiny.en on both engines (printed), through the encoder's transcribe."""
+    weights = model_dir / "whisper" / "tiny.en.pt"
+    minilm = model_dir / "sentence-transformers" / "all-MiniLM-L6-v2"
+    if not weights.is_file() or not minilm.is_dir():
+        print(f"{'whisper-tiny.en':20s} skipped: no real tiny.en / all-MiniLM-L6-v2 in {model_dir}")
+        return
+    sys.path.insert(0, str(ROOT / "tests"))
+    from audio_factory import have_espeak, place, speech
+
+    from mediasearch.config import Settings
+    from mediasearch.encoders import ct2_whisper
+    from mediasearch.encoders.registry import get_spec
+    from mediasearch.encoders.whisper_speech import WhisperSpeechEncoder
+
+    if not have_espeak():
+        print(f"{'whisper-tiny.en':20s} skipped: espeak-ng is not installed")
+        return
+    lines = [(2.0, "Please close the kitchen window before it starts raining."),
+             (11.0, "The lighthouse keeper painted the old wooden boat bright yellow."),
+             (21.0, "Our quarterly budget meeting moves to Thursday afternoon.")]
+    audio = place([(t, speech(x)) for t, x in lines], total_s=30.0).astype(np.float32)
+    seconds = audio.size / 16_000
+    settings = Settings(model_dir=model_dir, threads=threads)
+    spec = get_spec("whisper-tiny.en")
+    rates = {}
+    texts = {}
+    for engine in ("openai", "ctranslate2"):
+        if engine == "ctranslate2" and not ct2_whisper.available():
+            print(f"{'whisper-tiny.en':20s} {'real':11s} ctranslate2 not installed")
+            continue
+        os.environ[ct2_whisper.ENGINE_ENV] = engine
+        enc = WhisperSpeechEncoder(spec, settings, {"whisper-tiny-en": weights, "all-minilm-l6-v2": minilm})
+        start = time.perf_counter()
+        enc.transcribe(audio)  # warm-up (and, for CTranslate2, the one-off conversion when not cached)
+        first = time.perf_counter() - start
+        best = float("inf")
+        for _ in range(repeats):
+            start = time.perf_counter()
+            _, spans = enc.transcribe(audio)
+            best = min(best, time.perf_counter() - start)
+        rates[engine] = best / seconds
+        texts[engine] = " ".join(t for *_, t in spans)
+        label = "openai-whisper fp32" if engine == "openai" else "ctranslate2 int8"
+        extra = f"first call {first:.1f} s" + (" (incl. load/convert)" if engine == "ctranslate2" else " (incl. load)")
+        print(f"{'whisper-tiny.en':20s} {'real':11s} {label:22s} RTF {rates[engine]:.4f} ({seconds / best:.1f}x real time); {extra}", flush=True)
+    os.environ.pop(ct2_whisper.ENGINE_ENV, None)
+    if len(rates) == 2:
+        same = "equal" if texts["openai"] == texts["ctranslate2"] else f"differ: {texts['openai']!r} vs {texts['ctranslate2']!r}"
+        print(f"{'whisper-tiny.en':20s} {'real':11s} ctranslate2 / openai   {rates['openai'] / rates['ctranslate2']:.2f}x faster; transcripts {same}")
 
 
 def header(device) -> str:
@@ -255,6 +321,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"batch {args.batch_size}, device {device}, {args.seconds:.0f} s per path")
     print(f"{'model':20s} {'weights':11s} {'path':22s} {'items/s':>9s} {'vs fp32':>8s} {'min cos':>9s}  gate (tolerance {precision.TOLERANCE}, speed-up {precision.MIN_SPEEDUP}x)")
     for name in args.encoders.split(","):
+        if name == "whisper":
+            if device.type == "cpu":
+                whisper_rtf(args.model_dir, torch.get_num_threads())
+            continue
         try:
             bench = build(name, args.model_dir)
         except Exception as exc:  # noqa: BLE001
