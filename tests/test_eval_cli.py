@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
 import audio_factory as af
 import media_factory as mf
@@ -91,3 +92,24 @@ def test_qrels_import_keeps_every_grade(tmp_path: Path) -> None:
     assert sorted(line for line in exported if line) == ["cats 0 h-a 4", "cats 0 h-b -1", "cats 0 h-c 0"]
     listed = json.loads(run(["query", "list", "--json"], env).stdout)
     assert (listed[0]["judged"], listed[0]["relevant"]) == (2, 1)  # -1 is not a judgement
+
+
+def test_eval_goes_on_when_an_encoder_cannot_answer_one_query(tmp_path: Path) -> None:
+    """Regression: one query an encoder cannot answer (here its kept example file is gone;
+    for Whisper, an audio example without speech) stopped the whole evaluation."""
+    env = {"MEDIASEARCH_HOME": str(tmp_path / "lib"), "MEDIASEARCH_MODEL_DIR": str(tmp_path / "models")}
+    media = tmp_path / "media"
+    pictures = [mf.make_image(media / f"p{i}.jpg", seed=i) for i in range(5)]
+    run(["index", str(media), "--encoders", "baseline-image", "-q"], env)
+    for name, source in (("first", pictures[0]), ("second", pictures[1]), ("third", pictures[2])):
+        example = tmp_path / f"{name}.jpg"
+        Image.open(source).resize((120, 90)).save(example, quality=70)
+        run(["query", "add", "--image", str(example), "--name", name], env)
+        run(["judge", name, str(source), "--grade", "1"], env)
+    listed = json.loads(run(["query", "list", "--json"], env).stdout)
+    Path(next(q["file"] for q in listed if q["name"] == "first")).unlink()  # the warm-up query, too
+    data = json.loads(run(["eval", "--k", "1", "--repeats", "1", "--latency-seconds", "0", "--json", "-q"], env).stdout)
+    assert set(data["unanswered"]["baseline-image"]) == {"first"}
+    assert set(data["per_query"]["baseline-image"]) == {"second", "third"}
+    assert any("could not answer 1 of its 3 queries" in w for w in data["warnings"])
+    assert data["latency"]["baseline-image"]["samples"] >= 1

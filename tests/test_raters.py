@@ -188,3 +188,4 @@ def test_two_raters_through_the_cli(tmp_path: Path) -> None:
 
     pooled = json.loads(_run(["pool", "q1", "--depth", "4", "--json"], env).stdout)
     assert all("disagreement" in it for it in pooled["items"])
+

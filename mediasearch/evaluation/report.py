@@ -134,6 +134,7 @@ def result_to_json(result: EvalResult) -> dict:
         "metrics": result.metric_names,
         "encoders": result.encoders,
         "failures": result.failures,
+        "unanswered": result.unanswered,
         "warnings": result.warnings,
         "queries": queries,
         "groups": groups,

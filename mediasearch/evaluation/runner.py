@@ -176,6 +176,7 @@ class EvalResult:
     latency_ms: dict[str, np.ndarray] = field(default_factory=dict)
     throughput: dict[str, dict] = field(default_factory=dict)
     failures: dict[str, str] = field(default_factory=dict)
+    unanswered: dict[str, dict[str, str]] = field(default_factory=dict)  # encoder -> query -> why it failed
     warnings: list[str] = field(default_factory=list)
     machine: dict = field(default_factory=dict)
     agreement: dict = field(default_factory=dict)  # raters' agreement (mediasearch.evaluation.agreement)
@@ -459,14 +460,19 @@ def _timed_pass(
     library: Library, encoder: str, infos: Sequence[QueryInfo], depth: int, samples: list[float], cancel: CancelToken
 ) -> Iterator[tuple[QueryInfo, list]]:
     """Search every query once with ``encoder``, appending each call's wall time (ms) to
-    ``samples``; yields (query, hits)."""
+    ``samples``; yields (query, hits), or (query, the MediaSearchError) for a query the
+    encoder could not answer (not timed)."""
     from mediasearch.search import search
 
     for info in infos:
         cancel.raise_if_cancelled("evaluation")
-        query = _search_query(info.query)
-        t0 = time.perf_counter()
-        hits = search(library, query, encoder=encoder, k=depth)
+        try:
+            query = _search_query(info.query)
+            t0 = time.perf_counter()
+            hits = search(library, query, encoder=encoder, k=depth)
+        except MediaSearchError as exc:  # this query only (e.g. no speech in an audio example)
+            yield info, exc
+            continue
         samples.append((time.perf_counter() - t0) * 1000.0)
         yield info, hits
 
@@ -522,22 +528,44 @@ def evaluate(
     samples: dict[str, list[float]] = {}
     for encoder in encoders:
         infos = planned[encoder]
-        try:
-            # warm-up: loads the model and the index, fills caches; not timed
-            search(library, _search_query(infos[0].query), encoder=encoder, k=options.depth)
-        except MediaSearchError as exc:
-            logger.warning("%s: cannot search: %s", encoder, exc)
-            result.failures[encoder] = str(exc)
+        # warm-up: loads the model and the index, fills caches; not timed. A query the
+        # encoder cannot answer (an audio example without speech, for Whisper) is that
+        # query's problem: the next one warms up; only if none works is the encoder out.
+        warm_error: MediaSearchError | None = None
+        for info in infos:
+            try:
+                search(library, _search_query(info.query), encoder=encoder, k=options.depth)
+            except MediaSearchError as exc:
+                warm_error = warm_error or exc
+                continue
+            warm_error = None
+            break
+        if warm_error is not None:
+            logger.warning("%s: cannot search: %s", encoder, warm_error)
+            result.failures[encoder] = str(warm_error)
             done += len(infos)
             continue
         # the first pass gives the rankings (and is timed like the others)
         rankings: dict[str, Ranking] = {}
         samples[encoder] = []
+        unanswered: dict[str, str] = {}
         for info, hits in _timed_pass(library, encoder, infos, options.depth, samples[encoder], cancel):
-            rankings[info.query.name] = _to_ranking(hits, assets, info.query.file_hash)
             done += 1
+            if isinstance(hits, MediaSearchError):
+                unanswered[info.query.name] = str(hits)
+                info.encoders = [n for n in info.encoders if n != encoder]
+            else:
+                rankings[info.query.name] = _to_ranking(hits, assets, info.query.file_hash)
             report(Progress("evaluate", done, total, f"{encoder}: {info.query.name}", "search", time.monotonic() - t_start))
         result.rankings[encoder] = rankings
+        if unanswered:
+            planned[encoder] = [info for info in infos if info.query.name not in unanswered]
+            result.unanswered[encoder] = unanswered
+            first, reason = next(iter(unanswered.items()))
+            result.warnings.append(
+                f"{encoder} could not answer {len(unanswered)} of its {len(infos)} queries "
+                f"({first}: {reason}); they are left out of its figures and of its comparisons."
+            )
 
     # More timed passes, encoder after encoder in each pass, so that a burst of load from
     # elsewhere on the machine spreads over every encoder instead of hitting one.
@@ -556,7 +584,7 @@ def evaluate(
         report(Progress("time searches", passes, options.latency_max_repeats, "", "pass", time.monotonic() - t_start))
     other_cpus = other_work.cpus()
     for encoder, times in samples.items():
-        result.latency_ms[encoder] = np.asarray(times).reshape(-1, len(planned[encoder]))
+        result.latency_ms[encoder] = np.asarray(times).reshape(-1, max(1, len(planned[encoder])))
         logger.info("%s: %d queries, %d timed searches", encoder, len(planned[encoder]), len(times))
 
     for encoder, per in result.rankings.items():
