@@ -219,3 +219,38 @@ def test_bf16_is_refused_for_whisper_with_the_reason_recorded(store: Settings, m
     auto = load(store.with_(precision="auto"), monkeypatch, "ctranslate2")
     assert auto.precision.precision == "int8" and "CTranslate2" in auto.precision.reason
     assert whisper_speech.whisper_precision(store.with_(precision="auto"), "openai").reason.startswith(whisper_speech.BF16_REFUSED)
+
+
+@slow
+def test_a_multilingual_checkpoint_converts_and_detects_a_language(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Mechanics only (random-init multilingual tiny): 99 language tokens, detection on the speech past the silence."""
+    import torch
+    from whisper.model import ModelDimensions, Whisper
+    from whisper.tokenizer import LANGUAGES
+
+    from mediasearch.encoders.registry import get_spec
+    from mediasearch.encoders.whisper_speech import WhisperSpeechEncoder
+
+    if not (MODELS / "sentence-transformers" / "all-MiniLM-L6-v2").is_dir() or not have_espeak():
+        pytest.skip("needs espeak-ng and all-MiniLM-L6-v2")
+    dims = ModelDimensions(80, 1500, 384, 6, 4, 51865, 448, 384, 6, 4)
+    torch.manual_seed(0)
+    torch.save({"dims": dims.__dict__, "model_state_dict": Whisper(dims).half().state_dict()}, tmp_path / "tiny.pt")
+    monkeypatch.setenv(ct2_whisper.ENGINE_ENV, "ctranslate2")
+    settings = Settings(model_dir=tmp_path / "models", library_dir=tmp_path / "lib")
+    paths = {"whisper-tiny": tmp_path / "tiny.pt", "all-minilm-l6-v2": MODELS / "sentence-transformers" / "all-MiniLM-L6-v2"}
+    enc = WhisperSpeechEncoder(get_spec("whisper-tiny"), settings, paths)
+    assert enc.language is None and isinstance(enc.model, ct2_whisper.CT2Whisper) and enc.model.is_multilingual
+    config = __import__("json").loads((enc.model.folder / "config.json").read_text())
+    assert len(config["lang_ids"]) == 99 and config["lang_ids"][0] == 50259  # <|en|>
+    seen: list[float] = []
+    real = enc.model.detect_language
+
+    def spy(audio: np.ndarray) -> str:
+        seen.append(float(np.abs(audio[:8000]).max()))  # 0 when the window starts in the silence
+        return real(audio)
+
+    enc.model.detect_language = spy  # type: ignore[method-assign]
+    language = enc._detect_language(place([(40.0, speech("good morning everyone"))], total_s=50.0))
+    assert language in LANGUAGES and len(seen) == 1 and seen[0] > 0.01
+    assert enc.transcribe(silence(5.0)) == (None, [])

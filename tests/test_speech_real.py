@@ -160,8 +160,9 @@ def test_transcript_search_follows_the_catalog_without_a_rebuild(whisper_encoder
     assert not list(library.settings.index_dir.glob("*.bm25"))  # no side files: the catalog's FTS index
 
 
-def test_multilingual_sizes_detect_the_language(tmp_path: Path) -> None:
+def test_multilingual_sizes_detect_the_language(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Mechanics only (random-init tiny weights): the language is detected on speech, not on the leading silence."""
+    monkeypatch.setenv("MEDIASEARCH_WHISPER_ENGINE", "openai")  # spies on openai-whisper's detect_language(mel); test_ct2_whisper covers CTranslate2
     torch = pytest.importorskip("torch")
     whisper = pytest.importorskip("whisper")
     if not have_espeak() or not (MODELS / "sentence-transformers" / "all-MiniLM-L6-v2").is_dir():

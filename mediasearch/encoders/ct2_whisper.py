@@ -361,8 +361,11 @@ class CT2Whisper:
         )
 
     @property
-    def multilingual(self) -> bool:
+    def is_multilingual(self) -> bool:
+        """True for the multilingual sizes (language detection needed), as openai-whisper's model says."""
         return bool(self.model.model.is_multilingual)
+
+    multilingual = is_multilingual
 
     def detect_language(self, audio: np.ndarray) -> str:
         """The most probable language of a 16 kHz waveform (its first 30 s)."""
