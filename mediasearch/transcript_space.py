@@ -86,11 +86,14 @@ def choose(library: "Library", encoders: Iterable["Encoder"], text_model: str | 
     names = [chosen] if chosen else [default_text_model(enc) for enc in speech]
     for name in names:
         check_api_consent(library, name, allow_api=allow_api)
-    with library.transaction():
-        if text_model and chosen != library_text_model(library):
-            library.catalog.set_meta(META_TEXT_MODEL, chosen)
-        if allow_api and any(text_models.is_api_model(n) for n in names):
-            library.catalog.set_meta(META_ALLOW_API, "1")
+    remember = bool(text_model) and chosen != library_text_model(library)
+    consent = allow_api and any(text_models.is_api_model(n) for n in names) and library.catalog.meta(META_ALLOW_API) != "1"
+    if remember or consent:  # no empty write transaction on every run
+        with library.transaction():
+            if remember:
+                library.catalog.set_meta(META_TEXT_MODEL, chosen)
+            if consent:
+                library.catalog.set_meta(META_ALLOW_API, "1")
     for enc in speech:  # a loaded encoder is shared by the process: always say which model
         enc.use_text_model(chosen or default_text_model(enc))  # type: ignore[attr-defined]
     return chosen
