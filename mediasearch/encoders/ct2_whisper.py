@@ -339,9 +339,15 @@ def ensure_converted(weights_path: Path, settings: Settings, *, size: str | None
         try:
             shutil.rmtree(tmp)  # the converter wants to create it
             convert(Path(weights_path), tmp, size=size, quantization=quantization)
+            if is_complete(folder):  # another process finished first: keep its copy
+                return folder
             if folder.exists():  # an incomplete earlier attempt
                 shutil.rmtree(folder, ignore_errors=True)
-            os.replace(tmp, folder)
+            try:
+                os.replace(tmp, folder)
+            except OSError:
+                if not is_complete(folder):  # not a lost race with another process: a real failure
+                    raise
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
         logger.info("converted %s to CTranslate2 %s in %s", weights_path, quantization, folder)
