@@ -241,3 +241,29 @@ def test_decode_workers_follow_the_environment(monkeypatch: pytest.MonkeyPatch) 
     assert decode_workers() == 3
     monkeypatch.delenv("MEDIASEARCH_DECODE_WORKERS")
     assert 1 <= decode_workers() <= 8
+
+
+def test_many_small_chunks_index_everything_and_still_find_renames(
+    library: Library, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shutil
+
+    from mediasearch import indexing
+    from mediasearch.decode import source
+
+    monkeypatch.setattr(indexing, "HOLD_BYTES", 1)  # every file is a chunk of its own
+    folder = tmp_path / "photos"
+    paths = [mf.make_image(folder / f"p{i}.jpg", seed=i) for i in range(5)]
+    mf.make_audio(folder / "tone.wav", duration_s=1.5)
+    events = []
+    r1 = index_paths(library, [folder], encoders=["baseline-image", "baseline-audio"], progress=events.append)
+    assert (r1.new, r1.encoders["baseline-image"].items, r1.encoders["baseline-audio"].items) == (6, 5, 1)
+    assert source.held_bytes() == 0  # every buffer was let go
+    embed = [p for p in events if p.stage == "embed images"]
+    assert [p.done for p in embed] == sorted(p.done for p in embed) and embed[-1].done == 5  # one bar, counting on
+    shutil.move(paths[0], folder / "renamed.jpg")
+    mf.make_image(folder / "new.jpg", seed=50)
+    r2 = index_paths(library, [folder], encoders=["baseline-image", "baseline-audio"])
+    assert (r2.moved, r2.new, r2.removed, r2.unchanged) == (1, 1, 0, 5)
+    assert r2.encoders["baseline-image"].items == 1
+    assert library.catalog.live_count("baseline-image") == 6
