@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Iterable
 import numpy as np
 
 from mediasearch.encoders import text_models
-from mediasearch.errors import ApiOptInRequiredError
+from mediasearch.errors import ApiOptInRequiredError, UnknownTextModelError
 from mediasearch.media import Stream
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -104,7 +104,12 @@ def for_search(library: "Library", enc: "Encoder") -> None:
     if not is_speech(enc):
         return
     stored = library.index_config(enc.name) or {}
-    name = stored.get("text_model") or library_text_model(library) or default_text_model(enc)
+    fallback = library_text_model(library) or default_text_model(enc)
+    name = stored.get("text_model") or fallback
+    try:
+        text_models.text_model_spec(name)
+    except UnknownTextModelError:  # a model this version does not know: the space check says what to run
+        name = fallback
     check_api_consent(library, name)  # the query is sent too
     enc.use_text_model(name)  # type: ignore[attr-defined]
 

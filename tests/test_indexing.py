@@ -186,7 +186,8 @@ def test_missing_weights_fail_before_any_work(library: Library, tmp_path: Path) 
 
 
 def test_speech_index_follows_its_text_model(settings, tmp_path: Path, shared_models: Path) -> None:
-    """A Whisper index built with one sentence model is rebuilt (not mixed) under another."""
+    """A Whisper index built with one sentence model is re-embedded (not mixed) under another:
+    the transcripts' text again, without transcribing again."""
     import audio_factory as af
 
     from mediasearch.errors import QueryError
@@ -206,7 +207,9 @@ def test_speech_index_follows_its_text_model(settings, tmp_path: Path, shared_mo
         with pytest.raises(QueryError, match="rebuild"):
             search(lib, Query(Modality.TEXT, text="kettle"), encoder="whisper-tiny.en")
         report = index_paths(lib, [folder], encoders=enc)
-        assert report.encoders["whisper-tiny.en"].items == 1  # re-embedded in the current space
+        assert report.encoders["whisper-tiny.en"].items == 0  # not transcribed again
+        assert lib.index_config("whisper-tiny.en") == {"text_model": "all-minilm-l6-v2"}
+        assert lib.catalog.store_events(5)[0]["event"] == "re-embedded"  # the text embedded in the current space
         hits = search(lib, Query(Modality.TEXT, text="is boiling"), encoder="whisper-tiny.en")
         assert hits and hits[0].path == folder / "s.wav" and "boiling" in (hits[0].text or "").lower()
 
