@@ -47,7 +47,11 @@ def _start_service(settings) -> subprocess.Popen:  # noqa: ANN001
 def _searches(settings) -> int:  # noqa: ANN001
     from mediasearch.serve import find_service
 
+    deadline = time.monotonic() + 20
     info = find_service(settings)
+    while info is None and time.monotonic() < deadline:  # a busy machine may miss the 0.5 s health check
+        time.sleep(0.2)
+        info = find_service(settings, timeout_s=5)
     assert info is not None
     status, data = info.request("GET", "/health", timeout_s=10)
     assert status == 200
