@@ -255,6 +255,7 @@ def hf_whisper_from_openai(checkpoint: dict[str, Any], *, size: str | None, toke
         eos_token_id=eot,
         decoder_start_token_id=sot,
     )
+    config.dtype = torch.float32  # what the converter reads (else it asks for the deprecated torch_dtype)
     model = WhisperForConditionalGeneration(config).eval()
     mapped = {hf_key(k): v.float() for k, v in state.items()}
     mapped["proj_out.weight"] = mapped["model.decoder.embed_tokens.weight"]
