@@ -529,7 +529,10 @@ def report(spec: Any, settings: Settings) -> dict[str, Any]:
     elif requested not in ("auto",) and not requested.startswith("invalid"):
         reason = f"forced to {requested} by the settings"
     elif spec.family == "whisper" and not decisions:
-        reason = f"{engine}; the sentence model's path is measured on first use where it runs on torch"
+        reason = (
+            f"{engine}; bf16 not used for transcription (openai-whisper rejects bf16 audio features, CTranslate2 runs int8); "
+            "the sentence model's path is measured on first use where it runs on torch"
+        )
     elif decisions:
         reason = "; ".join(f"{d['key'].get('component')} on {d['device']}: {d['reason']}" for d in decisions)
     elif not cpu.bf16_native:
