@@ -68,6 +68,10 @@ def explain(exc: BaseException, *, library_dir: Path | None = None, catalog_path
         return Explained(f"error: {_one_line(str(exc))}")
     if isinstance(exc, OSError):
         return _explain_os(exc, library_dir=library_dir)
+    if type(exc).__module__.startswith("pymilvus"):  # the vector store failed mid-command (not imported here)
+        detail = getattr(exc, "message", "") or str(exc) or type(exc).__name__
+        return Explained(f"the Milvus vector store failed: {_one_line(detail)}; check that it runs and is reachable, "
+                         "then run again — everything committed is kept")
     if isinstance(exc, MemoryError):
         return Explained("out of memory; try a smaller --batch-size or fewer --threads")
     name = type(exc).__name__

@@ -161,6 +161,42 @@ def test_migrate_local_to_milvus_lite_and_back_keeps_every_vector(tmp_path: Path
         assert _hits(library, photos[1]) == before and _hits(library, photos[1], group=False) == frames
 
 
+def test_migration_killed_half_way_resumes_without_duplicates(tmp_path: Path) -> None:
+    _media(tmp_path / "media", 4)
+    settings = _settings(tmp_path)
+    lite = f"milvus-lite://{tmp_path / 'vectors.db'}"
+    with Library(settings) as library:
+        with library.writing():
+            index_paths(library, [tmp_path / "media"], encoders=[ENC])
+        local = _local_vectors(library)
+    code = f"""
+        import os, signal
+        from pathlib import Path
+        from mediasearch.config import Settings
+        from mediasearch.library import Library
+        from mediasearch.store import migrate as m
+        m.BATCH = 1
+        def die(p):
+            if p.done >= 3:
+                os.kill(os.getpid(), signal.SIGKILL)  # no cleanup, no flush
+        lib = Library(Settings(library_dir=Path({str(settings.library_dir)!r}), model_dir=Path({str(settings.model_dir)!r})))
+        with lib.writing():
+            m.migrate(lib, {lite!r}, progress=die)
+    """
+    proc = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, timeout=120,
+                          cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert proc.returncode == -9, proc.stderr
+    with Library(settings) as library:
+        assert library.store_uri.is_local  # not switched
+        with library.writing():
+            report = migrate(library, lite)
+        entry = report.encoders[ENC]
+        assert report.switched and report.resumed and entry["already_there"] >= 2
+        assert entry["copied"] + entry["already_there"] == len(local) == entry["verified"]["count"]
+        got = _milvus_vectors(library)
+        assert got.keys() == local.keys() and all(np.array_equal(got[i], local[i]) for i in local)
+
+
 def test_migration_that_does_not_verify_does_not_switch(tmp_path: Path) -> None:
     _media(tmp_path / "media", 3)
     settings = _settings(tmp_path)
@@ -296,6 +332,12 @@ def test_unreachable_milvus_fails_fast_with_a_clear_error(tmp_path: Path) -> Non
                 with library.writing():
                     library.stage_vectors(ENC, np.array([1]), _unit(1, 1220))
         assert time.monotonic() - t0 < 15
+        from pymilvus.exceptions import MilvusException
+
+        from mediasearch.cli_errors import explain
+
+        said = explain(MilvusException(message="server closed the stream")).message  # a failure mid-command
+        assert said.startswith("the Milvus vector store failed: server closed the stream; check")
     finally:
         silent.close()
         for conn in held:
