@@ -180,16 +180,6 @@ class ClapEncoder(WindowedAudioEncoder):
         self._setup(model, weights)
         logger.info("loaded %s from %s on %s (%s)", spec.name, weights, self.device, self.precision.precision)
 
-    @classmethod
-    def from_parts(cls, spec: EncoderSpec, settings: "Settings", model: Any, feature_extractor: Any, folder: Path) -> "ClapEncoder":
-        """An encoder around an already built ClapModel (tests and benchmarks with random weights)."""
-        enc = cls.__new__(cls)
-        WindowedAudioEncoder.__init__(enc, spec, settings, {})
-        enc.feature_extractor = feature_extractor
-        enc.folder = Path(folder)
-        enc._setup(model, None)
-        return enc
-
     def _setup(self, model: Any, weights_path: Path | None) -> None:
         import torch
 
