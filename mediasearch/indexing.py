@@ -203,10 +203,11 @@ def index_paths(
             visual = [enc for enc in loaded.values() if not enc.owns_segments]
             owners = [enc for enc in loaded.values() if enc.owns_segments]
             chunked = _ChunkedReporter(rep)
+            stage = _VisualStage(library, visual, report, chunked, cancel, retry_failed=retry_failed, executor=executor) if visual else None
 
-            def embed(batch: list[Asset]) -> None:
-                if visual:
-                    _VisualStage(library, visual, report, chunked, cancel, retry_failed=retry_failed, executor=executor).run(batch)
+            def embed(batch: list[Asset], *, final: bool = False) -> None:
+                if stage is not None:  # one stage for the whole run: batches fill across chunks
+                    stage.run(batch, final=final)
                 for enc in owners:
                     _run_asset_encoder(library, enc, batch, report, chunked, cancel, retry_failed=retry_failed, executor=executor)
 
@@ -214,7 +215,7 @@ def index_paths(
             # decoded from the buffer its hash was computed from (one read per file)
             _mark_and_sweep(library, root_paths, report, rep, cancel, on_fresh=embed, chunked=chunked)
             assets = _assets_under(library, root_paths)
-            embed(assets)  # what is left: unchanged files some encoder has not done yet
+            embed(assets, final=True)  # what is left: unchanged files some encoder has not done yet
         except (CancelledError, KeyboardInterrupt):
             report.cancelled = True
             log.info("indexing cancelled; what was done is kept, run again to resume")
@@ -672,21 +673,28 @@ class _VisualStage:
         self.last_checkpoint = time.monotonic()
         self.checkpoints = 0
         self.decode_s = 0.0
+        #: assets some run() call took on (pending or done): later calls leave them alone
+        self.fed: set[int] = set()
         self._keys = {e.name: attempt_key(e) for e in encoders}
 
-    def run(self, assets: list[Asset]) -> None:
+    def run(self, assets: list[Asset], *, final: bool = True) -> None:
+        """Decode and embed what ``assets`` still need. ``final=False`` (a chunk of a longer
+        run): what is staged is committed, but a partial batch stays pending for the next
+        call, so batches keep filling across chunks; assets given before are not redone."""
         cat = self.library.catalog
         need: dict[int, list[Encoder]] = {}
         done_by = {e.name: cat.assets_settled_by(e.name, attempt_key(e), retry_failed=self.retry_failed) for e in self.encoders}
         for asset in assets:
-            if asset.kind not in _VISUAL_KINDS:
+            if asset.kind not in _VISUAL_KINDS or asset.id in self.fed:
                 continue
             encs = [e for e in self.encoders if asset.id not in done_by[e.name]]
             if encs:
                 need[asset.id] = encs
         todo = [a for a in assets if a.id in need]
+        self.fed.update(need)
         self.rep.start("embed images", len(todo))
         t_stage = time.monotonic()
+        embed_before = sum(self.report.encoders[e.name].wall_s for e in self.encoders)
         done = 0
         if self.executor is None:
             source = _prefetch(self._decode_all(todo), depth=4, cancel=self.cancel)
@@ -721,11 +729,12 @@ class _VisualStage:
                 self.checkpoints == 0 or time.monotonic() - self.last_checkpoint > self.library.settings.checkpoint_s
             ):
                 self._checkpoint()
-        self._flush()
+        if final:
+            self._flush()
         self._checkpoint()
         stage_s = time.monotonic() - t_stage
         # Decoding is shared: charge each encoder an equal part of the stage time it did not spend embedding.
-        embed_total = sum(self.report.encoders[e.name].wall_s for e in self.encoders)
+        embed_total = sum(self.report.encoders[e.name].wall_s for e in self.encoders) - embed_before
         overhead = max(stage_s - embed_total, 0.0) / max(len(self.encoders), 1)
         for e in self.encoders:
             self.report.encoders[e.name].wall_s += overhead

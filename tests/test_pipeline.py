@@ -251,13 +251,27 @@ def test_many_small_chunks_index_everything_and_still_find_renames(
     from mediasearch import indexing
     from mediasearch.decode import source
 
+    from mediasearch.encoders import registry
+
     monkeypatch.setattr(indexing, "HOLD_BYTES", 1)  # every file is a chunk of its own
     folder = tmp_path / "photos"
     paths = [mf.make_image(folder / f"p{i}.jpg", seed=i) for i in range(5)]
     mf.make_audio(folder / "tone.wav", duration_s=1.5)
+    batches: list[int] = []
+    real_load_encoder = registry.load_encoder
+
+    def load_encoder(name, settings):
+        enc = real_load_encoder(name, settings)
+        if name == "baseline-image":
+            real_embed = enc.embed_images
+            enc.embed_images = lambda images: batches.append(len(images)) or real_embed(images)
+        return enc
+
+    monkeypatch.setattr("mediasearch.indexing.load_encoder", load_encoder)
     events = []
     r1 = index_paths(library, [folder], encoders=["baseline-image", "baseline-audio"], progress=events.append)
     assert (r1.new, r1.encoders["baseline-image"].items, r1.encoders["baseline-audio"].items) == (6, 5, 1)
+    assert batches == [4, 1]  # a batch fills across chunks (batch_size 4)
     assert source.held_bytes() == 0  # every buffer was let go
     embed = [p for p in events if p.stage == "embed images"]
     assert [p.done for p in embed] == sorted(p.done for p in embed) and embed[-1].done == 5  # one bar, counting on
