@@ -281,3 +281,26 @@ def test_many_small_chunks_index_everything_and_still_find_renames(
     assert (r2.moved, r2.new, r2.removed, r2.unchanged) == (1, 1, 0, 5)
     assert r2.encoders["baseline-image"].items == 1
     assert library.catalog.live_count("baseline-image") == 6
+
+
+def test_audio_read_ahead_stops_when_the_reader_is_dropped(tmp_path: Path) -> None:
+    import gc
+    import threading
+    import time
+
+    from mediasearch.decode.audio import iter_blocks
+
+    path = mf.make_audio(tmp_path / "long.wav", duration_s=60.0)
+    blocks = iter_blocks(path, 16_000, block_s=1.0)
+    first = next(blocks)
+    assert first.size == 16_000
+    assert any(t.name == "mediasearch-audio-decode" for t in threading.enumerate())
+    del blocks
+    gc.collect()
+    deadline = time.monotonic() + 5
+    while any(t.name == "mediasearch-audio-decode" for t in threading.enumerate()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(t.name == "mediasearch-audio-decode" for t in threading.enumerate())
+    # read whole, the blocks are the same with or without read-ahead (contiguous, in order)
+    whole = np.concatenate(list(iter_blocks(path, 16_000, block_s=7.0)))
+    assert whole.size == 60 * 16_000
