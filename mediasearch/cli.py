@@ -365,6 +365,10 @@ def cmd_status(args: argparse.Namespace) -> int:
         writer = _writer_info(settings)
         coverage = coverage_warnings(library, library.indexed_encoders())
         per_encoder = {name: library.coverage(name) for name in library.indexed_encoders()}
+        from mediasearch import transcript_space
+
+        text_model = transcript_space.library_text_model(library)
+        spaces = {name: (library.index_config(name) or {}).get("text_model") for name in library.indexed_encoders()}
     data = {
         "library": str(settings.library_dir),
         "model_dir": str(settings.model_dir),
@@ -379,11 +383,16 @@ def cmd_status(args: argparse.Namespace) -> int:
         "coverage": per_encoder,
         "store_events": events,
         "writer": writer,
+        "text_model": text_model,
+        "transcript_models": {k: v for k, v in spaces.items() if v},
     }
     if args.json:
         print(json.dumps(data, indent=2))
         return 0
     print(f"library: {settings.library_dir}")
+    if data["transcript_models"] or text_model:
+        used = ", ".join(f"{k}: {v}" for k, v in data["transcript_models"].items())
+        print(f"transcript text model: {text_model or 'default'}" + (f" ({used})" if used else ""))
     rows = [[kind, str(c.get("ok", 0)), str(c.get("skipped", 0))] for kind, c in sorted(counts["assets"].items())]
     print(_table(rows, ["kind", "indexed", "skipped"]) if rows else "no files indexed yet")
     if counts["encoders"]:

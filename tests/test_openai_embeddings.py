@@ -305,6 +305,8 @@ def test_speech_library_indexed_and_searched_through_the_openai_endpoint(
         after = [(s.asset_id, s.start_s, s.end_s, s.text) for s in library.catalog.speech_segments("whisper-tiny.en")]
         assert after == before and library.index_config("whisper-tiny.en") == {"text_model": "all-minilm-l6-v2"}
         assert any(e["event"] == "re-embedded" for e in library.catalog.store_events(10))
+    status = json.loads(_cli([*lib, "status", "--json"], capsys)[1])
+    assert status["text_model"] == "all-minilm-l6-v2" and status["transcript_models"] == {"whisper-tiny.en": "all-minilm-l6-v2"}
     n_requests = len(api.requests)
     rc, out, err = _cli([*lib, "search", "--text", "snow cancelled the game", "--no-server", "--json"], capsys)
     assert rc == 0, err
