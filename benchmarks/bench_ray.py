@@ -27,6 +27,11 @@ decode time for a 224 px model (1600x1200 and 12 MP), catalog bytes and the sing
 writer's time per new file (2,000 small images, baseline-image), and whisper-tiny.en's
 real-time factor and segments per hour on espeak-ng speech (when its weights are in
 MODELS and espeak-ng is installed).
+
+``--milvus-memory N`` prints Milvus Lite's *marginal* resident memory and disk per vector
+(768-d, FLAT, HNSW M 32 / efConstruction 80, IVF_SQ8 nlist 1024): the growth of this
+process tree (Milvus Lite runs inside it) and of the data folder between N/2 and N
+flushed, loaded and searched vectors, so the engine's fixed cost drops out.
 """
 
 from __future__ import annotations
@@ -39,6 +44,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Sequence
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -160,6 +166,63 @@ def scale_inputs(model_dir: Path, tmp: Path) -> None:
     )
 
 
+def milvus_memory(n: int, tmp: Path, dim: int = 768, kinds: Sequence[str] = ("FLAT", "HNSW", "IVF_SQ8")) -> None:
+    """Marginal bytes per vector of Milvus Lite in memory and on disk, per index type."""
+    import numpy as np
+    import psutil
+    from pymilvus import DataType, MilvusClient
+
+    rng = np.random.default_rng(0)
+    centres = rng.normal(size=(200, dim)).astype(np.float32)
+    params = {"FLAT": {}, "HNSW": {"M": 32, "efConstruction": 80}, "IVF_FLAT": {"nlist": 1024}, "IVF_SQ8": {"nlist": 1024}}
+
+    def vectors(m: int) -> "np.ndarray":
+        v = centres[rng.integers(0, len(centres), m)] + 0.5 * rng.normal(size=(m, dim)).astype(np.float32)
+        return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+    def resident() -> int:
+        me = psutil.Process()
+        return sum(proc.memory_info().rss for proc in [me, *me.children(recursive=True)])
+
+    def disk(folder: Path) -> int:
+        return sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
+
+    for kind in kinds:
+        folder = tmp / f"milvus-{kind}"
+        folder.mkdir()
+        client = MilvusClient(str(folder / "m.db"))
+        schema = client.create_schema(auto_id=False)
+        schema.add_field("id", DataType.INT64, is_primary=True)
+        schema.add_field("asset", DataType.INT64)
+        schema.add_field("kind", DataType.VARCHAR, max_length=8)
+        schema.add_field("vec", DataType.FLOAT_VECTOR, dim=dim)
+        client.create_collection("c", schema=schema)
+        index = client.prepare_index_params()
+        index.add_index("vec", index_type=kind, metric_type="IP", params=params[kind])
+        client.create_index("c", index)
+        client.load_collection("c")
+        points, done, t0 = [], 0, time.monotonic()
+        for target in (n // 2, n):
+            for start in range(done, target, 5000):
+                m = min(5000, target - start)
+                v = vectors(m)
+                client.insert("c", [{"id": start + k, "asset": start + k, "kind": "image", "vec": v[k].tolist()} for k in range(m)])
+            done = target
+            client.flush("c")
+            for _ in range(2):
+                client.search("c", data=[vectors(1)[0].tolist()], limit=10, anns_field="vec")
+            points.append((target, resident(), disk(folder)))
+        (n1, r1, d1), (n2, r2, d2) = points
+        per_r, per_d = (r2 - r1) / (n2 - n1), (d2 - d1) / (n2 - n1)
+        print(
+            f"Milvus Lite {kind}, {dim}-d: {time.monotonic() - t0:.0f} s; resident {r1 / 1e6:.0f} -> {r2 / 1e6:.0f} MB = {per_r:.0f} B "
+            f"per vector ({per_r / 1e3:.2f} GB per million; raw {4 * dim} B); disk {d1 / 1e6:.0f} -> {d2 / 1e6:.0f} MB = {per_d:.0f} B "
+            f"per vector ({per_d / 1e3:.2f} GB per million)",
+            flush=True,
+        )
+        client.close()
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--images", type=int, default=64)
@@ -172,7 +235,17 @@ def main() -> int:
     ap.add_argument("--repeats", type=int, default=1)
     ap.add_argument("--model-dir", default=os.environ.get("MEDIASEARCH_MODEL_DIR"))
     ap.add_argument("--inputs", action="store_true", help="print the per-item figures of docs/SCALE.md instead")
+    ap.add_argument("--milvus-memory", type=int, metavar="N", help="print Milvus Lite's memory and disk per vector (N vectors) instead")
     args = ap.parse_args()
+    if args.milvus_memory:
+        tmp = Path(tempfile.mkdtemp(prefix="bench-ray-milvus-"))
+        try:
+            print(f"machine: {os.cpu_count()} cores; load average at start {os.getloadavg()[0]:.2f}")
+            milvus_memory(args.milvus_memory, tmp)
+            print(f"load average at end {os.getloadavg()[0]:.2f}")
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        return 0
     if args.inputs:
         tmp = Path(tempfile.mkdtemp(prefix="bench-ray-inputs-"))
         try:
