@@ -1076,6 +1076,10 @@ def _run_asset_encoder(
         if executor is None:  # remote workers run side by side: their times overlap (stage wall below)
             stats.wall_s += outcome.wall_s
         segs = encoding.segments
+        if executor is not None and segs and transcript_space.is_speech(enc) and enc.text_model_name != enc.spec.options.get("text_model"):  # type: ignore[attr-defined]
+            # workers embed with the spec's text model; this library chose another: embed the text here
+            for seg, vector in zip(segs, enc.embedder.embed_passages([s.text or "" for s in segs])):  # type: ignore[attr-defined]
+                seg.vector = vector
         stream = Stream.SPEECH if Stream.SPEECH in enc.spec.streams else Stream.AUDIO
         with library.transaction():
             old = [s.id for s in cat.segments_of(asset.id, source=enc.name)]

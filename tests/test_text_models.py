@@ -239,3 +239,48 @@ def test_whisper_encoders_take_the_librarys_text_model(shared_models: Path, tmp_
     finally:
         enc.model_paths.pop("e5-small-v2", None)
         enc.use_text_model("all-minilm-l6-v2")
+
+
+def test_with_an_executor_the_writer_embeds_transcripts_with_the_librarys_model(shared_models: Path, tmp_path: Path) -> None:
+    """Workers (another process, a cluster) embed with the spec's text model; the writer
+    embeds the text again with the library's, so the index holds one space."""
+    pytest.importorskip("whisper")
+    import audio_factory as af
+
+    from mediasearch.encoders.registry import load_encoder
+    from mediasearch.indexing import encode_one, index_paths
+    from mediasearch.library import Library
+
+    if not af.have_espeak():
+        pytest.skip("espeak-ng not installed")
+    media = tmp_path / "speech"
+    media.mkdir()
+    af.write_audio(media / "s.wav", af.place([(0.5, af.speech("the red kettle is boiling"))], total_s=4.0))
+    folder, _, _ = random_model_folder(tmp_path / "e5", "e5-small-v2",
+                                       architecture={**text_models.ARCHITECTURES["e5-small-v2"], "num_hidden_layers": 2})
+    settings = Settings(model_dir=shared_models, library_dir=tmp_path / "lib", precision="fp32")
+    enc = load_encoder("whisper-tiny.en", settings)
+
+    class LikeAWorker:
+        """Encodes as a fresh worker would: with the spec's text model."""
+
+        def encode_assets(self, encoder, assets, *, settings, cancel):  # noqa: ANN001
+            for asset in assets:
+                chosen = enc.text_model_name
+                enc.use_text_model("all-minilm-l6-v2")
+                outcome = encode_one(enc, asset, cancel=cancel)
+                enc.use_text_model(chosen)
+                yield asset, outcome
+
+    enc.model_paths["e5-small-v2"] = folder
+    try:
+        with Library(settings) as lib:
+            report = index_paths(lib, [media], encoders=["whisper-tiny.en"], text_model="e5-small-v2", executor=LikeAWorker())
+            assert report.encoders["whisper-tiny.en"].items == 1
+            (seg, *_) = lib.catalog.speech_segments("whisper-tiny.en")
+            want = enc.embedder.embed_passages([seg.text])
+            scores, ids = lib.index("whisper-tiny.en").search(want, 1)
+            assert int(ids[0][0]) == seg.id and float(scores[0][0]) > 0.9999
+    finally:
+        enc.model_paths.pop("e5-small-v2", None)
+        enc.use_text_model("all-minilm-l6-v2")
