@@ -253,10 +253,10 @@ def _print_api_cost(library, encoders: Sequence[str], text_model: str | None, al
     estimate = transcript_space.cost_estimate(library, encoders, name)
     assert estimate is not None
     print(f"text model {name}: transcripts are sent to {endpoint_url()}", file=sys.stderr)
-    print(f"cost estimate, transcripts to re-embed: {estimate.text()}", file=sys.stderr)
+    print(f"cost estimate, transcripts to re-embed and catalogued speech: {estimate.text()}", file=sys.stderr)
     rate = estimate.price_per_mtok
     per_hour = f" (≈ ${60 * TOKENS_PER_SPEECH_MINUTE * rate / 1e6:.4f} per hour of speech)" if rate is not None else ""
-    print(f"cost estimate, new speech: about {TOKENS_PER_SPEECH_MINUTE} tokens per minute transcribed{per_hour}", file=sys.stderr)
+    print(f"cost estimate, files not scanned yet: about {TOKENS_PER_SPEECH_MINUTE} tokens per minute of speech{per_hour}", file=sys.stderr)
 
 
 # -- search --------------------------------------------------------------------------

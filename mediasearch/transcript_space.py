@@ -176,15 +176,19 @@ def reembed_transcripts(
 def cost_estimate(library: "Library", encoders: Iterable[str], text_model: str | None = None) -> "CostEstimate | None":
     """What embedding with an API model will cost in this run, before it starts: the
     transcripts already in the catalog when the model changes (all their text, counted),
-    nothing for those already embedded with it. None when the model is self-hosted.
-    New speech is not known before it is transcribed; the CLI says the per-minute rate."""
+    nothing for those already embedded with it, plus the speech minutes of catalogued
+    audio and video not transcribed yet (at TOKENS_PER_SPEECH_MINUTE). None when the model
+    is self-hosted. Files not scanned yet are unknown; the CLI says the per-minute rate."""
     from mediasearch.encoders.openai_embeddings import estimate_cost
     from mediasearch.encoders.registry import REGISTRY
 
     name = text_models.normalise_name(text_model) if text_model else library_text_model(library)
     if not name or not text_models.is_api_model(name):
         return None
+    from mediasearch.media import AssetStatus, MediaKind
+
     texts: list[str] = []
+    minutes = 0.0
     for encoder in encoders:
         spec = REGISTRY.get(encoder)
         if spec is None or Stream.SPEECH not in spec.streams:
@@ -192,4 +196,10 @@ def cost_estimate(library: "Library", encoders: Iterable[str], text_model: str |
         stored = library.index_config(encoder) or {}
         if stored.get("text_model") and stored.get("text_model") != name:
             texts += [s.text or "" for s in library.catalog.speech_segments(encoder)]
-    return estimate_cost(name[len(text_models.API_PREFIX) :], texts)
+        # files already in the catalog that this encoder has not transcribed (new files are not known yet)
+        settled = library.catalog.assets_settled_by(encoder)
+        for kind in (MediaKind.AUDIO, MediaKind.VIDEO):
+            for asset in library.catalog.assets(status=AssetStatus.OK, kind=kind):
+                if asset.id not in settled and asset.duration_s:
+                    minutes += asset.duration_s / 60.0
+    return estimate_cost(name[len(text_models.API_PREFIX) :], texts, speech_minutes=minutes)

@@ -312,3 +312,31 @@ def test_speech_library_indexed_and_searched_through_the_openai_endpoint(
     assert rc == 0, err
     assert Path(json.loads(out)[0]["path"]).name == "football.wav"
     assert len(api.requests) == n_requests  # self-hosted now: nothing sent
+
+
+def test_cost_estimate_counts_transcripts_to_re_embed_and_catalogued_speech(tmp_path: Path) -> None:
+    from mediasearch import transcript_space
+    from mediasearch.catalog import STATE_DONE
+    from mediasearch.config import Settings
+    from mediasearch.library import Library
+    from mediasearch.media import AssetStatus, MediaKind, Stream
+
+    enc = "whisper-tiny.en"
+    with Library(Settings(library_dir=tmp_path / "lib", model_dir=tmp_path / "models")) as lib:
+        with lib.writing("test"):
+            with lib.transaction():
+                cat = lib.catalog
+                cat.upsert_asset(tmp_path / "new.wav", kind=MediaKind.AUDIO, size=1, mtime_ns=1, content_hash="a", status=AssetStatus.OK, duration_s=120.0)
+                done = cat.upsert_asset(tmp_path / "done.wav", kind=MediaKind.AUDIO, size=1, mtime_ns=1, content_hash="b", status=AssetStatus.OK, duration_s=600.0)
+                cat.add_segments(done, Stream.SPEECH, [(0.0, 2.0)], texts=["x" * 40], source=enc)
+                cat.set_encoder_state(done, enc, STATE_DONE)
+            lib.set_index_config(enc, {"text_model": "all-minilm-l6-v2"})
+        est = transcript_space.cost_estimate(lib, [enc], "openai:text-embedding-3-small")
+        assert est is not None and est.speech_minutes == pytest.approx(2.0)
+        counted = oe.TokenCounter().count("x" * 40)
+        assert est.tokens == counted + 2 * oe.TOKENS_PER_SPEECH_MINUTE  # the done file's text, the new file's minutes
+        assert transcript_space.cost_estimate(lib, [enc], "e5-small-v2") is None  # self-hosted: nothing to pay
+        # already embedded with the API model: only the new file's minutes
+        with lib.writing("test"):
+            lib.set_index_config(enc, {"text_model": "openai:text-embedding-3-small"})
+        assert transcript_space.cost_estimate(lib, [enc], "openai:text-embedding-3-small").tokens == 2 * oe.TOKENS_PER_SPEECH_MINUTE
