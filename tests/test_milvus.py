@@ -342,3 +342,21 @@ def test_unreachable_milvus_fails_fast_with_a_clear_error(tmp_path: Path) -> Non
         silent.close()
         for conn in held:
             conn.close()
+
+
+def test_a_milvus_lite_file_open_in_another_process_is_a_clear_error(tmp_path: Path) -> None:
+    from mediasearch.index.milvus_backend import connect
+    from mediasearch.store.uri import parse_store_uri
+
+    uri = parse_store_uri(f"milvus-lite://{tmp_path / 'held.db'}")
+    code = f"from mediasearch.index.milvus_backend import connect; from mediasearch.store.uri import parse_store_uri\n" \
+           f"connect(parse_store_uri({uri.text!r})); print('holding', flush=True); import time; time.sleep(60)"
+    holder = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True, cwd=REPO,
+                              env={**os.environ, "PYTHONPATH": str(REPO)})
+    try:
+        assert holder.stdout.readline().strip() == "holding"
+        with pytest.raises(VectorStoreUnavailableError, match="open in another process"):
+            connect(uri)
+    finally:
+        holder.kill()
+        holder.wait()

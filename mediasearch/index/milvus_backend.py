@@ -78,6 +78,10 @@ def connect(uri: StoreURI) -> "object":
             logging.getLogger("grpc._server").setLevel(logging.CRITICAL)
             # ... and has no session timestamps for iterators (pymilvus falls back to the client's clock)
             logging.getLogger("pymilvus.client.iterator.query_iterator").setLevel(logging.ERROR)
+            # a file another process holds is reported once, by us, not as its traceback
+            logging.getLogger("milvus_lite.server_manager").setLevel(logging.CRITICAL)
+            if _lite_locked(uri):
+                raise _unavailable(uri, RuntimeError("locked"))
         try:
             client = MilvusClient(uri=uri.client_uri(), token=uri.token(), timeout=uri.connect_timeout_s)
         except Exception as exc:  # pymilvus raises MilvusException / ConnectionConfigException without detail
