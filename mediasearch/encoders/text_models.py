@@ -323,7 +323,15 @@ def load_text_embedder(
     endpoint and key from the environment. Raises UnknownTextModelError.
     """
     spec = text_model_spec(name)
-    key = (spec.name, str(folder or settings.model_dir))
+    if spec.hosting == "api":  # a changed endpoint or key is another client
+        import hashlib
+        import os
+
+        from mediasearch.encoders.openai_embeddings import KEY_ENV, base_url
+
+        key = (spec.name, base_url() + "#" + hashlib.sha256(os.environ.get(KEY_ENV, "").encode()).hexdigest()[:16])
+    else:
+        key = (spec.name, str(folder or settings.model_dir))
     with _lock:
         emb = _cache.get(key)
         if emb is not None:

@@ -218,7 +218,7 @@ class WhisperSpeechEncoder(Encoder):
     def embedder(self):  # -> text_models.TextEmbedder
         """The text model of :attr:`text_model_name` (``embed_passages`` / ``embed_queries``)."""
         emb = self._embedder
-        if emb is None or emb.name != self.text_model_name:
+        if emb is None or emb.name != self.text_model_name or getattr(emb, "hosting", "") == "api":  # API: endpoint/key may change
             from mediasearch.encoders.text_models import load_text_embedder, text_model_spec
 
             spec = text_model_spec(self.text_model_name)
