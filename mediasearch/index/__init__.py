@@ -1,5 +1,6 @@
 """Vector indexes: the protocol (base.py), the exact NumPy oracle and the FAISS backends,
-chosen by name.
+chosen by name. The Milvus backend (milvus_backend.py) lives in a Milvus collection
+rather than in memory, so it is opened through the library's store (``--store``), not here.
 
 ``choose_kind(n, dim)``: exact flat search below :data:`HNSW_FROM` vector cells (n x dim),
 HNSW above. Measured on the 2-core development machine (docs/PERFORMANCE.md, "Vector
