@@ -360,3 +360,37 @@ def test_a_milvus_lite_file_open_in_another_process_is_a_clear_error(tmp_path: P
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_a_milvus_server_address_serves_writer_and_readers_at_once(tmp_path: Path) -> None:
+    """milvus:// over real gRPC: Milvus Lite's own server mode stands in for a Milvus server."""
+    probe = socket.socket()
+    probe.bind(("127.0.0.1", 0))
+    port = probe.getsockname()[1]
+    probe.close()
+    server = subprocess.Popen([sys.executable, "-m", "milvus_lite", "server", "--data-dir", str(tmp_path / "server"),
+                               "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while socket.socket().connect_ex(("127.0.0.1", port)) != 0:
+            assert time.monotonic() < deadline and server.poll() is None, "the Milvus Lite server did not start"
+            time.sleep(0.2)
+        photos = _media(tmp_path / "media", 3)
+        address = f"milvus://127.0.0.1:{port}?index=FLAT"
+        env = {"MEDIASEARCH_HOME": str(tmp_path / "lib"), "MEDIASEARCH_MODEL_DIR": str(tmp_path / "models"),
+               "MEDIASEARCH_MILVUS_TOKEN": "root:Milvus"}
+        os.environ["MEDIASEARCH_MILVUS_TOKEN"] = "root:Milvus"
+        with Library(_settings(tmp_path), store=address) as library:
+            with library.writing():  # the writer holds its connection while another process reads
+                index_paths(library, [tmp_path / "media"], encoders=[ENC])
+                hits = _cli(["search", "--image", str(photos[1]), "-k", "2", "--json", "--no-server"], env)
+                assert hits.returncode == 0, hits.stderr
+                assert json.loads(hits.stdout)[0]["path"] == str(photos[1])
+            with library.writing():
+                report = migrate(library, "local")
+            assert report.switched and report.encoders[ENC]["verified"]["identical_top_k"]
+            assert _hits(library, photos[1])[0][0] == "img1.jpg"
+    finally:
+        os.environ.pop("MEDIASEARCH_MILVUS_TOKEN", None)
+        server.kill()
+        server.wait()

@@ -250,6 +250,7 @@ def migrate(
         if target_store is not None:
             target_store.close()
     _delete_old(library, source, records)
+    library._store_asked = None  # from now on the library follows what it remembers
     library._views.clear()
     writer.logs.clear()
     writer.committed.clear()
