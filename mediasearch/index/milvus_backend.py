@@ -21,6 +21,7 @@ lock); a second process gets :class:`~mediasearch.errors.VectorStoreUnavailableE
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import re
@@ -406,11 +407,25 @@ def scratch_index(dim: int, metric: str = "ip", *, index_type: str = "FLAT", fol
         key = folder or ""
         if key not in _scratch:
             _scratch[key] = os.path.join(folder or tempfile.mkdtemp(prefix="mediasearch-milvus-"), "scratch.db")
+            if folder is None:  # the temporary folder goes when the process does
+                atexit.register(_drop_scratch, _scratch[key])
         path = _scratch[key]
     client = connect(parse_store_uri(f"milvus-lite://{path}"))
     name = f"scratch_{os.getpid()}_{next(_scratch_names)}"
     index = MilvusIndex(client, name, dim, metric, index_type=index_type, build_params=build_params)
     return index
+
+
+def _drop_scratch(path: str) -> None:
+    import shutil
+
+    uri = parse_store_uri(f"milvus-lite://{path}")
+    with _clients_lock:
+        entry = _clients.get((uri.client_uri(), uri.token()))
+        if entry is not None:
+            entry[1] = 1  # every scratch index shares this one hold
+    release(uri)
+    shutil.rmtree(os.path.dirname(path), ignore_errors=True)
 
 
 __all__ = ["MilvusIndex", "collection_name", "connect", "release", "scratch_index"]
