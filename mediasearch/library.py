@@ -40,7 +40,7 @@ from mediasearch.index.base import check_unit
 from mediasearch.media import Stream
 from mediasearch.store.lock import session_active, write_session, writer_lock
 from mediasearch.store.uri import StoreURI, parse_store_uri
-from mediasearch.store.vectorlog import VectorLog, log_folder
+from mediasearch.store.vectorlog import VectorLog, log_folder, vectors_dir
 from mediasearch.store.vectors import TAIL_REBUILD, EncoderVectors, ann_path, build_graph, read_ann, verify_ann
 
 log = logging.getLogger(__name__)
@@ -64,6 +64,7 @@ class RepairReport:
     imported: dict[str, int] = field(default_factory=dict)
     rebuilt: dict[str, str] = field(default_factory=dict)
     readopted: dict[str, int] = field(default_factory=dict)
+    recovered: dict[str, int] = field(default_factory=dict)  # encoder -> vectors whose lost log record was rebuilt
 
     def empty(self) -> bool:
         return not any(vars(self).values())
@@ -509,6 +510,7 @@ class Library:
             self._views.clear()
             return report
         self._import_legacy(report)
+        self._recover_lost_records(report)
         for record in self.catalog.vector_logs():
             name = record["encoder"]
             vlog = VectorLog(log_folder(self.library_dir, name), record["dim"], record["generation"])
@@ -533,7 +535,7 @@ class Library:
                 if len(missing):
                     report.requeued[name] = len(missing)
                     self.forget_embeddings(name, missing)
-            if full:
+            if full or name in report.recovered:
                 self._readopt(name, vlog, min(on_disk, record["count"]), report)
             if full and (record["index_type"] or "flat") != "flat":
                 try:
@@ -544,6 +546,33 @@ class Library:
         for name in list(report.truncated) + list(report.lost):
             self._views.pop(name, None)
         return report
+
+    def _recover_lost_records(self, report: RepairReport) -> None:
+        """A salvaged catalog may have lost ``vector_logs`` rows while the logs are intact
+        on disk: give each registered encoder's newest log generation a record again,
+        counting every complete record in it (each was committed once, or belongs to a
+        segment the catalog never kept, which the join at search time leaves out), and
+        mark it for the full check, which re-adopts the vectors whose segments still exist."""
+        known = {r["encoder"] for r in self.catalog.vector_logs()}
+        for folder in sorted(vectors_dir(self.library_dir).glob("*")):
+            name = folder.name
+            if name in known or name not in REGISTRY or not folder.is_dir():
+                continue
+            generations = sorted(
+                int(p.stem[1:]) for p in folder.glob("g*.ids") if p.stem[1:].isdigit() and p.with_suffix(".f32").is_file()
+            )
+            if not generations:
+                continue
+            dim = get_spec(name).dim
+            vlog = VectorLog(folder, dim, generations[-1])
+            if vlog.vec_path.stat().st_size % vlog.record_bytes or vlog.length_on_disk() == 0:
+                continue  # not this encoder's dimension (or empty): nothing to vouch for
+            count = vlog.length_on_disk()
+            with self.catalog.transaction():
+                self.catalog.set_vector_log(name, dim=dim, generation=generations[-1], count=count)
+                self.catalog.add_store_event(name, "recovered", f"log record lost with the catalog; {count} stored vectors found again")
+            report.recovered[name] = count
+            log.info("%s: the catalog had lost its log record; %d stored vectors found again", name, count)
 
     def _readopt(self, name: str, vlog: VectorLog, count: int, report: RepairReport) -> None:
         """After a catalog lost rows: vectors in the log whose segment still exists are that

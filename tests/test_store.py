@@ -431,3 +431,26 @@ def test_non_utf8_names_through_query_judge_and_export(settings: Settings, tmp_p
     assert raw.split(b"/")[-1] in out.read_bytes()
     hits = json.loads(run("search", "--image", os.fsdecode(raw), "-k", "1", "--json").stdout)
     assert os.fsencode(hits[0]["path"]) == raw
+
+
+def test_log_records_lost_with_the_catalog_are_found_again(settings: Settings, tmp_path: Path) -> None:
+    """A salvage can lose the vector_logs rows while the logs on disk are intact: the next
+    writer counts the stored vectors again and re-adopts them, with no re-embedding."""
+    folder = tmp_path / "photos"
+    paths = _photos(folder, 8)
+    with Library(settings) as lib:
+        index_paths(lib, [folder], encoders=ENC)
+    conn = sqlite3.connect(settings.catalog_path)
+    conn.execute("DELETE FROM vector_logs")
+    conn.execute("DELETE FROM embeddings")  # the salvage may lose these too
+    conn.commit()
+    conn.close()
+    with Library(settings) as lib:
+        with lib.writing():
+            assert lib.last_repair.recovered == {"baseline-image": 8}
+            assert lib.last_repair.readopted == {"baseline-image": 8}
+        report = index_paths(lib, [folder], encoders=ENC)
+        assert report.encoders["baseline-image"].items == 0  # nothing embedded again
+        hits = search(lib, Query(Modality.IMAGE, path=paths[3]), encoder="baseline-image", k=1)
+        assert hits[0].path == paths[3] and hits[0].score > 0.99
+        assert any(e["event"] == "recovered" for e in lib.catalog.store_events(10))

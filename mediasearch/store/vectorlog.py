@@ -29,8 +29,13 @@ from mediasearch.index.base import fsync_dir
 ID_BYTES = 8
 
 
+def vectors_dir(library_dir: Path) -> Path:
+    """The folder holding every encoder's log folder."""
+    return Path(library_dir) / "vectors"
+
+
 def log_folder(library_dir: Path, encoder: str) -> Path:
-    return Path(library_dir) / "vectors" / encoder
+    return vectors_dir(library_dir) / encoder
 
 
 class VectorLog:
