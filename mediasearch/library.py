@@ -78,6 +78,7 @@ class _Writer:
         self.committed: dict[str, int] = {}
         self.pending: dict[str, int] = {}
         self.touched: set[str] = set()
+        self.wal_checked_at = 0.0  # time.monotonic() of the last WAL checkpoint
 
     def close(self) -> None:
         for name, vlog in self.logs.items():
@@ -324,6 +325,7 @@ class Library:
             self.library_dir, self.command, wait=self.wait if wait is None else wait, timeout_s=self.wait_timeout_s
         ):
             self._writer = _Writer()
+            self.catalog.checkpoint_wal(truncate=True)  # space a disk-full stop left in the WAL
             try:
                 self._remember_store()
                 self.last_repair = self.repair()
@@ -432,6 +434,10 @@ class Library:
             on_commit = getattr(writer.logs.get(name), "on_commit", None)  # a Milvus log forgets what it staged
             if on_commit is not None:
                 on_commit()
+        now = time.monotonic()
+        if now - writer.wal_checked_at >= 1.0:  # keep the WAL from growing over a long run
+            writer.wal_checked_at = now
+            self.catalog.checkpoint_wal()
 
     def set_index_config(self, encoder: str, config: dict) -> None:
         if self.index_config(encoder) != config:

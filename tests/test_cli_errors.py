@@ -218,7 +218,8 @@ def test_a_full_disk_stops_in_one_line_and_the_next_run_finishes(small_disk: Pat
     assert line.startswith("mediasearch: disk full at ") and "MB free" in line, line
     filler.unlink()
     again = _run(argv, timeout=300)
-    assert again.returncode == 0, again.stderr.decode()[-2000:]
+    listing = subprocess.run(["du", "-a", str(small_disk)], capture_output=True, text=True).stdout
+    assert again.returncode == 0, again.stderr.decode()[-2000:] + listing
     status = json.loads(_run(["--library", str(library), "status", "--json"]).stdout)
     assert status["encoders"]["baseline-image"]["assets"] == 150  # nothing silently lost
 

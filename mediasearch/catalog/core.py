@@ -20,6 +20,7 @@ never by asset id, so they survive re-indexing, moves and rebuilds.
 
 from __future__ import annotations
 
+import logging
 import os
 import sqlite3
 import threading
@@ -34,6 +35,8 @@ from mediasearch.errors import CatalogError, NotFoundError
 from mediasearch.catalog.evaluation import EvaluationSQL
 from mediasearch.catalog.schema import SCHEMA_VERSION, migrate
 from mediasearch.media import Asset, AssetStatus, MediaKind, Segment, Stream
+
+log = logging.getLogger(__name__)
 
 #: enters the library's writer lock for one write (a context manager factory)
 WriteGuard = Callable[[], ContextManager[object]]
@@ -540,6 +543,19 @@ class Catalog(EvaluationSQL):
             " VALUES(?,?,?,?,?,?,?,?)",
             (encoder, started_at, wall_s, items, media_s, threads, machine, peak_rss_mb),
         )
+
+    # -- the write-ahead log ------------------------------------------------------
+    def checkpoint_wal(self, *, truncate: bool = False) -> None:
+        """(Writer only.) Copy the write-ahead log into the database so it stops growing;
+        ``truncate`` also shrinks the file to nothing (a writing session's start: a run
+        stopped by a full disk leaves a long WAL whose space the next run needs). Best
+        effort: a busy reader or a full disk leaves it for the next time."""
+        if self.conn.in_transaction:
+            return
+        try:
+            self.conn.execute(f"PRAGMA wal_checkpoint({'TRUNCATE' if truncate else 'PASSIVE'})").fetchone()
+        except sqlite3.OperationalError as exc:
+            log.debug("WAL checkpoint left for later: %s", exc)
 
     # -- library-wide settings ------------------------------------------------------
     def meta(self, key: str) -> str | None:
