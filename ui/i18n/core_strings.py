@@ -10,8 +10,14 @@ from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication
 CONTEXT = "core"
 
 ENCODER_DESCRIPTIONS = [
+    QT_TRANSLATE_NOOP("core", 'DINOv2 ViT-B/14 (self-supervised, LVD-142M) via timm: 768-d image features for image -> image'),
+    QT_TRANSLATE_NOOP("core", 'DINOv2 ViT-S/14 (self-supervised, LVD-142M) via timm: 384-d image features for image -> image'),
+    QT_TRANSLATE_NOOP("core", "LAION-CLAP HTSAT-unfused (transformers ClapModel): sounds and text in one space, so 'dog barking' finds sounds"),
+    QT_TRANSLATE_NOOP("core", 'OpenAI CLIP ViT-B/32 (open_clip ViT-B-32, openai weights): image and text towers, light'),
+    QT_TRANSLATE_NOOP("core", 'OpenAI CLIP ViT-L/14 (open_clip ViT-L-14, openai weights): image and text towers, large'),
     QT_TRANSLATE_NOOP("core", 'PANNs CNN14 (AudioSet, mAP 0.431): 2048-d clip embeddings and AudioSet labels'),
     QT_TRANSLATE_NOOP("core", 'open_clip ViT-B-16-SigLIP (webli): image and text towers, text queries find images and frames'),
+    QT_TRANSLATE_NOOP("core", 'open_clip ViT-B-16-SigLIP2-256 (webli): SigLIP 2 image and text towers, multilingual text'),
     QT_TRANSLATE_NOOP("core", 'openai-whisper base.en: time-coded transcripts, searched by BM25 + all-MiniLM-L6-v2 (RRF)'),
     QT_TRANSLATE_NOOP("core", 'openai-whisper base: time-coded transcripts, searched by BM25 + all-MiniLM-L6-v2 (RRF)'),
     QT_TRANSLATE_NOOP("core", 'openai-whisper medium.en: time-coded transcripts, searched by BM25 + all-MiniLM-L6-v2 (RRF)'),
@@ -28,9 +34,13 @@ ENCODER_DESCRIPTIONS = [
 ]
 ENCODER_LICENCES = [
     QT_TRANSLATE_NOOP("core", 'Apache-2.0'),
+    QT_TRANSLATE_NOOP("core", 'Apache-2.0 (DINOv2 weights)'),
+    QT_TRANSLATE_NOOP("core", 'Apache-2.0 (LAION-CLAP weights and code)'),
+    QT_TRANSLATE_NOOP("core", 'Apache-2.0 (SigLIP 2 weights)'),
     QT_TRANSLATE_NOOP("core", 'Apache-2.0 (SigLIP weights)'),
     QT_TRANSLATE_NOOP("core", 'Apache-2.0 (this project)'),
     QT_TRANSLATE_NOOP("core", 'BSD-3-Clause (torchvision weights)'),
+    QT_TRANSLATE_NOOP("core", 'MIT (OpenAI CLIP weights and code)'),
     QT_TRANSLATE_NOOP("core", 'MIT (PANNs code and weights)'),
     QT_TRANSLATE_NOOP("core", 'MIT (Whisper); Apache-2.0 (all-MiniLM-L6-v2)'),
 ]
@@ -57,6 +67,13 @@ ENCODER_BENCHMARKS = [
     QT_TRANSLATE_NOOP("core", 'generated sound near-duplicates: MAP 0.985; docs/PERFORMANCE.md (this project)'),
 ]
 MODEL_DESCRIPTIONS = [
+    QT_TRANSLATE_NOOP("core", 'BGE small en v1.5, 384-d English retrieval embeddings ([CLS] pooling; an instruction before queries); SentenceTransformer(<dir>)'),
+    QT_TRANSLATE_NOOP("core", 'DINOv2 ViT-B/14 (LVD-142M, self-supervised) as timm vit_base_patch14_dinov2.lvd142m safetensors, loaded strict'),
+    QT_TRANSLATE_NOOP("core", 'DINOv2 ViT-S/14 (LVD-142M, self-supervised) as timm vit_small_patch14_dinov2.lvd142m safetensors, loaded strict'),
+    QT_TRANSLATE_NOOP("core", "E5 small v2, 384-d English retrieval embeddings (mean pooling; 'query: ' / 'passage: ' prefixes); SentenceTransformer(<dir>)"),
+    QT_TRANSLATE_NOOP("core", "LAION-CLAP HTSAT-unfused as transformers' ClapModel (audio + text towers), its feature extractor config and RoBERTa BPE files; built with ClapModel(config) from <dir>, no hub"),
+    QT_TRANSLATE_NOOP("core", 'OpenAI CLIP ViT-B/32 (TorchScript archive); open_clip ViT-B-32 with QuickGELU loads its state dict strictly'),
+    QT_TRANSLATE_NOOP("core", 'OpenAI CLIP ViT-L/14 (TorchScript archive); open_clip ViT-L-14 with QuickGELU loads its state dict strictly'),
     QT_TRANSLATE_NOOP("core", 'OpenAI Whisper base (English-only); load with whisper.load_model(path)'),
     QT_TRANSLATE_NOOP("core", 'OpenAI Whisper base (multilingual); load with whisper.load_model(path)'),
     QT_TRANSLATE_NOOP("core", 'OpenAI Whisper medium (English-only); load with whisper.load_model(path)'),
@@ -67,8 +84,11 @@ MODEL_DESCRIPTIONS = [
     QT_TRANSLATE_NOOP("core", 'OpenAI Whisper tiny (multilingual); load with whisper.load_model(path)'),
     QT_TRANSLATE_NOOP("core", 'PANNs CNN14 AudioSet checkpoint (mAP 0.431), Zenodo record 3987831 (weights CC-BY-4.0, code MIT)'),
     QT_TRANSLATE_NOOP("core", 'The 527 AudioSet class labels (index, mid, display_name) PANNs CNN14 outputs; a copy ships in models/'),
+    QT_TRANSLATE_NOOP("core", "multilingual E5 small, 384-d embeddings in about 100 languages (mean pooling; 'query: ' / 'passage: ' prefixes); SentenceTransformer(<dir>)"),
     QT_TRANSLATE_NOOP("core", "open_clip ViT-B-16-SigLIP (WebLI) image and text towers with its tokenizer; open_clip.create_model('local-dir:<dir>')"),
+    QT_TRANSLATE_NOOP("core", 'open_clip ViT-B-16-SigLIP2-256 (WebLI) image and text towers with its Gemma tokenizer files'),
     QT_TRANSLATE_NOOP("core", 'sentence-transformers all-MiniLM-L6-v2, 384-d English text embeddings; SentenceTransformer(<dir>)'),
+    QT_TRANSLATE_NOOP("core", 'sentence-transformers multi-qa-MiniLM-L6-cos-v1, 384-d English question-to-passage embeddings (mean pooling); SentenceTransformer(<dir>)'),
     QT_TRANSLATE_NOOP("core", 'sentence-transformers paraphrase-multilingual-MiniLM-L12-v2, 384-d text embeddings in 50+ languages; SentenceTransformer(<dir>)'),
     QT_TRANSLATE_NOOP("core", "timm tf_efficientnet_lite0 ImageNet-1k (Google's TF weights) as a safetensors state dict, loaded strict"),
     QT_TRANSLATE_NOOP("core", 'torchvision ResNet50 IMAGENET1K_V2 state dict; resnet50() then load_state_dict'),

@@ -1856,12 +1856,36 @@ Their files leave the index (the files themselves are not touched; judgements ar
 <context>
     <name>core</name>
     <message>
+        <source>DINOv2 ViT-B/14 (self-supervised, LVD-142M) via timm: 768-d image features for image -&gt; image</source>
+        <translation>DINOv2 ViT-B/14（自监督，LVD-142M），经 timm：768 维图像特征，用于以图搜图</translation>
+    </message>
+    <message>
+        <source>DINOv2 ViT-S/14 (self-supervised, LVD-142M) via timm: 384-d image features for image -&gt; image</source>
+        <translation>DINOv2 ViT-S/14（自监督，LVD-142M），经 timm：384 维图像特征，用于以图搜图</translation>
+    </message>
+    <message>
+        <source>LAION-CLAP HTSAT-unfused (transformers ClapModel): sounds and text in one space, so &apos;dog barking&apos; finds sounds</source>
+        <translation>LAION-CLAP HTSAT-unfused（transformers ClapModel）：声音与文本处于同一空间，因此“dog barking”可以找到声音</translation>
+    </message>
+    <message>
+        <source>OpenAI CLIP ViT-B/32 (open_clip ViT-B-32, openai weights): image and text towers, light</source>
+        <translation>OpenAI CLIP ViT-B/32（open_clip ViT-B-32，openai 权重）：图像和文本双塔，轻量</translation>
+    </message>
+    <message>
+        <source>OpenAI CLIP ViT-L/14 (open_clip ViT-L-14, openai weights): image and text towers, large</source>
+        <translation>OpenAI CLIP ViT-L/14（open_clip ViT-L-14，openai 权重）：图像和文本双塔，大型</translation>
+    </message>
+    <message>
         <source>PANNs CNN14 (AudioSet, mAP 0.431): 2048-d clip embeddings and AudioSet labels</source>
         <translation>PANNs CNN14（AudioSet，mAP 0.431）：2048 维片段向量和 AudioSet 标签</translation>
     </message>
     <message>
         <source>open_clip ViT-B-16-SigLIP (webli): image and text towers, text queries find images and frames</source>
         <translation>open_clip ViT-B-16-SigLIP（webli）：图像和文本双塔，文本查询可找到图片和视频帧</translation>
+    </message>
+    <message>
+        <source>open_clip ViT-B-16-SigLIP2-256 (webli): SigLIP 2 image and text towers, multilingual text</source>
+        <translation>open_clip ViT-B-16-SigLIP2-256（webli）：SigLIP 2 图像和文本双塔，支持多语言文本</translation>
     </message>
     <message>
         <source>openai-whisper base.en: time-coded transcripts, searched by BM25 + all-MiniLM-L6-v2 (RRF)</source>
@@ -1920,6 +1944,18 @@ Their files leave the index (the files themselves are not touched; judgements ar
         <translation>Apache-2.0</translation>
     </message>
     <message>
+        <source>Apache-2.0 (DINOv2 weights)</source>
+        <translation>Apache-2.0（DINOv2 权重）</translation>
+    </message>
+    <message>
+        <source>Apache-2.0 (LAION-CLAP weights and code)</source>
+        <translation>Apache-2.0（LAION-CLAP 权重和代码）</translation>
+    </message>
+    <message>
+        <source>Apache-2.0 (SigLIP 2 weights)</source>
+        <translation>Apache-2.0（SigLIP 2 权重）</translation>
+    </message>
+    <message>
         <source>Apache-2.0 (SigLIP weights)</source>
         <translation>Apache-2.0（SigLIP 权重）</translation>
     </message>
@@ -1930,6 +1966,10 @@ Their files leave the index (the files themselves are not touched; judgements ar
     <message>
         <source>BSD-3-Clause (torchvision weights)</source>
         <translation>BSD-3-Clause（torchvision 权重）</translation>
+    </message>
+    <message>
+        <source>MIT (OpenAI CLIP weights and code)</source>
+        <translation>MIT（OpenAI CLIP 权重和代码）</translation>
     </message>
     <message>
         <source>MIT (PANNs code and weights)</source>
@@ -2020,6 +2060,34 @@ Their files leave the index (the files themselves are not touched; judgements ar
         <translation>生成的近似重复声音：MAP 0.985；见本项目 docs/PERFORMANCE.md</translation>
     </message>
     <message>
+        <source>BGE small en v1.5, 384-d English retrieval embeddings ([CLS] pooling; an instruction before queries); SentenceTransformer(&lt;dir&gt;)</source>
+        <translation>BGE small en v1.5，384 维英文检索向量（[CLS] 池化；查询前加指令）；SentenceTransformer(&lt;dir&gt;)</translation>
+    </message>
+    <message>
+        <source>DINOv2 ViT-B/14 (LVD-142M, self-supervised) as timm vit_base_patch14_dinov2.lvd142m safetensors, loaded strict</source>
+        <translation>DINOv2 ViT-B/14（LVD-142M，自监督），timm vit_base_patch14_dinov2.lvd142m safetensors 文件，严格加载</translation>
+    </message>
+    <message>
+        <source>DINOv2 ViT-S/14 (LVD-142M, self-supervised) as timm vit_small_patch14_dinov2.lvd142m safetensors, loaded strict</source>
+        <translation>DINOv2 ViT-S/14（LVD-142M，自监督），timm vit_small_patch14_dinov2.lvd142m safetensors 文件，严格加载</translation>
+    </message>
+    <message>
+        <source>E5 small v2, 384-d English retrieval embeddings (mean pooling; &apos;query: &apos; / &apos;passage: &apos; prefixes); SentenceTransformer(&lt;dir&gt;)</source>
+        <translation>E5 small v2，384 维英文检索向量（均值池化；前缀为 &apos;query:&apos;/&apos;passage:&apos;）；SentenceTransformer(&lt;dir&gt;)</translation>
+    </message>
+    <message>
+        <source>LAION-CLAP HTSAT-unfused as transformers&apos; ClapModel (audio + text towers), its feature extractor config and RoBERTa BPE files; built with ClapModel(config) from &lt;dir&gt;, no hub</source>
+        <translation>LAION-CLAP HTSAT-unfused，以 transformers 的 ClapModel 形式（音频 + 文本双塔），附特征提取配置和 RoBERTa BPE 文件；由 &lt;dir&gt; 中的 ClapModel(config) 构建，不访问 Hub</translation>
+    </message>
+    <message>
+        <source>OpenAI CLIP ViT-B/32 (TorchScript archive); open_clip ViT-B-32 with QuickGELU loads its state dict strictly</source>
+        <translation>OpenAI CLIP ViT-B/32（TorchScript 归档）；由使用 QuickGELU 的 open_clip ViT-B-32 严格加载其参数</translation>
+    </message>
+    <message>
+        <source>OpenAI CLIP ViT-L/14 (TorchScript archive); open_clip ViT-L-14 with QuickGELU loads its state dict strictly</source>
+        <translation>OpenAI CLIP ViT-L/14（TorchScript 归档）；由使用 QuickGELU 的 open_clip ViT-L-14 严格加载其参数</translation>
+    </message>
+    <message>
         <source>OpenAI Whisper base (English-only); load with whisper.load_model(path)</source>
         <translation>OpenAI Whisper base（仅英语）；用 whisper.load_model(path) 加载</translation>
     </message>
@@ -2060,12 +2128,24 @@ Their files leave the index (the files themselves are not touched; judgements ar
         <translation>PANNs CNN14 输出的 527 个 AudioSet 类别标签（index、mid、display_name）；models/ 中附带一份副本</translation>
     </message>
     <message>
+        <source>multilingual E5 small, 384-d embeddings in about 100 languages (mean pooling; &apos;query: &apos; / &apos;passage: &apos; prefixes); SentenceTransformer(&lt;dir&gt;)</source>
+        <translation>多语言 E5 small，约 100 种语言的 384 维向量（均值池化；前缀为 &apos;query:&apos;/&apos;passage:&apos;）；SentenceTransformer(&lt;dir&gt;)</translation>
+    </message>
+    <message>
         <source>open_clip ViT-B-16-SigLIP (WebLI) image and text towers with its tokenizer; open_clip.create_model(&apos;local-dir:&lt;dir&gt;&apos;)</source>
         <translation>open_clip ViT-B-16-SigLIP（WebLI）图像和文本双塔及其分词器；open_clip.create_model(&apos;local-dir:&lt;dir&gt;&apos;)</translation>
     </message>
     <message>
+        <source>open_clip ViT-B-16-SigLIP2-256 (WebLI) image and text towers with its Gemma tokenizer files</source>
+        <translation>open_clip ViT-B-16-SigLIP2-256（WebLI）图像和文本双塔及其 Gemma 分词器文件</translation>
+    </message>
+    <message>
         <source>sentence-transformers all-MiniLM-L6-v2, 384-d English text embeddings; SentenceTransformer(&lt;dir&gt;)</source>
         <translation>sentence-transformers all-MiniLM-L6-v2，384 维英文文本向量；SentenceTransformer(&lt;dir&gt;)</translation>
+    </message>
+    <message>
+        <source>sentence-transformers multi-qa-MiniLM-L6-cos-v1, 384-d English question-to-passage embeddings (mean pooling); SentenceTransformer(&lt;dir&gt;)</source>
+        <translation>sentence-transformers multi-qa-MiniLM-L6-cos-v1，384 维英文问题到段落向量（均值池化）；SentenceTransformer(&lt;dir&gt;)</translation>
     </message>
     <message>
         <source>sentence-transformers paraphrase-multilingual-MiniLM-L12-v2, 384-d text embeddings in 50+ languages; SentenceTransformer(&lt;dir&gt;)</source>
