@@ -12,7 +12,7 @@ MS=.venv/bin/mediasearch
 # Encoders with weights present; of the Whisper sizes only the smallest installed one.
 encoders=$($MS encoders --json | .venv/bin/python -c '
 import json, sys
-items = [e for e in json.load(sys.stdin) if e["weights_present"]]
+items = [e for e in json.load(sys.stdin) if e["weights_present"] and e.get("kind", "encoder") == "encoder"]
 whisper = [e["name"] for e in items if e["family"] == "whisper"][:1]
 print(",".join([e["name"] for e in items if e["family"] != "whisper"] + whisper))')
 echo "== indexing samples/ with: $encoders"
@@ -30,7 +30,7 @@ if [ -f "$clip" ]; then
   $MS search --audio "$clip" -k 5
 fi
 if $MS encoders --json | .venv/bin/python -c '
-import json, sys; sys.exit(0 if any(e["weights_present"] and "text" in e["modalities"] for e in json.load(sys.stdin)) else 1)'; then
+import json, sys; sys.exit(0 if any(e["weights_present"] and e.get("kind", "encoder") == "encoder" and "text" in e["modalities"] for e in json.load(sys.stdin)) else 1)'; then
   echo
   echo "== search by text: \"close the kitchen window\""
   $MS search --text "close the kitchen window" -k 5 || true
@@ -38,7 +38,7 @@ fi
 # Next step: name the better encoders whose weights are missing, with the command that installs them.
 next=$($MS encoders --json | .venv/bin/python -c '
 import json, sys
-wanted = ["efficientnet-lite0", "siglip-vit-b16", "whisper-tiny.en", "panns-cnn14"]
+wanted = ["efficientnet-lite0", "siglip-vit-b16", "whisper-tiny.en", "clap-htsat"]
 items = {e["name"]: e for e in json.load(sys.stdin)}
 print(" ".join(n for n in wanted if n in items and items[n]["missing_models"]))')
 echo
