@@ -62,22 +62,12 @@ def _png(fig) -> bytes:  # noqa: ANN001
 
 
 def metric_bars_figure(table: Mapping[str, Mapping[str, float | None]], metrics: Sequence[str], title: str):  # -> Figure
-    """Grouped bars: one group per metric, one bar per encoder."""
-    import numpy as np
+    """Grouped bars: one group per metric, one bar per encoder (the report's chart)."""
+    from mediasearch.evaluation.report import draw_metric_bars, metric_bars_size
 
     with _style():
-        fig, ax = _figure(max(6.0, 0.55 * len(metrics) * max(1, len(table)) / 2 + 2), 3.6)
-        encoders = list(table)
-        width = 0.8 / max(1, len(encoders))
-        x = np.arange(len(metrics))
-        for i, encoder in enumerate(encoders):
-            values = [np.nan if table[encoder].get(mt) is None else table[encoder][mt] for mt in metrics]
-            ax.bar(x + (i - (len(encoders) - 1) / 2) * width, values, width, label=encoder)
-        ax.set_xticks(x)
-        ax.set_xticklabels(metrics, rotation=45, ha="right", fontsize=8)
-        ax.set_ylim(0, 1.02)
-        ax.set_title(title, fontsize=10)
-        ax.grid(axis="y", alpha=0.3)
+        fig, ax = _figure(*metric_bars_size(table, metrics))
+        draw_metric_bars(ax, table, metrics, title)
         _outside_legend(ax)
         fig.canvas.draw()
     return fig

@@ -132,10 +132,10 @@ def write_run(rows: Iterable[RunRow], out: TextIO) -> int:
     return n
 
 
-def read_run(text: TextIO, *, source: str = "<run>") -> list[RunRow]:
-    """Parse a TREC run: ``qid Q0 docno rank score tag``, fields after the tag ignored; a
-    rank that is not an integer reads as 0 (the rank column is never used for ordering)."""
-    rows: list[RunRow] = []
+def iter_run_lines(text: TextIO | Iterable[str], *, source: str = "<run>") -> Iterator[tuple[int, str, str, str, float, str]]:
+    """The lines of a TREC run as ``(line number, qid, docno, rank text, score, tag)``:
+    ``qid Q0 docno rank score tag``, fields after the tag ignored, blank and ``#`` lines
+    skipped; FormatError for a short line or a score that is not a number."""
     for lineno, line in enumerate(text, start=1):
         line = line.strip()
         if not line or line.startswith("#"):
@@ -148,6 +148,14 @@ def read_run(text: TextIO, *, source: str = "<run>") -> list[RunRow]:
             score = float(score_s)
         except ValueError:
             raise FormatError(source, lineno, f"score {score_s!r} is not a number") from None
+        yield lineno, qid, doc, rank_s, score, tag
+
+
+def read_run(text: TextIO, *, source: str = "<run>") -> list[RunRow]:
+    """Parse a TREC run (see :func:`iter_run_lines`); a rank that is not an integer reads
+    as 0 (the rank column is never used for ordering)."""
+    rows: list[RunRow] = []
+    for _lineno, qid, doc, rank_s, score, tag in iter_run_lines(text, source=source):
         rank = int(rank_s) if rank_s.lstrip("-").isdigit() else 0
         rows.append(RunRow(qid, doc, rank, score, tag))
     return rows

@@ -208,9 +208,14 @@ def plot_pr_curves(curves: Mapping[str, Sequence[float | None]], title: str) -> 
     return _png(fig)
 
 
-def plot_metric_bars(table: Mapping[str, Mapping[str, float | None]], metrics: Sequence[str], title: str) -> str:
-    """Grouped bars: one group per metric, one bar per encoder; base64 PNG."""
-    fig, ax = _figure(max(6.0, 0.55 * len(metrics) * max(1, len(table)) / 2 + 2), 3.6)
+def metric_bars_size(table: Mapping[str, Mapping[str, float | None]], metrics: Sequence[str]) -> tuple[float, float]:
+    """(width, height) in inches of a :func:`draw_metric_bars` figure."""
+    return max(6.0, 0.55 * len(metrics) * max(1, len(table)) / 2 + 2), 3.6
+
+
+def draw_metric_bars(ax, table: Mapping[str, Mapping[str, float | None]], metrics: Sequence[str], title: str) -> None:  # noqa: ANN001 - Axes
+    """Grouped bars on ``ax``: one group per metric, one bar per encoder (the report and
+    the GUI draw the same chart; each adds its own legend)."""
     encoders = list(table)
     width = 0.8 / max(1, len(encoders))
     x = np.arange(len(metrics))
@@ -222,6 +227,12 @@ def plot_metric_bars(table: Mapping[str, Mapping[str, float | None]], metrics: S
     ax.set_ylim(0, 1.02)
     ax.set_title(title, fontsize=10)
     ax.grid(axis="y", alpha=0.3)
+
+
+def plot_metric_bars(table: Mapping[str, Mapping[str, float | None]], metrics: Sequence[str], title: str) -> str:
+    """Grouped bars: one group per metric, one bar per encoder; base64 PNG."""
+    fig, ax = _figure(*metric_bars_size(table, metrics))
+    draw_metric_bars(ax, table, metrics, title)
     ax.legend(fontsize=8)
     return _png(fig)
 

@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Iterable, Mapping, Sequence, TextIO
 
 from mediasearch.evaluation import metrics as m
-from mediasearch.evaluation.formats import FormatError, iter_qrels_lines
+from mediasearch.evaluation.formats import FormatError, iter_qrels_lines, iter_run_lines
 
 logger = logging.getLogger(__name__)
 
@@ -130,18 +130,7 @@ def read_trec_run(text: TextIO | Iterable[str], *, source: str = "<run>", name: 
     the rank is not read. The run's name is ``name``, else its (first) tag."""
     found: dict[str, dict[str, float]] = {}
     tag = None
-    for lineno, line in enumerate(text, start=1):
-        line = line.strip()
-        if not line or line.startswith("#"):
-            continue
-        parts = line.split()
-        if len(parts) < 6:
-            raise FormatError(source, lineno, f"expected 'qid Q0 docno rank score tag', got {len(parts)} fields")
-        qid, _q0, doc, _rank, score_s, run_tag = parts[:6]
-        try:
-            score = float(score_s)
-        except ValueError:
-            raise FormatError(source, lineno, f"score {score_s!r} is not a number") from None
+    for lineno, qid, doc, _rank, score, run_tag in iter_run_lines(text, source=source):
         if score != score:
             raise FormatError(source, lineno, "score is NaN")
         docs = found.setdefault(qid, {})
