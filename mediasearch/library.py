@@ -78,7 +78,6 @@ class _Writer:
         self.committed: dict[str, int] = {}
         self.pending: dict[str, int] = {}
         self.touched: set[str] = set()
-        self.wal_checked_at = 0.0  # time.monotonic() of the last WAL checkpoint
 
     def close(self) -> None:
         for name, vlog in self.logs.items():
@@ -434,10 +433,6 @@ class Library:
             on_commit = getattr(writer.logs.get(name), "on_commit", None)  # a Milvus log forgets what it staged
             if on_commit is not None:
                 on_commit()
-        now = time.monotonic()
-        if now - writer.wal_checked_at >= 1.0:  # keep the WAL from growing over a long run
-            writer.wal_checked_at = now
-            self.catalog.checkpoint_wal()
 
     def set_index_config(self, encoder: str, config: dict) -> None:
         if self.index_config(encoder) != config:

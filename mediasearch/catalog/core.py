@@ -120,6 +120,10 @@ class Catalog(EvaluationSQL):
             elif found > SCHEMA_VERSION:
                 migrate(self.conn)  # raises the "newer than this mediasearch" error
             self.conn.execute("PRAGMA synchronous=NORMAL")
+            # checkpoint the WAL into the database once it holds 1 MiB (SQLite's default is
+            # 4 MiB): each chunk of an index run rewrites the same asset and index pages, and
+            # a 4 MB disk filled with WAL frames before the default threshold was reached
+            self.conn.execute("PRAGMA wal_autocheckpoint=256")
         except sqlite3.DatabaseError as exc:
             raise CatalogError(f"{self.path}: cannot open catalog: {exc}", path=self.path, cause=str(exc)) from exc
 
@@ -546,10 +550,11 @@ class Catalog(EvaluationSQL):
 
     # -- the write-ahead log ------------------------------------------------------
     def checkpoint_wal(self, *, truncate: bool = False) -> None:
-        """(Writer only.) Copy the write-ahead log into the database so it stops growing;
-        ``truncate`` also shrinks the file to nothing (a writing session's start: a run
-        stopped by a full disk leaves a long WAL whose space the next run needs). Best
-        effort: a busy reader or a full disk leaves it for the next time."""
+        """(Writer only.) Copy the write-ahead log into the database now (commits do it by
+        themselves past 1 MiB of WAL, see ``wal_autocheckpoint`` above); ``truncate`` also
+        shrinks the file to nothing (a writing session's start: a run stopped by a full
+        disk leaves a long WAL whose space the next run needs). Best effort: a busy reader
+        or a full disk leaves it for the next time."""
         if self.conn.in_transaction:
             return
         try:
