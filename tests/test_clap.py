@@ -43,18 +43,7 @@ OFFICIAL_WEIGHTS_BYTES = 614_525_833
 
 # -- helpers --------------------------------------------------------------------------------
 
-
-def _bytes_to_unicode() -> dict[int, str]:
-    """GPT-2/RoBERTa's byte -> printable character table of byte-level BPE."""
-    bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
-    cs = bs[:]
-    n = 0
-    for b in range(256):
-        if b not in bs:
-            bs.append(b)
-            cs.append(256 + n)
-            n += 1
-    return dict(zip(bs, (chr(c) for c in cs)))
+from mediasearch.encoders.ct2_whisper import _bytes_to_unicode  # noqa: E402  GPT-2/RoBERTa byte-level BPE table
 
 
 def write_bpe_files(folder: Path) -> int:

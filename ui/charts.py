@@ -150,21 +150,14 @@ def load_curve(rows: Sequence[Mapping], title: str) -> bytes:
     """p95 latency (ms) against searches per second under load, one line per (encoder,
     mode, target), each point labelled with its number of concurrent clients; PNG bytes.
     ``rows``: the load test's result rows (encoder, mode, target, concurrency, qps, p95_ms)."""
+    from mediasearch.evaluation.loadtest import draw_load_curve
+
     with _style():
         fig, ax = _figure()
-        lines: dict[str, list[Mapping]] = {}
-        for r in rows:
-            if r.get("p95_ms") is not None and r.get("qps") is not None:
-                lines.setdefault(f"{r['encoder']} · {r.get('mode')} · {r.get('target')}", []).append(r)
-        for label, pts in lines.items():
-            pts = sorted(pts, key=lambda r: r["concurrency"])
-            ax.plot([p["qps"] for p in pts], [p["p95_ms"] for p in pts], marker="o", markersize=4, label=label)
-            for p in pts:
-                ax.annotate(str(p["concurrency"]), (p["qps"], p["p95_ms"]), textcoords="offset points", xytext=(4, 4), fontsize=7)
+        drawn = draw_load_curve(ax, rows)
         ax.set_xlabel(translate("charts", "searches per second"))
         ax.set_ylabel(translate("charts", "p95 latency (ms)"))
         ax.set_title(title, fontsize=10)
-        ax.grid(alpha=0.3)
-        if lines:
+        if drawn:
             _outside_legend(ax)
         return _png(fig)

@@ -710,18 +710,15 @@ def load_results(library_dir: Path | str) -> dict | None:
 # -- the latency-throughput curve -------------------------------------------------------
 
 
-def latency_throughput_png(results: Sequence[Mapping[str, Any]] | Mapping[str, Any], encoder: str | None = None) -> str:
-    """Latency under load: qps on x, p95 latency (ms) on y, one line per (encoder, mode,
-    target), each point labelled with its concurrency. ``results``: the result rows (or
-    the whole result dict); ``encoder``: only that encoder's rows. Base64 PNG."""
-    from mediasearch.evaluation.report import _figure, _png
-
-    rows = results.get("results", []) if isinstance(results, Mapping) else list(results)
+def draw_load_curve(ax, rows: Sequence[Mapping[str, Any]], *, encoder: str | None = None) -> bool:  # noqa: ANN001 - Axes
+    """Latency under load on ``ax``: qps on x, p95 latency (ms) on y, one line per
+    (encoder, mode, target), each point labelled with its concurrency (only ``encoder``'s
+    rows when given). Returns whether anything was drawn; labels, title and legend are
+    the caller's (the report and the GUI word them differently)."""
     lines: dict[str, list[Mapping[str, Any]]] = {}
     for row in rows:
-        if (encoder is None or row["encoder"] == encoder) and row.get("p95_ms") is not None:
-            lines.setdefault(f"{row['encoder']} · {row['mode']} · {row['target']}", []).append(row)
-    fig, ax = _figure()
+        if (encoder is None or row["encoder"] == encoder) and row.get("p95_ms") is not None and row.get("qps") is not None:
+            lines.setdefault(f"{row['encoder']} · {row.get('mode')} · {row.get('target')}", []).append(row)
     for label, points in lines.items():
         points = sorted(points, key=lambda r: r["concurrency"])
         xs = [p["qps"] for p in points]
@@ -729,11 +726,22 @@ def latency_throughput_png(results: Sequence[Mapping[str, Any]] | Mapping[str, A
         ax.plot(xs, ys, marker="o", markersize=4, label=label)
         for p, x, y in zip(points, xs, ys):
             ax.annotate(str(p["concurrency"]), (x, y), textcoords="offset points", xytext=(4, 4), fontsize=7)
+    ax.grid(alpha=0.3)
+    return bool(lines)
+
+
+def latency_throughput_png(results: Sequence[Mapping[str, Any]] | Mapping[str, Any], encoder: str | None = None) -> str:
+    """:func:`draw_load_curve` as a base64 PNG. ``results``: the result rows (or the
+    whole result dict); ``encoder``: only that encoder's rows."""
+    from mediasearch.evaluation.report import _figure, _png
+
+    rows = results.get("results", []) if isinstance(results, Mapping) else list(results)
+    fig, ax = _figure()
+    drawn = draw_load_curve(ax, rows, encoder=encoder)
     ax.set_xlabel("queries per second")
     ax.set_ylabel("p95 latency (ms)")
     ax.set_title(f"Latency under load{f': {encoder}' if encoder else ''} (labels: concurrent clients)", fontsize=10)
-    ax.grid(alpha=0.3)
-    if lines:
+    if drawn:
         ax.legend(fontsize=7)
     else:
         ax.text(0.5, 0.5, "no load-test figures", ha="center", va="center", transform=ax.transAxes)

@@ -607,33 +607,12 @@ def plot_pareto(points: Mapping[str, Sequence[float | None]], front: Sequence[st
     return _png(fig)
 
 
-def plot_load_curve(rows: Sequence[Mapping], title: str = "latency under load") -> str:
-    """p95 latency (ms) against queries/s, one line per (encoder, mode, target), points
-    labelled with their concurrency; base64 PNG. (The load test's own
-    ``latency_throughput_png`` is used where it exists.)"""
-    try:
-        from mediasearch.evaluation.loadtest import latency_throughput_png
-    except ImportError:
-        latency_throughput_png = None
-    if latency_throughput_png is not None:
-        return latency_throughput_png(list(rows))
-    fig, ax = _figure()
-    lines: dict[str, list[Mapping]] = {}
-    for r in rows:
-        if r.get("p95_ms") is not None and r.get("qps") is not None:
-            lines.setdefault(f"{r['encoder']} · {r.get('mode')} · {r.get('target')}", []).append(r)
-    for label, pts in lines.items():
-        pts = sorted(pts, key=lambda r: r["concurrency"])
-        ax.plot([p["qps"] for p in pts], [p["p95_ms"] for p in pts], marker="o", markersize=4, label=label)
-        for p in pts:
-            ax.annotate(str(p["concurrency"]), (p["qps"], p["p95_ms"]), textcoords="offset points", xytext=(4, 4), fontsize=7)
-    ax.set_xlabel("queries per second")
-    ax.set_ylabel("p95 latency (ms)")
-    ax.set_title(title, fontsize=10)
-    ax.grid(alpha=0.3)
-    if lines:
-        ax.legend(fontsize=7)
-    return _png(fig)
+def plot_load_curve(rows: Sequence[Mapping]) -> str:
+    """p95 latency (ms) against queries/s under load, one line per (encoder, mode,
+    target); base64 PNG (the load test's own chart)."""
+    from mediasearch.evaluation.loadtest import latency_throughput_png
+
+    return latency_throughput_png(list(rows))
 
 
 def _bytes(n: float | None) -> str:
@@ -723,6 +702,6 @@ def _selection_section(data: Mapping) -> str:
         plots = [_img(plot_pareto(points, g["pareto"], f"{name}: quality vs throughput"), "Pareto plot", mime="image/png", cls="plot")]
         load_rows = [{**row, "encoder": enc} for enc, r in g["rows"].items() for row in r.get("load") or []]
         if load_rows:
-            plots.append(_img(plot_load_curve(load_rows, f"{name}: latency under load"), "latency under load", mime="image/png", cls="plot"))
+            plots.append(_img(plot_load_curve(load_rows), "latency under load", mime="image/png", cls="plot"))
         out.append('<div class="thumbs">' + "".join(plots) + "</div>")
     return "\n".join(out)
