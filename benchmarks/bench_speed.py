@@ -5,17 +5,23 @@ fp32, bf16 autocast (+ channels_last for the CNNs) where the CPU has native bf16
 with --device cuda, fp16/bf16 autocast on the GPU), ONNX Runtime fp32 for the image
 backbones, both SigLIP towers, PANNs CNN14 and the sentence model where onnxruntime is installed,
 plus the min cosine of each path's outputs to fp32 on the same batch and what the precision gate
-(``auto``) would choose. ``whisper`` times the real Whisper tiny.en (when the model store has
-it) on 30 s of espeak-ng speech through the encoder's transcribe (word timestamps, filters) on
-both engines, openai-whisper fp32 and CTranslate2 int8, as a real-time factor (seconds of
-compute per second of audio; lower is faster).
+(``auto``) would choose. ``clap-audio`` and ``clap-text`` are the two towers of CLAP
+HTSAT-unfused (the official architecture, ``clap.official_config()``, randomly initialised):
+10 s clips at 48 kHz through the feature extractor beforehand, and 16-token texts. Audio
+models also print seconds of audio per second. ``whisper`` times the real Whisper tiny.en
+(when the model store has it) on 30 s of espeak-ng speech through the encoder's transcribe
+(word timestamps, filters) on both engines, openai-whisper fp32 and CTranslate2 int8, as a
+real-time factor (seconds of compute per second of audio; lower is faster) and seconds of
+audio per second; on ``--device cuda`` the benchmark moves the encoder's loaded model to
+the GPU (the encoder itself loads Whisper on the CPU).
 The sentence model is timed on both engines (sentence-transformers and the light torch
 path). Models without weights in the model store are randomly initialised (same cost).
 The header gives the CPU model and flags, torch version, threads and the load average,
 since other programs on a 2-core machine change every figure.
 
 Usage: .venv/bin/python benchmarks/bench_speed.py [--seconds 3] [--batch-size 8] [--threads N]
-       [--device cpu] [--encoders resnet50,efficientnet-lite0,siglip-image,siglip-text,panns-cnn14,minilm,whisper]
+       [--device cpu] [--whisper-repeats 2]
+       [--encoders resnet50,efficientnet-lite0,siglip-image,siglip-text,panns-cnn14,minilm,clap-audio,clap-text,whisper]
 """
 
 from __future__ import annotations
@@ -36,7 +42,9 @@ sys.path.insert(0, str(ROOT))
 from mediasearch.encoders import precision  # noqa: E402
 
 DEFAULT_MODEL_DIR = Path(os.environ.get("MEDIASEARCH_MODEL_DIR", ROOT.parent / "shared" / "models"))
-ALL = ("resnet50", "efficientnet-lite0", "siglip-image", "siglip-text", "panns-cnn14", "minilm", "whisper")
+ALL = ("resnet50", "efficientnet-lite0", "siglip-image", "siglip-text", "panns-cnn14", "minilm", "clap-audio", "clap-text", "whisper")
+#: tokens per CLAP text in the benchmark batch (queries are short; the encoder truncates at 77)
+CLAP_TEXT_TOKENS = 16
 
 
 @dataclass
@@ -51,6 +59,51 @@ class Bench:
     unit: str = "items"
     module: object = None  # the nn.Module to move (default: forward itself or its owner)
     export: tuple | None = None  # (module to export to ONNX, input name), or None: not exported
+    audio_s: float | None = None  # seconds of audio per item (audio models), for "s audio/s"
+
+
+def audio_rate(bench: Bench, items_s: float) -> str:
+    """`` (N s audio/s)`` for an audio model's items/s, else ""."""
+    return f" ({items_s * bench.audio_s:.0f} s audio/s)" if bench.audio_s else ""
+
+
+def _pooled(out):
+    """A tensor from ``get_*_features``: newer transformers return an output object with ``pooler_output``."""
+    return getattr(out, "pooler_output", out)
+
+
+def build_clap(name: str) -> Bench:
+    """One tower of CLAP HTSAT-unfused (the official architecture, random init) as the encoder runs it."""
+    import torch
+    from transformers import ClapFeatureExtractor, ClapModel
+
+    from mediasearch.encoders import clap
+
+    model = ClapModel(clap.official_config()).eval()
+    if name == "clap-audio":
+        fields = {k: v for k, v in clap.PREPROCESSOR_CONFIG.items() if k not in ("feature_extractor_type", "processor_class")}
+        extractor = ClapFeatureExtractor(**fields)
+
+        def make(n: int):
+            clips = list(precision.calibration_waveforms(n, clap.WINDOW_SAMPLES / clap.SAMPLE_RATE, clap.SAMPLE_RATE))
+            inputs = extractor(clips, sampling_rate=clap.SAMPLE_RATE, return_tensors="pt")  # (n, 1, 1001, 64), (n, 1)
+            return inputs["input_features"], inputs["is_longer"]
+
+        return Bench(
+            name, "random init", lambda b: _pooled(model.get_audio_features(input_features=b[0], is_longer=b[1])), make,
+            unit="10 s clips", module=model, audio_s=clap.WINDOW_SAMPLES / clap.SAMPLE_RATE,
+        )
+    vocab = int(model.config.text_config.vocab_size)
+
+    def tokens(n: int):
+        # ids 3.. avoid RoBERTa's <s>/<pad>/</s> (its position ids are counted from the padding id)
+        ids = torch.randint(3, vocab, (n, CLAP_TEXT_TOKENS), generator=torch.Generator().manual_seed(0))
+        return ids, torch.ones_like(ids)
+
+    return Bench(
+        name, "random init", lambda b: _pooled(model.get_text_features(input_ids=b[0], attention_mask=b[1])), tokens,
+        unit="texts", module=model,
+    )
 
 
 def _image_batch(preprocess: Callable | None, side: int) -> Callable[[int], object]:
@@ -113,8 +166,10 @@ def build(name: str, model_dir: Path) -> Bench:
         return Bench(
             name, "random init", lambda x: model(x)["embedding"],
             lambda n: torch.from_numpy(precision.calibration_waveforms(n, 10.0, 32_000)), unit="10 s clips", module=model,
-            export=(_cnn14_outputs(model), "waveforms"),
+            export=(_cnn14_outputs(model), "waveforms"), audio_s=10.0,
         )
+    if name in ("clap-audio", "clap-text"):
+        return build_clap(name)
     if name == "minilm":
         from mediasearch.encoders import minilm
 
@@ -128,6 +183,8 @@ def build(name: str, model_dir: Path) -> Bench:
             return model.tokenize([texts[i % len(texts)] for i in range(n)])
 
         return Bench(name, "real", lambda batch: model.network(*batch), make, unit="texts", module=model.network)
+    if name == "whisper":
+        raise ValueError("whisper is timed through its encoder's transcribe (whisper_rtf), not as a forward pass")
     raise ValueError(f"unknown benchmark {name!r}; choose from {', '.join(ALL)}")
 
 
@@ -236,8 +293,36 @@ def sentence_transformers_rate(model_dir: Path, batch_size: int, seconds: float)
     return done * batch_size / (time.perf_counter() - start)
 
 
-def whisper_rtf(model_dir: Path, threads: int, repeats: int = 2) -> None:
-    """Real-time factor of Whisper tiny.en on both engines (printed), through the encoder's transcribe."""
+def _whisper_on(enc, device) -> str:  # noqa: ANN001 - a WhisperSpeechEncoder, a torch.device
+    """Load the encoder's Whisper model and put it on ``device``; a note for the printout.
+
+    The encoder loads both engines on the CPU (openai-whisper ``device="cpu"``, faster-whisper
+    ``device="cpu"``), so on a GPU the benchmark moves what it loaded: the torch model with
+    ``.to``, the CTranslate2 model by reopening the same converted folder on the GPU with
+    the same compute type. Transcription then runs through the encoder unchanged.
+    """
+    from mediasearch.encoders import ct2_whisper
+
+    model = enc.model  # loads (CTranslate2: converts on first use) as the encoder does
+    if device.type == "cpu":
+        return ""
+    if isinstance(model, ct2_whisper.CT2Whisper):
+        from faster_whisper import WhisperModel
+
+        model.model = WhisperModel(
+            str(model.folder), device=device.type, device_index=device.index or 0, compute_type=model.compute_type, local_files_only=True
+        )
+    else:
+        model.to(device)
+    return f"; moved to {device} by the benchmark (the encoder loads it on the CPU)"
+
+
+def whisper_rtf(model_dir: Path, threads: int, repeats: int = 2, *, device=None) -> None:  # noqa: ANN001
+    """Real-time factor and seconds of audio per second of Whisper tiny.en on both engines
+    (printed), through the encoder's transcribe, on ``device`` (default: the CPU)."""
+    import torch
+
+    device = torch.device(device or "cpu")
     weights = model_dir / "whisper" / "tiny.en.pt"
     minilm = model_dir / "sentence-transformers" / "all-MiniLM-L6-v2"
     if not weights.is_file() or not minilm.is_dir():
@@ -268,20 +353,30 @@ def whisper_rtf(model_dir: Path, threads: int, repeats: int = 2) -> None:
             print(f"{'whisper-tiny.en':20s} {'real':11s} ctranslate2 not installed")
             continue
         os.environ[ct2_whisper.ENGINE_ENV] = engine
-        enc = WhisperSpeechEncoder(spec, settings, {"whisper-tiny-en": weights, "all-minilm-l6-v2": minilm})
-        start = time.perf_counter()
-        enc.transcribe(audio)  # warm-up (and, for CTranslate2, the one-off conversion when not cached)
-        first = time.perf_counter() - start
-        best = float("inf")
-        for _ in range(repeats):
+        label = "openai-whisper fp32" if engine == "openai" else "ctranslate2 int8"
+        try:
+            enc = WhisperSpeechEncoder(spec, settings, {"whisper-tiny-en": weights, "all-minilm-l6-v2": minilm})
             start = time.perf_counter()
-            _, spans = enc.transcribe(audio)
-            best = min(best, time.perf_counter() - start)
+            moved = _whisper_on(enc, device)
+            enc.transcribe(audio)  # warm-up (and, for CTranslate2, the one-off conversion when not cached)
+            first = time.perf_counter() - start
+            best = float("inf")
+            for _ in range(max(1, repeats)):
+                start = time.perf_counter()
+                _, spans = enc.transcribe(audio)
+                if device.type == "cuda":
+                    torch.cuda.synchronize(device)
+                best = min(best, time.perf_counter() - start)
+        except Exception as exc:  # noqa: BLE001 - e.g. CTranslate2 without its CUDA libraries: report and go on
+            print(f"{'whisper-tiny.en':20s} {'real':11s} {label:22s} failed on {device}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}")
+            continue
         rates[engine] = best / seconds
         texts[engine] = " ".join(t for *_, t in spans)
-        label = "openai-whisper fp32" if engine == "openai" else "ctranslate2 int8"
-        extra = f"first call {first:.1f} s" + (" (incl. load/convert)" if engine == "ctranslate2" else " (incl. load)")
-        print(f"{'whisper-tiny.en':20s} {'real':11s} {label:22s} RTF {rates[engine]:.4f} ({seconds / best:.1f}x real time); {extra}", flush=True)
+        extra = f"first call {first:.1f} s" + (" (incl. load/convert)" if engine == "ctranslate2" else " (incl. load)") + moved
+        print(
+            f"{'whisper-tiny.en':20s} {'real':11s} {label:22s} RTF {rates[engine]:.4f} ({seconds / best:.1f} s audio/s) on {device}; {extra}",
+            flush=True,
+        )
     os.environ.pop(ct2_whisper.ENGINE_ENV, None)
     if len(rates) == 2:
         same = "equal" if texts["openai"] == texts["ctranslate2"] else f"differ: {texts['openai']!r} vs {texts['ctranslate2']!r}"
@@ -308,6 +403,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--device", default="cpu", help="cpu, cuda or auto")
     parser.add_argument("--model-dir", type=Path, default=DEFAULT_MODEL_DIR)
     parser.add_argument("--encoders", default=",".join(ALL))
+    parser.add_argument("--whisper-repeats", type=int, default=2, help="timed transcriptions of the 30 s clip per Whisper engine")
     args = parser.parse_args(argv)
 
     import torch
@@ -322,8 +418,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'model':20s} {'weights':11s} {'path':22s} {'items/s':>9s} {'vs fp32':>8s} {'min cos':>9s}  gate (tolerance {precision.TOLERANCE}, speed-up {precision.MIN_SPEEDUP}x)")
     for name in args.encoders.split(","):
         if name == "whisper":
-            if device.type == "cpu":
-                whisper_rtf(args.model_dir, torch.get_num_threads())
+            whisper_rtf(args.model_dir, torch.get_num_threads(), args.whisper_repeats, device=device)
             continue
         try:
             bench = build(name, args.model_dir)
@@ -343,13 +438,13 @@ def main(argv: list[str] | None = None) -> int:
                 fp32_best = max(r for (d, _), (r, _) in results.items() if d == "fp32")
                 ok = cosine >= precision.TOLERANCE and rate >= fp32_best * precision.MIN_SPEEDUP
                 verdict = "would be chosen" if ok else ("too far from fp32" if cosine < precision.TOLERANCE else "not faster")
-            print(f"{name:20s} {bench.weights:11s} {label:22s} {rate:9.1f} {rate / base_rate:7.2f}x {cosine:9.6f}  {verdict}", flush=True)
+            print(f"{name:20s} {bench.weights:11s} {label:22s} {rate:9.1f} {rate / base_rate:7.2f}x {cosine:9.6f}  {verdict}{audio_rate(bench, rate)}", flush=True)
         if device.type == "cpu":
             found = onnx_rate(bench, args.batch_size, args.seconds, torch.get_num_threads())
             if found is not None:
                 rate, out = found
                 cosine = precision.min_row_cosine(base_out, out)
-                print(f"{name:20s} {bench.weights:11s} {'onnxruntime fp32':22s} {rate:9.1f} {rate / base_rate:7.2f}x {cosine:9.6f}  (parity needs 0.9999)", flush=True)
+                print(f"{name:20s} {bench.weights:11s} {'onnxruntime fp32':22s} {rate:9.1f} {rate / base_rate:7.2f}x {cosine:9.6f}  (parity needs 0.9999){audio_rate(bench, rate)}", flush=True)
         if name == "minilm" and device.type == "cpu":
             st = sentence_transformers_rate(args.model_dir, args.batch_size, args.seconds)
             if st:
