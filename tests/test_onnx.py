@@ -126,8 +126,9 @@ def test_a_text_query_on_a_cached_graph_imports_no_torch(tmp_path: Path) -> None
         "assert e.embed(['a quick brown fox']).shape == (1, 384)\n"
         "print(sorted(m for m in ('torch', 'transformers', 'sentence_transformers', 'whisper') if m in sys.modules))\n"
     )
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    env.pop("MEDIASEARCH_TEXT_ENGINE", None)
+    # the engine forced as above: with auto, the choice is measured first (torch), see
+    # tests/test_device_precision_text_audio.py for a measured ONNX choice read without torch
+    env = {**os.environ, "PYTHONPATH": str(REPO), "MEDIASEARCH_TEXT_ENGINE": "onnx"}
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, env=env, cwd=REPO)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip().splitlines()[-1] == "[]"

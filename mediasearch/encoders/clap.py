@@ -155,8 +155,9 @@ class ClapEncoder(WindowedAudioEncoder):
     """CLAP: 10 s windows at 48 kHz or query texts -> (n, 512) float32, L2-normalised.
 
     ``spec.models[0]`` is the model folder (config.json, preprocessor_config.json,
-    vocab.json, merges.txt and a weights file). The audio tower's numeric path is decided
-    at load (:mod:`mediasearch.encoders.precision`); the text tower runs in fp32.
+    vocab.json, merges.txt and a weights file). Each tower's numeric path is decided on its
+    own by :func:`mediasearch.encoders.precision.decide` (component ``<name>/audio`` at
+    load, ``<name>/text`` on the first text query), as SigLIP's towers are.
     """
 
     def __init__(self, spec: EncoderSpec, settings: "Settings", model_paths: Mapping[str, Path]) -> None:
@@ -195,6 +196,8 @@ class ClapEncoder(WindowedAudioEncoder):
         self._torch = torch
         self._lock = threading.Lock()
         self._tokenizer: Any = None
+        self._text_precision: Any = None  # precision.PrecisionDecision, on the first text query
+        self.weights_path = weights_path
         sr = int(self.spec.sample_rate or SAMPLE_RATE)
         if sr != int(self.feature_extractor.sampling_rate):
             raise ModelUnavailableError(
@@ -223,6 +226,38 @@ class ClapEncoder(WindowedAudioEncoder):
                     model = self.spec.models[0] if self.spec.models else self.spec.name
                     raise ModelUnavailableError(model, f"no usable tokenizer in {self.folder} ({exc})", encoder=self.name) from exc
             return self._tokenizer
+
+    @property
+    def text_precision(self) -> Any:  # -> precision.PrecisionDecision
+        """The text tower's numeric path, decided (measured when auto) on the first text query
+        on :data:`precision.CALIBRATION_TEXTS`, cached per machine like the audio tower's."""
+        from mediasearch.encoders import precision
+
+        decision = self._text_precision
+        if decision is None:
+            texts = list(precision.CALIBRATION_TEXTS)
+            decision = precision.decide(
+                self.settings,
+                component=f"{self.spec.name}/text",
+                device=self.device,
+                run=lambda dtype_name: self._text_forward(texts, dtype_name),
+                items=len(texts),
+                weights_path=self.weights_path,
+            )
+            self._text_precision = decision
+        return decision
+
+    def _text_forward(self, texts: Sequence[str], dtype_name: str) -> np.ndarray:
+        """Texts -> (n, 512) float32 text projections (not normalised), under ``dtype_name`` autocast."""
+        from mediasearch.encoders.precision import autocast
+
+        torch = self._torch
+        tokens = self.tokenizer(list(texts), padding=True, truncation=True, max_length=MAX_TEXT_TOKENS, return_tensors="pt")
+        with self._lock, torch.inference_mode(), autocast(self.device, dtype_name):
+            out = self.model.get_text_features(
+                input_ids=tokens["input_ids"].to(self.device), attention_mask=tokens["attention_mask"].to(self.device)
+            )
+        return out.pooler_output.float().cpu().numpy()
 
     def features(self, windows: Sequence[np.ndarray]) -> Any:
         """Waveforms at 48 kHz (each at most 10 s) -> the feature extractor's output:
@@ -256,15 +291,7 @@ class ClapEncoder(WindowedAudioEncoder):
         """Query strings -> (n, 512) float32, L2-normalised (RoBERTa tokens, at most 77)."""
         if len(texts) == 0:
             return np.zeros((0, self.spec.dim), np.float32)
-        torch = self._torch
-        tokenizer = self.tokenizer
-        chunks = []
-        for start in range(0, len(texts), max(self.batch_size, 1)):
-            batch = list(texts[start : start + max(self.batch_size, 1)])
-            tokens = tokenizer(batch, padding=True, truncation=True, max_length=MAX_TEXT_TOKENS, return_tensors="pt")
-            with self._lock, torch.inference_mode():
-                out = self.model.get_text_features(
-                    input_ids=tokens["input_ids"].to(self.device), attention_mask=tokens["attention_mask"].to(self.device)
-                )
-            chunks.append(out.pooler_output.float().cpu().numpy())
+        dtype_name = self.text_precision.precision
+        step = max(self.batch_size, 1)
+        chunks = [self._text_forward(list(texts[i : i + step]), dtype_name) for i in range(0, len(texts), step)]
         return l2_normalise(np.concatenate(chunks, axis=0))

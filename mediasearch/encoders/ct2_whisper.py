@@ -37,6 +37,7 @@ import os
 import shutil
 import tempfile
 import threading
+from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -356,15 +357,19 @@ def ensure_converted(weights_path: Path, settings: Settings, *, size: str | None
 
 
 class CT2Whisper:
-    """A converted Whisper model on CTranslate2 through faster-whisper (CPU, int8 by default)."""
+    """A converted Whisper model on CTranslate2 through faster-whisper (CPU int8 by default;
+    ``device`` ``cuda`` or ``cuda:N`` with the compute type :func:`choose_placement` gives)."""
 
-    def __init__(self, folder: Path, *, threads: int, compute_type: str = QUANTIZATION) -> None:
+    def __init__(self, folder: Path, *, threads: int, compute_type: str = QUANTIZATION, device: str = "cpu") -> None:
         from faster_whisper import WhisperModel
 
         self.folder = Path(folder)
         self.compute_type = compute_type
+        self.device = device
+        kind, _, index = device.partition(":")
         self.model = WhisperModel(
-            str(folder), device="cpu", compute_type=compute_type, cpu_threads=max(1, int(threads)), num_workers=1, local_files_only=True
+            str(folder), device=kind, device_index=int(index or 0), compute_type=compute_type,
+            cpu_threads=max(1, int(threads)), num_workers=1, local_files_only=True,
         )
 
     @property
@@ -449,3 +454,105 @@ def resolve_engine(options: dict[str, Any] | None = None) -> tuple[str, str]:
             "measured faster than openai-whisper fp32 on the CPU (docs/PERFORMANCE.md)"
         )
     return "openai", "auto: ctranslate2/faster-whisper not installed, so openai-whisper (torch, fp32)"
+
+
+# -- which device ---------------------------------------------------------------------------
+
+#: CTranslate2's compute type on CUDA for each precision setting (``auto``: float16)
+CUDA_COMPUTE = {"auto": "float16", "fp16": "float16", "fp32": "float32", "bf16": "bfloat16"}
+
+
+@dataclass(frozen=True)
+class WhisperPlacement:
+    """Where a Whisper engine runs and at what numeric path.
+
+    ``device``: ``cpu``, ``cuda`` or ``cuda:N``. ``compute``: CTranslate2's compute type
+    (``int8`` on the CPU, ``float16`` on CUDA; also the conversion's quantisation) or, for
+    openai-whisper, ``fp32`` / ``fp16`` (its ``fp16=`` decoding flag).
+    """
+
+    engine: str
+    device: str
+    compute: str
+    reason: str
+
+    @property
+    def fp16(self) -> bool:
+        """openai-whisper's ``fp16=`` argument."""
+        return self.compute == "fp16"
+
+    def to_json(self) -> dict[str, str]:
+        return {"device": self.device, "compute": self.compute, "device_reason": self.reason}
+
+
+def _unavailable(requested: str, reason: str) -> Exception:
+    from mediasearch.encoders.device import DeviceUnavailableError  # imports torch: only on this error path
+
+    return DeviceUnavailableError(requested, reason)
+
+
+def choose_placement(engine: str, requested: str, precision_setting: str, *, cuda_devices: int, mps: bool) -> WhisperPlacement:
+    """The placement of ``engine`` (``ctranslate2`` / ``openai``) for the device setting
+    ``requested`` (auto, cpu, cuda[:N], mps) and precision setting, given what this machine
+    has (``cuda_devices`` the engine can see, whether MPS is usable).
+
+    CUDA: CTranslate2 float16 (:data:`CUDA_COMPUTE` for a forced precision), openai-whisper
+    fp16 (fp32 when forced). MPS is never used: CTranslate2 has no MPS backend, and
+    openai-whisper on MPS fails or falls back op by op (its word-timestamp alignment and
+    sparse ops are not implemented there), so both stay on the CPU and say so. The CPU:
+    CTranslate2 int8, openai-whisper fp32. An explicit device the machine lacks raises
+    DeviceUnavailableError (as for the torch encoders); an unknown one raises ValueError.
+    """
+    name = (requested or "auto").strip().lower()
+    kind, _, index = name.partition(":")
+    if kind not in ("auto", "cpu", "cuda", "mps"):
+        raise ValueError(f"unknown device {requested!r}; choose one of auto, cpu, cuda, mps")
+    wanted = (precision_setting or "auto").strip().lower()
+    label = "CTranslate2" if engine == "ctranslate2" else "openai-whisper"
+    if kind == "cuda" and cuda_devices < 1:
+        raise _unavailable(name, f"{label} sees no CUDA device")
+    if kind == "cuda" and index and int(index) >= cuda_devices:
+        raise _unavailable(name, f"{label} sees {cuda_devices} CUDA device(s)")
+    if kind == "mps" and not mps:
+        raise _unavailable(name, "torch.backends.mps.is_available() is False")
+    if kind == "cuda" or (kind == "auto" and cuda_devices > 0):
+        device = name if kind == "cuda" else "cuda"
+        if engine == "ctranslate2":
+            compute = CUDA_COMPUTE.get(wanted, "float16")
+            return WhisperPlacement(engine, device, compute, f"{device} ({name} requested): CTranslate2 {compute}")
+        compute = "fp32" if wanted == "fp32" else "fp16"
+        return WhisperPlacement(engine, device, compute, f"{device} ({name} requested): openai-whisper {compute}")
+    cpu_compute = QUANTIZATION if engine == "ctranslate2" else "fp32"
+    if kind == "mps" or (kind == "auto" and mps):
+        why = "CTranslate2 has no MPS backend" if engine == "ctranslate2" else (
+            "openai-whisper on MPS is unreliable (word-timestamp alignment and sparse ops are not implemented there)"
+        )
+        return WhisperPlacement(engine, "cpu", cpu_compute, f"cpu although {name} found MPS: {why}")
+    why = "set to cpu" if kind == "cpu" else "auto: no CUDA device"
+    return WhisperPlacement(engine, "cpu", cpu_compute, f"cpu ({why})")
+
+
+def resolve_placement(engine: str, settings: Settings) -> WhisperPlacement:
+    """:func:`choose_placement` for this machine. Asks CTranslate2 (``ctranslate2``) or torch
+    (``openai``) how many CUDA devices there are, and torch whether MPS is usable, only when
+    the device setting is not ``cpu`` and, for ``auto``, when a GPU may be present at all
+    (:func:`sentence_text.gpu_may_be_present`): on a machine without one nothing is imported."""
+    from mediasearch.encoders.sentence_text import gpu_may_be_present
+
+    requested = (settings.device or "auto").strip().lower()
+    kind = requested.partition(":")[0]
+    cuda, mps = 0, False
+    if kind != "cpu" and (kind != "auto" or gpu_may_be_present()):
+        if engine == "ctranslate2" and kind != "mps":
+            import ctranslate2
+
+            cuda = int(ctranslate2.get_cuda_device_count())
+        if engine != "ctranslate2" or kind == "mps" or (kind == "auto" and cuda == 0):
+            import torch
+
+            from mediasearch.encoders import device as device_mod
+
+            if engine != "ctranslate2":
+                cuda = int(torch.cuda.device_count()) if torch.cuda.is_available() else 0
+            mps = device_mod.mps_available()
+    return choose_placement(engine, requested, precision.normalise_precision(settings.precision), cuda_devices=cuda, mps=mps)

@@ -12,10 +12,21 @@ normalisation (all-MiniLM-L6-v2, the multilingual MiniLM, E5, BGE; see
 :mod:`mediasearch.encoders.text_models` for which model pools how) runs on :mod:`mediasearch.encoders.minilm`: the same network in a
 few dozen lines of torch with the Rust ``tokenizers`` library, which avoids importing
 sentence-transformers and transformers (about 5 s of a cold text query) and gives the
-same vectors (cosine >= 0.9999). Where onnxruntime is installed the same network runs on
-ONNX Runtime instead (exported once from the weights, :mod:`mediasearch.encoders.onnx_engine`),
-so a text query imports neither torch nor transformers. Other folders go through
+same vectors (cosine >= 0.9999). The same network may run on ONNX Runtime instead
+(exported once from the weights, :mod:`mediasearch.encoders.onnx_engine`), so a text
+query imports neither torch nor transformers. Other folders go through
 sentence-transformers. ``MEDIASEARCH_TEXT_ENGINE`` picks one (onnx, torch, sentence-transformers).
+
+With ``auto`` (:func:`auto_engine`) the settings decide: a GPU (``--device cuda``/``mps``,
+or ``auto`` on a machine that has one) or a forced bf16/fp16 runs the torch model there,
+at that precision; on the CPU ONNX Runtime is used only where
+:func:`onnx_engine.module_session` measured it faithful (cosine >= 0.9999 to torch fp32)
+and faster than torch fp32 on this machine, and torch otherwise. ONNX Runtime runs fp32,
+so it is weighed against torch fp32, not against a bf16 autocast path: on a CPU with
+native bf16 (one thread) torch bf16 took 8.6 ms for the 4 calibration texts and ONNX
+Runtime 9.7 ms, while every cold query on torch first pays its import (about 2.7 s). The
+outcome is cached with the precision decisions; a later process reads it without
+importing torch (:func:`cached_engine_decision`).
 """
 
 from __future__ import annotations
@@ -23,6 +34,8 @@ from __future__ import annotations
 import json
 import logging
 import os
+import platform
+import sys
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
@@ -155,18 +168,26 @@ class SentenceEmbedder:
 
     engine = "sentence-transformers"
 
-    def __init__(self, folder: Path, *, name: str = DEFAULT_TEXT_MODEL, batch_size: int = 64) -> None:
-        from mediasearch.encoders.torch_utils import offline_hub
+    def __init__(
+        self, folder: Path, *, name: str = DEFAULT_TEXT_MODEL, batch_size: int = 64, settings: "Settings | None" = None
+    ) -> None:
+        from mediasearch.config import Settings
+        from mediasearch.encoders.torch_utils import load_device, offline_hub
 
         self.name = name
         self.folder = Path(folder)
         self.batch_size = batch_size
         self.precision = None
+        #: ``settings.device`` (DeviceUnavailableError when it names a device this machine lacks)
+        self.device = load_device(name, settings or Settings())
+        #: which engine runs the model, on what, and why
+        self.engine_decision: dict[str, Any] = {"engine": self.engine, "device": str(self.device), "precision": "fp32",
+                                                "reason": "sentence-transformers: not a folder the light path runs"}
         with offline_hub():  # the hub is never asked, whatever the environment says
             from sentence_transformers import SentenceTransformer
 
             _quiet_transformers()
-            self._model = SentenceTransformer(str(self.folder), device="cpu", local_files_only=True)
+            self._model = SentenceTransformer(str(self.folder), device=str(self.device), local_files_only=True)
         self._model.eval()
         get_dim = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
         self.dim = int(get_dim())
@@ -188,12 +209,88 @@ class SentenceEmbedder:
         return l2_normalise(np.asarray(vectors, dtype=np.float32))
 
 
-_cache: dict[tuple[str, str, str], "SentenceEmbedder | MiniLMEmbedder | OnnxSentenceEmbedder"] = {}
+_cache: dict[tuple[str, ...], "SentenceEmbedder | MiniLMEmbedder | OnnxSentenceEmbedder"] = {}
 _cache_lock = threading.Lock()
-#: "auto" (ONNX Runtime where installed and the folder fits, else the light torch path, else
-#: sentence-transformers), "onnx", "torch" or "sentence-transformers"
+#: "auto" (see :func:`auto_engine`), "onnx", "torch" or "sentence-transformers"
 ENGINE_ENV = "MEDIASEARCH_TEXT_ENGINE"
 ENGINES = ("auto", "onnx", "torch", "sentence-transformers")
+#: what ONNX Runtime is measured against: torch fp32 (ONNX Runtime runs fp32; see the module docstring)
+ONNX_REFERENCE = "fp32"
+
+
+def gpu_may_be_present() -> bool:
+    """False when this machine surely has no GPU torch could use, found without importing torch.
+
+    When torch is already imported it is asked. Otherwise: macOS on Apple silicon may have
+    MPS; on Linux torch sees a GPU only through an NVIDIA (``/dev/nvidiactl``), ROCm
+    (``/dev/kfd``) or WSL (``/dev/dxg``) device node; elsewhere (Windows) one may be present.
+    """
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        mps = getattr(torch.backends, "mps", None)
+        return bool(torch.cuda.is_available() or (mps is not None and mps.is_available()))
+    system = platform.system()
+    if system == "Darwin":
+        return platform.machine() == "arm64"
+    if system == "Linux":
+        return any(os.path.exists(p) for p in ("/dev/nvidiactl", "/dev/nvidia0", "/dev/kfd", "/dev/dxg"))
+    return True
+
+
+def onnx_export_spec(folder: Path, name: str, pooling: str, max_length: int) -> tuple[str, dict[str, object]]:
+    """(export kind, extra export settings) of a sentence model's ONNX graph, so that
+    :class:`OnnxSentenceEmbedder` and :func:`onnx_engine.module_session` name the same file."""
+    config = read_json(Path(folder) / "config.json")
+    extra: dict[str, object] = {"max_length": max_length}
+    if config.get("model_type") != "bert":
+        extra["architecture"] = config.get("model_type")
+    return f"bert-{pooling}-pooled", extra
+
+
+def cached_engine_decision(folder: Path, settings: "Settings", name: str) -> dict[str, Any] | None:
+    """The ONNX Runtime vs torch fp32 decision :func:`onnx_engine.module_session` recorded
+    for model ``name`` with these weights, CPU, torch version and thread count; None when
+    it was not measured yet. Reads the precision cache only (no torch import)."""
+    from mediasearch.encoders import precision
+
+    digest = precision.weights_digest(Path(folder) / WEIGHTS_FILE, precision.DecisionCache(precision.cache_path(settings)))
+    want = {"component": name, "weights": digest, "device": "cpu", "threads": str(settings.inference_threads),
+            "candidate": f"onnx-vs-{ONNX_REFERENCE}"}
+    for record in precision.cached_decisions(settings, name.split("/")[0]):
+        key = record.get("key") or {}
+        if all(str(key.get(k)) == v for k, v in want.items()) and record.get("engine") in ("onnxruntime", "torch"):
+            return {**record, "source": "cached"}
+    return None
+
+
+def auto_engine(folder: Path, settings: "Settings", *, name: str, pooling: str) -> tuple[str, str]:
+    """(engine, why) for ``auto``, found without importing torch.
+
+    The engine is ``sentence-transformers`` (a folder the light path does not run),
+    ``torch`` (a GPU device, a forced bf16/fp16, no onnxruntime, or ONNX Runtime measured
+    no faster here), ``onnx`` (measured faster and faithful here) or ``measure`` (load the
+    torch model, then let :func:`onnx_engine.module_session` measure and cache the choice;
+    also when ``auto`` may find a GPU, which only torch can tell).
+    """
+    from mediasearch.encoders import onnx_engine, precision
+
+    if not bert_folder_supported(Path(folder), pooling):
+        return "sentence-transformers", "not a BERT/XLM-RoBERTa folder with mean or [CLS] pooling"
+    device = (settings.device or "auto").strip().lower()
+    kind = device.partition(":")[0]
+    requested = precision.normalise_precision(settings.precision)
+    if kind in ("cuda", "mps"):
+        return "torch", f"device set to {device}: the torch model runs there"
+    if requested in ("bf16", "fp16"):
+        return "torch", f"precision forced to {requested}: torch autocast (ONNX Runtime runs fp32)"
+    if not onnx_engine.available():
+        return "torch", "onnxruntime not installed"
+    if kind == "auto" and gpu_may_be_present():
+        return "measure", "a GPU may be present: torch resolves the device"
+    cached = cached_engine_decision(Path(folder), settings, name)
+    if cached is None:
+        return "measure", "ONNX Runtime vs torch fp32 not measured yet on this machine"
+    return ("onnx" if cached["engine"] == "onnxruntime" else "torch"), str(cached.get("reason", ""))
 
 
 def load_sentence_embedder(
@@ -204,50 +301,68 @@ def load_sentence_embedder(
     engine: str | None = None,
     pooling: str | None = None,
 ) -> "SentenceEmbedder | MiniLMEmbedder | OnnxSentenceEmbedder":
-    """The embedder for ``folder``, loaded once per process (several Whisper sizes share it).
+    """The embedder for ``folder``, loaded once per process and build settings (several Whisper sizes share it).
 
-    ``engine``: ``auto`` (default; ``MEDIASEARCH_TEXT_ENGINE`` overrides) uses
-    :class:`OnnxSentenceEmbedder` when onnxruntime is installed and
-    :func:`bert_folder_supported` accepts the folder, else :class:`MiniLMEmbedder` for such
-    a folder, else sentence-transformers. ``settings`` (default: ``Settings()``) gives the
-    threads, device and precision. ``pooling`` ("mean" or "cls"; default: what the folder
-    declares) is what the text-model table says the model uses.
+    ``engine``: ``auto`` (default; ``MEDIASEARCH_TEXT_ENGINE`` overrides) chooses as
+    :func:`auto_engine` says (see the module docstring); ``onnx``, ``torch`` and
+    ``sentence-transformers`` force one. ``settings`` (default: ``Settings()``) gives the
+    threads, device and precision: another value of any is another embedder. ``pooling``
+    ("mean" or "cls"; default: what the folder declares) is what the text-model table
+    says the model uses. A missing device raises DeviceUnavailableError.
     """
-    from mediasearch.encoders import onnx_engine
+    from mediasearch.config import Settings
+    from mediasearch.encoders import precision
 
-    engine = (engine or os.environ.get(ENGINE_ENV, "") or "auto").strip().lower()
-    if engine not in ENGINES:
-        raise ValueError(f"unknown text engine {engine!r}; choose one of {', '.join(ENGINES)}")
+    settings = settings or Settings()
+    requested = (engine or os.environ.get(ENGINE_ENV, "") or "auto").strip().lower()
+    if requested not in ENGINES:
+        raise ValueError(f"unknown text engine {requested!r}; choose one of {', '.join(ENGINES)}")
     pooling = pooling or folder_pooling(Path(folder)) or "mean"
-    if engine == "auto":
-        light = bert_folder_supported(Path(folder), pooling)
-        engine = "onnx" if light and onnx_engine.available() else "torch" if light else "sentence-transformers"
-    key = (str(Path(folder).resolve()), engine, pooling)
+    key = (str(Path(folder).resolve()), requested, pooling, precision.normalise_precision(settings.precision),
+           (settings.device or "auto").strip().lower(), str(settings.inference_threads))
     with _cache_lock:
         emb = _cache.get(key)
-        if emb is None:
-            if engine == "onnx":
-                emb = OnnxSentenceEmbedder(folder, name=name, settings=settings, pooling=pooling)
-            elif engine == "torch":
-                emb = MiniLMEmbedder(folder, name=name, settings=settings, pooling=pooling)
-            else:
-                emb = SentenceEmbedder(folder, name=name)
-            _cache[key] = emb
+        if emb is not None:
+            return emb
+        chosen, why = requested, f"set to {requested} ({ENGINE_ENV} or the caller)"
+        if requested == "auto":
+            chosen, why = auto_engine(Path(folder), settings, name=name, pooling=pooling)
+        if chosen == "onnx":
+            emb = OnnxSentenceEmbedder(folder, name=name, settings=settings, pooling=pooling, reason=why)
+        elif chosen in ("torch", "measure"):
+            emb = MiniLMEmbedder(folder, name=name, settings=settings, pooling=pooling, reason=why)
+            if chosen == "measure" and emb.device.type == "cpu":
+                emb = emb.onnx_if_faster()
+        else:
+            emb = SentenceEmbedder(folder, name=name, settings=settings)
+        _cache[key] = emb
         return emb
 
 
 class OnnxSentenceEmbedder:
-    """A BERT sentence model on ONNX Runtime (fp32), exported once from its safetensors weights.
+    """A BERT sentence model on ONNX Runtime (fp32, CPU), exported once from its safetensors weights.
 
-    The graph (ids, mask) -> mean-pooled states is exported through the light torch model
-    on first use and cached by :mod:`mediasearch.encoders.onnx_engine`; later loads import
-    only tokenizers and onnxruntime. ``embed(texts)`` -> (n, dim) float32, L2-normalised.
+    The graph (ids, mask) -> pooled states is exported through the light torch model on
+    first use and cached by :mod:`mediasearch.encoders.onnx_engine`; later loads import
+    only tokenizers and onnxruntime. ``session``: an :class:`onnx_engine.OnnxSession` of
+    that graph already open (what :meth:`MiniLMEmbedder.onnx_if_faster` measured);
+    ``reason``/``decision``: why ONNX Runtime runs it. ``embed(texts)`` -> (n, dim)
+    float32, L2-normalised.
     """
 
     engine = "onnxruntime"
 
     def __init__(
-        self, folder: Path, *, name: str = DEFAULT_TEXT_MODEL, settings: "Settings | None" = None, batch_size: int = 64, pooling: str = "mean"
+        self,
+        folder: Path,
+        *,
+        name: str = DEFAULT_TEXT_MODEL,
+        settings: "Settings | None" = None,
+        batch_size: int = 64,
+        pooling: str = "mean",
+        session: Any = None,
+        reason: str = "",
+        decision: Mapping[str, Any] | None = None,
     ) -> None:
         from mediasearch.config import Settings
         from mediasearch.encoders import onnx_engine
@@ -259,22 +374,24 @@ class OnnxSentenceEmbedder:
         self.batch_size = batch_size
         self.pooling = pooling
         self.tokenizer, self.max_length = load_tokenizer(self.folder)
-        config = read_json(self.folder / "config.json")
-        self.dim = int(config["hidden_size"])
-        extra = {} if config.get("model_type") == "bert" else {"architecture": config.get("model_type")}
-        export = onnx_engine.export_settings(f"bert-{pooling}-pooled", max_length=self.max_length, **extra)
-        path = onnx_engine.onnx_path(self.folder / WEIGHTS_FILE, self.settings, export)
-        self.onnx_path = onnx_engine.ensure_exported(path, lambda dest: export_bert(self.folder, dest, pooling=pooling))
-        try:
-            self.session = onnx_engine.OnnxSession(self.onnx_path, threads=self.settings.inference_threads)
-        except Exception:  # a damaged cached graph: export once more
+        self.dim = int(read_json(self.folder / "config.json")["hidden_size"])
+        if session is not None:
+            self.session, self.onnx_path = session, Path(session.path)
+        else:
+            kind, extra = onnx_export_spec(self.folder, name, pooling, self.max_length)
+            export = onnx_engine.export_settings(kind, component=name, **extra)
+            path = onnx_engine.onnx_path(self.folder / WEIGHTS_FILE, self.settings, export)
             self.onnx_path = onnx_engine.ensure_exported(path, lambda dest: export_bert(self.folder, dest, pooling=pooling))
-            self.session = onnx_engine.OnnxSession(self.onnx_path, threads=self.settings.inference_threads)
-        self.precision = PrecisionDecision(
-            "fp32", "cpu", "engine", "ONNX Runtime fp32: a query needs no torch import (about 2 s cold) and runs faster than torch fp32"
-        )
+            try:
+                self.session = onnx_engine.OnnxSession(self.onnx_path, threads=self.settings.inference_threads)
+            except Exception:  # a damaged cached graph: export once more
+                self.onnx_path = onnx_engine.ensure_exported(path, lambda dest: export_bert(self.folder, dest, pooling=pooling))
+                self.session = onnx_engine.OnnxSession(self.onnx_path, threads=self.settings.inference_threads)
+        why = reason or str((decision or {}).get("reason", "")) or "ONNX Runtime fp32: a query needs no torch import (about 2.7 s cold)"
+        self.engine_decision: dict[str, Any] = {**dict(decision or {}), "engine": self.engine, "device": "cpu", "precision": "fp32", "reason": why}
+        self.precision = PrecisionDecision("fp32", "cpu", "engine", f"ONNX Runtime fp32: {why}")
         self._lock = threading.Lock()
-        logger.debug("loaded sentence model %s from %s on onnxruntime (%s)", name, self.folder, self.onnx_path)
+        logger.debug("loaded sentence model %s from %s on onnxruntime (%s): %s", name, self.folder, self.onnx_path, why)
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """Texts -> (n, dim) float32, L2-normalised ((0, dim) for no texts)."""
@@ -311,14 +428,23 @@ class MiniLMEmbedder:
     """A BERT sentence model on the light path (:mod:`mediasearch.encoders.minilm`).
 
     ``embed(texts)`` -> (n, dim) float32, L2-normalised, mean- or [CLS]-pooled. The device is
-    ``settings.device`` and the numeric path is decided by
-    :func:`mediasearch.encoders.precision.decide` on first load. Thread-safe.
+    ``settings.device`` (DeviceUnavailableError when missing) and the numeric path is
+    decided by :func:`mediasearch.encoders.precision.decide` on first load (forced values
+    as given; fp16 autocast measured on CUDA). ``reason``: why this engine was chosen.
+    Thread-safe.
     """
 
     engine = "torch"
 
     def __init__(
-        self, folder: Path, *, name: str = DEFAULT_TEXT_MODEL, settings: "Settings | None" = None, batch_size: int = 64, pooling: str = "mean"
+        self,
+        folder: Path,
+        *,
+        name: str = DEFAULT_TEXT_MODEL,
+        settings: "Settings | None" = None,
+        batch_size: int = 64,
+        pooling: str = "mean",
+        reason: str = "",
     ) -> None:
         from mediasearch.config import Settings
         from mediasearch.encoders import minilm, precision, torch_utils
@@ -343,7 +469,38 @@ class MiniLMEmbedder:
             items=len(texts),
             weights_path=self.model.weights_path,
         )
+        #: which engine runs the model, on what, and why
+        self.engine_decision: dict[str, Any] = {
+            "engine": self.engine, "device": str(self.device), "precision": self.precision.precision,
+            "reason": reason or "torch requested",
+        }
         logger.debug("loaded sentence model %s from %s on %s (%s)", name, self.folder, self.device, self.precision.precision)
+
+    def onnx_if_faster(self) -> "MiniLMEmbedder | OnnxSentenceEmbedder":
+        """This model on ONNX Runtime where :func:`onnx_engine.module_session` finds it faithful
+        to torch fp32 and faster than torch fp32 on this machine (measured once, cached with
+        the precision decisions), else ``self`` with the measurement in :attr:`engine_decision`."""
+        from mediasearch.encoders import onnx_engine, precision
+
+        texts = list(precision.CALIBRATION_TEXTS)
+        ids, mask = self.model.tokenize(texts)
+        kind, extra = onnx_export_spec(self.folder, self.name, self.pooling, self.model.max_length)
+        reference = precision.PrecisionDecision(ONNX_REFERENCE, "cpu", "reference", "ONNX Runtime runs fp32: weighed against torch fp32")
+        session, decision = onnx_engine.module_session(
+            self.settings, component=self.name, export_kind=kind, module=self.model.network,
+            weights_path=self.model.weights_path, example=(ids[:2].cpu(), mask[:2].cpu()),
+            inputs={"ids": ids.cpu().numpy(), "mask": mask.cpu().numpy()}, input_names=["ids", "mask"], output_names=["pooled"],
+            dynamic_axes={"ids": {0: "batch", 1: "tokens"}, "mask": {0: "batch", 1: "tokens"}, "pooled": {0: "batch"}},
+            torch_run=lambda dtype_name: self._embed(texts, dtype_name), torch_precision=reference,
+            device_type=self.device.type, env=ENGINE_ENV, export_extra=extra,
+        )
+        if session is None:
+            self.engine_decision = {**decision, "engine": self.engine, "device": str(self.device), "precision": self.precision.precision}
+            return self
+        return OnnxSentenceEmbedder(
+            self.folder, name=self.name, settings=self.settings, batch_size=self.batch_size, pooling=self.pooling,
+            session=session, decision=decision,
+        )
 
     def _embed(self, texts: Sequence[str], dtype_name: str) -> np.ndarray:
         chunks = [

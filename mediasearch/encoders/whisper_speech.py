@@ -10,7 +10,9 @@ conditioning on previous text (no hallucination loops). Digitally silent chunks 
 Two engines run the same checkpoint (:func:`ct2_whisper.resolve_engine`; the encoder's
 ``engine`` option or ``MEDIASEARCH_WHISPER_ENGINE``: auto, openai, ctranslate2):
 openai-whisper in torch fp32, or CTranslate2 int8 through faster-whisper, converted offline
-from the checkpoint on first use and cached (:mod:`mediasearch.encoders.ct2_whisper`).
+from the checkpoint on first use and cached (:mod:`mediasearch.encoders.ct2_whisper`). On
+CUDA (``settings.device``, :func:`ct2_whisper.resolve_placement`) CTranslate2 runs float16
+and openai-whisper decodes with fp16; MPS is not used (the CPU, said in :attr:`engine`).
 ``auto`` takes CTranslate2 where installed (several times faster on the CPU, equal
 transcripts on the test set). Both decode greedily with the same fallbacks, and their
 segments pass the same filters. A
@@ -64,19 +66,31 @@ BF16_REFUSED = (
 )
 
 
-def whisper_precision(settings, engine: str):  # type: ignore[no-untyped-def]  # -> precision.PrecisionDecision
-    """The numeric path of the Whisper engine and why (no torch import).
+def whisper_precision(settings, engine: str, placement: "ct2_whisper.WhisperPlacement | None" = None):  # type: ignore[no-untyped-def]
+    """The numeric path of the Whisper engine and why (no torch import) -> precision.PrecisionDecision.
 
-    openai-whisper runs fp32 whatever ``--precision`` says (:data:`BF16_REFUSED`);
-    CTranslate2 runs int8 weights with fp32 activations (its own quantisation, not torch
-    autocast), so the precision setting does not apply to it either.
+    On the CPU openai-whisper runs fp32 whatever ``--precision`` says (:data:`BF16_REFUSED`)
+    and CTranslate2 runs int8 weights with fp32 activations (its own quantisation, not torch
+    autocast). On CUDA (``placement``, see :func:`ct2_whisper.choose_placement`) CTranslate2
+    runs float16 and openai-whisper decodes with ``fp16=True`` (fp32 when forced).
     """
     from mediasearch.encoders import precision
 
     requested = precision.normalise_precision(settings.precision)
+    placement = placement or ct2_whisper.WhisperPlacement(engine, "cpu", "int8" if engine == "ctranslate2" else "fp32", "cpu")
+    device = placement.device
     if engine == "ctranslate2":
-        reason = "CTranslate2 int8 weights, fp32 activations (the conversion's quantisation; --precision applies to torch encoders)"
-        return precision.PrecisionDecision("int8", "cpu", "engine", reason)
+        if device == "cpu":
+            reason = "CTranslate2 int8 weights, fp32 activations (the conversion's quantisation; --precision applies to torch encoders)"
+        else:
+            reason = f"CTranslate2 {placement.compute} on {device} (converted at that precision)"
+        return precision.PrecisionDecision(placement.compute, device, "engine", f"{reason}; {placement.reason}")
+    if device != "cpu":
+        source = "forced" if requested != "auto" else "engine"
+        why = f"openai-whisper decodes with fp16={placement.fp16} on {device}"
+        if requested == "bf16":
+            source, why = "refused", f"set to bf16, but {BF16_REFUSED}; {why}"
+        return precision.PrecisionDecision(placement.compute, device, source, why)
     if requested in ("bf16", "fp16"):
         return precision.PrecisionDecision("fp32", "cpu", "refused", f"set to {requested}, but {BF16_REFUSED}; fp32 used")
     return precision.PrecisionDecision("fp32", "cpu", "refused" if requested == "auto" else "forced", BF16_REFUSED + "; fp32")
@@ -161,9 +175,11 @@ class WhisperSpeechEncoder(Encoder):
         #: "openai" or "ctranslate2" (see the module docstring), and why
         engine, why = ct2_whisper.resolve_engine(dict(spec.options))
         self._engine_forced = ct2_whisper.engine_setting(dict(spec.options))[0] != "auto"
-        self.engine: dict[str, str] = {"engine": engine, "reason": why, "precision": "int8" if engine == "ctranslate2" else "fp32"}
+        #: where it transcribes (``settings.device``; DeviceUnavailableError for a device this machine lacks)
+        self.placement = ct2_whisper.resolve_placement(engine, settings)
+        self.engine: dict[str, str] = self._engine_record(why)
         #: what the precision gate decided for transcription (see :func:`whisper_precision`)
-        self.precision = whisper_precision(settings, engine)
+        self.precision = whisper_precision(settings, engine, self.placement)
         self._embedder = None
         self.use_text_model(text_model_name(spec.options))
         _ = self.embedder  # a missing text model fails at load time, before any transcription
@@ -171,6 +187,11 @@ class WhisperSpeechEncoder(Encoder):
         self.last_query_text: str | None = None
         self._heard: tuple[tuple, str] | None = None
         logger.debug("loaded whisper %s from %s with text model %s", self.size, weights, self.text_model_name)
+
+    def _engine_record(self, why: str) -> dict[str, str]:
+        """What ``engine`` shows: the engine, device, numeric path and why."""
+        p = self.placement
+        return {"engine": p.engine, "device": p.device, "precision": p.compute, "reason": f"{why}; {p.reason}"}
 
     @property
     def model(self):  # -> whisper.model.Whisper | ct2_whisper.CT2Whisper
@@ -182,19 +203,23 @@ class WhisperSpeechEncoder(Encoder):
         with self._model_lock:
             if self._model is None and self.engine["engine"] == "ctranslate2":
                 try:
-                    folder = ct2_whisper.ensure_converted(self._weights, self.settings, size=self.size)
-                    self._model = ct2_whisper.CT2Whisper(folder, threads=self.settings.inference_threads)
+                    compute = self.placement.compute
+                    folder = ct2_whisper.ensure_converted(self._weights, self.settings, size=self.size, quantization=compute)
+                    self._model = ct2_whisper.CT2Whisper(
+                        folder, threads=self.settings.inference_threads, compute_type=compute, device=self.placement.device
+                    )
                     self.engine["model"] = str(folder)
                 except Exception as exc:
                     if self._engine_forced:
                         raise
                     logger.warning("%s: CTranslate2 unavailable (%s); using openai-whisper", self.name, exc)
-                    self.engine = {"engine": "openai", "precision": "fp32", "reason": f"auto: CTranslate2 failed ({exc}), so openai-whisper"}
-                    self.precision = whisper_precision(self.settings, "openai")
+                    self.placement = ct2_whisper.resolve_placement("openai", self.settings)
+                    self.engine = self._engine_record(f"auto: CTranslate2 failed ({exc}), so openai-whisper")
+                    self.precision = whisper_precision(self.settings, "openai", self.placement)
             if self._model is None:
                 import whisper
 
-                model = whisper.load_model(str(self._weights), device="cpu")
+                model = whisper.load_model(str(self._weights), device=self.placement.device)
                 heads = getattr(whisper, "_ALIGNMENT_HEADS", {}).get(self.size)
                 if heads is not None:  # loading from a path skips the official word-alignment heads
                     model.set_alignment_heads(heads)
@@ -242,7 +267,7 @@ class WhisperSpeechEncoder(Encoder):
         import whisper
 
         piece = whisper.pad_or_trim(audio[start : start + whisper.audio.N_SAMPLES])
-        mel = whisper.log_mel_spectrogram(piece, self.model.dims.n_mels)
+        mel = whisper.log_mel_spectrogram(piece, self.model.dims.n_mels, device=model.device)
         with self._lock, _keep_torch_threads():
             _, probs = self.model.detect_language(mel)
         return max(probs, key=probs.get)
@@ -270,7 +295,7 @@ class WhisperSpeechEncoder(Encoder):
                     task="transcribe",
                     word_timestamps=self.word_timestamps,
                     condition_on_previous_text=False,
-                    fp16=False,
+                    fp16=self.placement.fp16,
                     verbose=None,
                     no_speech_threshold=self.no_speech_threshold,
                 ).get("segments", [])
