@@ -85,7 +85,7 @@ def load(name: str, settings: Settings, work: Path):
 
     cls = getattr(importlib.import_module(module_name), cls_name)
     enc = cls(spec, settings, random_weights(name, work / "weights" / name))
-    registry._loaded[(name, str(settings.model_dir))] = enc  # the benchmark's random-init stand-in
+    registry.put_loaded(name, settings, enc)  # the benchmark's random-init stand-in
     return enc, "random init"
 
 

@@ -578,8 +578,8 @@ def add_query_input_args(parser: argparse.ArgumentParser) -> None:
 
 
 def add_engine_args(parser: argparse.ArgumentParser) -> None:
-    """--precision and --device for the torch encoders (index, search)."""
-    parser.add_argument("--precision", choices=["auto", "fp32", "bf16", "fp16"], help="numeric path of the torch encoders (default auto: bf16/fp16 where measured faster and within tolerance of fp32; $MEDIASEARCH_PRECISION)")
+    """--precision and --device for the torch encoders (index, search, encoders, loadtest)."""
+    parser.add_argument("--precision", choices=["auto", "fp32", "bf16", "fp16"], help="numeric path of the torch encoders (default auto: bf16/fp16 where measured faster and within tolerance of fp32; $MEDIASEARCH_PRECISION); fp32 still lets a model run on ONNX Runtime fp32 where that is measured faster, bf16/fp16 keep it on torch")
     parser.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], help="where the torch encoders run (default auto: CUDA, then MPS, then CPU; $MEDIASEARCH_DEVICE)")
 
 
@@ -643,7 +643,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_status)
 
     p = sub.add_parser("encoders", help="list encoders and whether their weights are installed")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="print JSON; numeric_path says per tower which engine and precision a run with these settings would use, and why")
+    add_engine_args(p)  # --json then reports what a run with --precision/--device/--threads would choose
+    p.add_argument("--threads", type=cli_args.int_range(*cli_args.LIMITS["threads"]), metavar="N", help="CPU threads of the run to report on, 1 to 512 (default: all cores but one; decisions are measured per thread count)")
     p.set_defaults(func=cmd_encoders)
 
     p = sub.add_parser("gui", help="open the desktop application")

@@ -169,8 +169,9 @@ def test_image_backbone_on_onnx_matches_torch(tmp_path: Path, monkeypatch: pytes
     spec, weights = _saved_random(tmp_path, name)
     images = [synthetic_scene(seed) for seed in range(3)]
     base = Settings(library_dir=tmp_path / "library", model_dir=tmp_path / "models", batch_size=2)
+    monkeypatch.setenv(onnx_engine.IMAGE_ENGINE_ENV, "torch")  # the reference: torch fp32 (a forced fp32 may run on ONNX Runtime)
     reference = cls(spec, base.with_(precision="fp32"), {spec.models[0]: weights})
-    assert reference.onnx is None and "set explicitly" in reference.engine["reason"]
+    assert reference.onnx is None and "=torch" in reference.engine["reason"]
     monkeypatch.setenv(onnx_engine.IMAGE_ENGINE_ENV, "onnx")
     onnx = cls(spec, base.with_(precision="auto"), {spec.models[0]: weights})
     assert onnx.onnx is not None and onnx.engine["engine"] == "onnxruntime"
@@ -214,8 +215,9 @@ def test_siglip_towers_on_onnx_match_torch(tmp_path: Path, monkeypatch: pytest.M
             shutil.copy(MINILM / name, folder / name)
     spec = get_spec("siglip-vit-b16")
     base = Settings(library_dir=tmp_path / "library", model_dir=tmp_path / "models", batch_size=2)
+    monkeypatch.setenv(onnx_engine.IMAGE_ENGINE_ENV, "torch")  # the reference: torch fp32 (a forced fp32 may run on ONNX Runtime)
     reference = SiglipEncoder(spec, base.with_(precision="fp32"), {spec.models[0]: folder})
-    assert reference.onnx is None and "set explicitly" in reference.engine["reason"]
+    assert reference.onnx is None and "=torch" in reference.engine["reason"]
     monkeypatch.setenv(onnx_engine.IMAGE_ENGINE_ENV, "onnx")
     onnx = SiglipEncoder(spec, base.with_(precision="auto"), {spec.models[0]: folder})
     assert onnx.onnx is not None and onnx.engine["engine"] == "onnxruntime" and onnx.engine["min_cosine"] >= onnx_engine.PARITY
@@ -255,6 +257,7 @@ def test_cnn14_on_onnx_matches_torch_and_the_graph_is_reused(tmp_path: Path, mon
     spec = get_spec("panns-cnn14")
     paths = {"panns-cnn14": weights, "audioset-labels": labels}
     base = Settings(library_dir=tmp_path / "library", model_dir=tmp_path / "models", batch_size=2)
+    monkeypatch.setenv(onnx_engine.AUDIO_ENGINE_ENV, "torch")  # the reference: torch fp32 (a forced fp32 may run on ONNX Runtime)
     reference = panns.PannsCnn14Encoder(spec, base.with_(precision="fp32"), paths)
     assert reference.onnx is None
     monkeypatch.setenv(onnx_engine.AUDIO_ENGINE_ENV, "onnx")

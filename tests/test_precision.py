@@ -204,8 +204,9 @@ def test_encoders_json_says_what_was_chosen_and_why(tmp_path: Path, monkeypatch:
     assert resnet["precision_setting"] == "auto"
     assert resnet["cpu"]["bf16_native"] == precision.cpu_info().bf16_native
     assert resnet["reason"]
-    if precision.cpu_info().bf16_native:
-        assert resnet["chosen"] == ["bf16"] and resnet["decisions"][0]["source"] == "calibrated"
+    # the record above is for random-init weights, not installed ResNet50 weights: a run would
+    # not use it, so it is not reported (tests/test_encoder_cache_settings.py covers real weights)
+    assert resnet["decisions"] == []
     assert cli.main(["--library", str(tmp_path / "library"), "encoders", "--json"]) == 0
     capsys.readouterr()
     args = cli.build_parser().parse_args(["search", "--text", "x", "--precision", "fp32", "--device", "cpu"])

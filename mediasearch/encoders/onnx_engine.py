@@ -145,7 +145,7 @@ class OnnxSession:
 # -- torch models that may run on ONNX Runtime instead ----------------------------------------
 
 #: ``auto`` (ONNX Runtime where measured faster than the chosen torch path, when the
-#: precision setting is auto), ``torch`` or ``onnx``: image backbones and both SigLIP towers
+#: precision setting is auto or fp32), ``torch`` or ``onnx``: image backbones and both SigLIP towers
 IMAGE_ENGINE_ENV = "MEDIASEARCH_IMAGE_ENGINE"
 #: the same choice for the audio models (PANNs CNN14)
 AUDIO_ENGINE_ENV = "MEDIASEARCH_AUDIO_ENGINE"
@@ -190,7 +190,8 @@ def module_session(
     ``torch_run(dtype_name)`` runs the same batch on torch and returns the first output
     as (n, d). ONNX Runtime is tried only on the CPU, for real weights files (the graph is
     cached by their sha256 and the export settings), when onnxruntime is installed and the
-    precision setting is ``auto`` (or ``env`` says ``onnx``); it is used when its fp32
+    precision setting is ``auto`` or ``fp32`` (a forced bf16/fp16 stays on torch autocast;
+    ``env`` saying ``onnx`` overrides both); it is used when its fp32
     output matches torch fp32 (cosine >= :data:`PARITY`) and it beats the torch path
     already chosen by :data:`precision.MIN_SPEEDUP`. The outcome is cached with the
     precision decisions.
@@ -202,8 +203,11 @@ def module_session(
     if device_type != "cpu" or not available() or weights_path is None:
         why = "not on the CPU" if device_type != "cpu" else "onnxruntime not installed" if not available() else "random-init weights"
         return None, {**stay, "reason": f"ONNX Runtime not tried: {why}"}
-    if setting == "auto" and precision.normalise_precision(settings.precision) != "auto":
-        return None, {**stay, "reason": "ONNX Runtime not tried: the precision is set explicitly"}
+    requested = precision.normalise_precision(settings.precision)
+    if setting == "auto" and requested in ("bf16", "fp16"):
+        # a forced reduced precision is a torch autocast path; a forced fp32 may still run
+        # on ONNX Runtime, which is fp32 too (and must pass the same parity and speed check)
+        return None, {**stay, "reason": f"ONNX Runtime not tried: the precision is forced to {requested} (ONNX Runtime runs fp32)"}
 
     export = export_settings(export_kind, component=component, **dict(export_extra or {}))
     path = onnx_path(Path(weights_path), settings, export)

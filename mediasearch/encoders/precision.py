@@ -26,7 +26,7 @@ import os
 import platform
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from importlib import metadata
@@ -416,17 +416,62 @@ def decide(
     return decision
 
 
-def cached_decisions(settings: Settings, component_prefix: str) -> list[dict[str, Any]]:
+def cached_decisions(
+    settings: Settings,
+    component_prefix: str,
+    *,
+    weights: Collection[str] | None = None,
+    threads: int | None = None,
+) -> list[dict[str, Any]]:
     """Decisions already measured on this machine and torch version for components starting
-    with ``component_prefix`` (cheap: reads the cache file, imports nothing)."""
+    with ``component_prefix`` (cheap: reads the cache file, imports nothing).
+
+    Only records made with ``threads`` threads (default ``settings.inference_threads``, what
+    a run with these settings uses) count, and, when ``weights`` is given, only those made
+    for one of these weights digests: a record for other weights or another thread count
+    says nothing about what a run would choose now.
+    """
     cpu = cpu_info()
+    want_threads = str(settings.inference_threads if threads is None else threads)
+    allowed = None if weights is None else set(weights)
     out = []
     for record in DecisionCache(cache_path(settings)).load()["decisions"].values():
         key = record.get("key") or {}
-        if key.get("cpu") == cpu.signature() and key.get("torch") == torch_version():
-            if str(key.get("component", "")).split("/")[0] == component_prefix:
-                out.append(record)
-    return sorted(out, key=lambda r: (r["key"].get("component", ""), r["key"].get("device", "")))
+        if key.get("cpu") != cpu.signature() or key.get("torch") != torch_version():
+            continue
+        if str(key.get("component", "")).split("/")[0] != component_prefix:
+            continue
+        if str(key.get("threads")) != want_threads or (allowed is not None and key.get("weights") not in allowed):
+            continue
+        out.append(record)
+    return sorted(out, key=lambda r: (r["key"].get("component", ""), r["key"].get("device", ""), r["key"].get("candidate", "")))
+
+
+def known_digests(settings: Settings, paths: Iterable[Path]) -> set[str]:
+    """The sha256 digests :func:`weights_digest` remembered for files at or under ``paths``
+    (a weights file or a model folder) whose size and mtime still match the file on disk.
+
+    Nothing is hashed: weights that were never loaded on this machine have no digest yet,
+    and so no decision either.
+    """
+    roots = []
+    for path in paths:
+        try:
+            roots.append(Path(path).resolve())
+        except OSError:  # pragma: no cover - a path that cannot be resolved has no memo
+            continue
+    found = set()
+    for memo_path, memo in DecisionCache(cache_path(settings)).load()["digests"].items():
+        file = Path(memo_path)
+        if not any(file == root or root in file.parents for root in roots):
+            continue
+        try:
+            stat = file.stat()
+        except OSError:
+            continue
+        if isinstance(memo, dict) and memo.get("size") == stat.st_size and memo.get("mtime_ns") == stat.st_mtime_ns:
+            found.add(str(memo["sha256"]))
+    return found
 
 
 # -- calibration inputs -------------------------------------------------------------------
@@ -493,12 +538,147 @@ def _cuda_visible() -> bool | None:
     return bool(torch.cuda.is_available())
 
 
+#: the environment variable that picks ONNX Runtime or torch for each family's towers
+#: (mediasearch.encoders.onnx_engine; CLAP has no ONNX path)
+_ENGINE_ENV = {
+    "torchvision": "MEDIASEARCH_IMAGE_ENGINE",
+    "timm": "MEDIASEARCH_IMAGE_ENGINE",
+    "open_clip": "MEDIASEARCH_IMAGE_ENGINE",
+    "panns": "MEDIASEARCH_AUDIO_ENGINE",
+}
+#: the calibrated components (towers) of each family, as suffixes of the encoder's name
+_TOWERS = {"open_clip": ("/image", "/text"), "clap": ("/audio",)}
+
+
+def _wanted_device(settings: Settings) -> str | None:
+    """The device type a run with ``settings`` uses, when it is known without importing torch."""
+    device = str(settings.device or "auto").strip().lower().partition(":")[0]
+    if device != "auto":
+        return device
+    cuda = _cuda_visible()
+    return None if cuda is None else "cuda" if cuda else None
+
+
+def _onnx_installed() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("onnxruntime") is not None
+
+
+def _engine_env_value(env: str) -> str:
+    value = os.environ.get(env, "").strip().lower() or "auto"
+    return value if value in ("auto", "torch", "onnx") else f"invalid ({env}={value!r}; choose auto, torch or onnx)"
+
+
+def _torch_path(component: str, records: list[dict[str, Any]], requested: str, cpu: CpuInfo, device: str | None) -> tuple[list[str], str]:
+    """(the torch precision(s) ``component`` runs at, why) from the settings and its records."""
+    if requested != "auto":
+        return [requested], f"forced to {requested} by the settings"
+    if records:
+        return sorted({str(r["precision"]) for r in records}), "; ".join(f"on {r['device']}: {r['reason']}" for r in records)
+    if device in (None, "cpu") and candidate_for("cpu", cpu) is None:
+        return ["fp32"], "fp32 on the CPU: no native bf16 (avx512_bf16/amx_bf16)"
+    if device == "mps":
+        return ["fp32"], "fp32: no reduced-precision path is tried on mps"
+    return [], "not measured yet: fp32 vs the device's candidate (bf16 on this CPU, fp16 on CUDA) is measured on the first load and cached"
+
+
+def _component(
+    component: str, records: list[dict[str, Any]], *, requested: str, env: str | None, cpu: CpuInfo, device: str | None
+) -> dict[str, Any]:
+    """The engine and precision one tower runs on with these settings, and why."""
+    torch_records = [r for r in records if r["key"].get("component") == component and not str(r["key"].get("candidate", "")).startswith("onnx-vs-")]
+    onnx_records = [r for r in records if r["key"].get("component") == component and str(r["key"].get("candidate", "")).startswith("onnx-vs-")]
+    precisions, why = _torch_path(component, torch_records, requested, cpu, device)
+    used = torch_records
+    engine, engine_why = "torch", ""
+    setting = _engine_env_value(env) if env else None
+    if env is None:
+        engine_why = "torch only (no ONNX Runtime path for this model)"
+    elif setting.startswith("invalid"):
+        engine, engine_why = "invalid", setting
+    elif setting == "torch":
+        engine_why = f"{env}=torch"
+    elif setting == "onnx":
+        engine, engine_why = ("onnxruntime", f"{env}=onnx") if _onnx_installed() else ("torch", f"{env}=onnx, but onnxruntime is not installed")
+    elif requested in ("bf16", "fp16"):
+        engine_why = f"ONNX Runtime not tried: the precision is forced to {requested} (ONNX Runtime runs fp32)"
+    elif device not in (None, "cpu"):
+        engine_why = f"ONNX Runtime not tried: not on the CPU ({device})"
+    elif not _onnx_installed():
+        engine_why = "ONNX Runtime not tried: onnxruntime not installed"
+    else:
+        matching = [r for r in onnx_records if r["key"].get("candidate") in {f"onnx-vs-{p}" for p in precisions}]
+        if matching:
+            engine = "onnxruntime" if any(r.get("engine") == "onnxruntime" for r in matching) else "torch"
+            engine_why = "; ".join(str(r["reason"]) for r in matching)
+            used = used + matching
+        else:
+            engine, engine_why = "not measured yet", (
+                "ONNX Runtime fp32 is measured against the torch path on the first load "
+                "(used when it matches torch fp32 and is faster)"
+            )
+    if engine == "onnxruntime":
+        precisions = ["fp32"]
+    return {
+        "component": component,
+        "engine": engine,
+        "precision": precisions,
+        "reason": f"{why}; engine: {engine_why}",
+        "precision_reason": why,
+        "engine_reason": engine_why,
+        "decisions": used,
+    }
+
+
+def _text_model(spec: Any) -> Any:
+    """The text-model spec the Whisper encoder embeds transcripts with (env, else its option)."""
+    from mediasearch.encoders import sentence_text, text_models
+
+    try:
+        return text_models.text_model_spec(sentence_text.text_model_name(dict(getattr(spec, "options", {}) or {})))
+    except Exception:  # an unknown name in MEDIASEARCH_TEXT_MODEL: the load says so
+        return None
+
+
+def _sentence_engine(tm: Any, settings: Settings) -> tuple[str | None, str]:
+    """(the sentence model's engine: onnx, torch, sentence-transformers, ``not measured yet``,
+    ``not installed``, or None for an API model; why), as
+    :func:`mediasearch.encoders.sentence_text.load_sentence_embedder` would pick it."""
+    from mediasearch.encoders import sentence_text
+
+    if tm is None or tm.hosting == "api":
+        return None, "an API model (no local engine)"
+    value = os.environ.get(sentence_text.ENGINE_ENV, "").strip().lower()
+    if value and value not in sentence_text.ENGINES:
+        return "invalid", f"unknown {sentence_text.ENGINE_ENV}={value!r}"
+    if value and value != "auto":
+        return value, f"{sentence_text.ENGINE_ENV}={value}"
+    from mediasearch.modelstore import ModelStore
+
+    folder = ModelStore(settings.model_dir).path(tm.store_name)
+    if not folder.is_dir():
+        return "not installed", f"{tm.store_name} is not installed"
+    auto = getattr(sentence_text, "auto_engine", None)
+    if auto is not None:  # the loader's own choice (reads the cached decisions, imports no torch)
+        chosen, why = auto(folder, settings, name=tm.name, pooling=tm.pooling)
+        return ("not measured yet" if chosen == "measure" else chosen), f"auto: {why}"
+    if not sentence_text.bert_folder_supported(folder, tm.pooling):
+        return "sentence-transformers", "auto: the folder is not a plain BERT sentence model"
+    return ("onnx", "auto: onnxruntime installed") if _onnx_installed() else ("torch", "auto: onnxruntime not installed")
+
+
 def report(spec: Any, settings: Settings) -> dict[str, Any]:
-    """What numeric path an encoder runs on and why, without loading it or importing torch.
+    """What numeric path and engine each tower of an encoder runs on with ``settings``, and
+    why, without loading it or importing torch.
 
     Weight-free (baseline) encoders run NumPy in fp32. For torch encoders: the settings,
-    the CPU's bf16 capability, the candidate ``auto`` would try on the CPU, and every
-    decision already measured on this machine for the encoder (and its text model).
+    the CPU's bf16 capability, the candidate ``auto`` would try on the CPU, and, per
+    component (``siglip-vit-b16/image``, ``.../text``; a Whisper encoder's sentence
+    model), the engine and precision a run would choose from the decisions already
+    measured on this machine *for the installed weights and this thread count*
+    (:func:`cached_decisions`, :func:`known_digests`); records made for other weights,
+    threads or devices are left out.
     """
     if spec.family == "baseline":
         return {"engine": "numpy", "precision": "fp32", "reason": "weight-free NumPy descriptor"}
@@ -507,39 +687,80 @@ def report(spec: Any, settings: Settings) -> dict[str, Any]:
     except ValueError as exc:
         requested = f"invalid ({exc})"
     cpu = cpu_info()
-    components = [spec.name, *[m for m in getattr(spec, "models", ()) if m.startswith(("all-", "paraphrase-"))]]
-    decisions = [d for name in components for d in cached_decisions(settings, name)]
-    engine = "torch"
-    if any(d.get("engine") == "onnxruntime" for d in decisions) and requested == "auto":
-        engine = "onnxruntime (fp32)"
-    if spec.family == "whisper":
-        import importlib.util
+    device = _wanted_device(settings)
+    from mediasearch.modelstore import ModelStore
 
+    store = ModelStore(settings.model_dir)
+    tm = _text_model(spec) if spec.family == "whisper" else None
+    models = [m for m in getattr(spec, "models", ()) if spec.family != "whisper" or not m.startswith(("all-", "paraphrase-"))]
+    if tm is not None and tm.store_name:
+        models.append(tm.store_name)
+    paths = []
+    for model in dict.fromkeys(models):
+        try:
+            paths.append(store.path(model))
+        except Exception:  # a model the manifest does not name: no weights to match
+            continue
+    digests = known_digests(settings, paths)
+
+    def records_for(prefix: str) -> list[dict[str, Any]]:
+        found = cached_decisions(settings, prefix, weights=digests)
+        if device is not None:
+            found = [r for r in found if str(r.get("device") or r["key"].get("device", "")).partition(":")[0] == device]
+        return found
+
+    valid = not requested.startswith("invalid")
+    components: list[dict[str, Any]] = []
+    engine = ""
+    if spec.family == "whisper":
         from mediasearch.encoders import ct2_whisper
 
-        text_engine = "onnxruntime (fp32)" if importlib.util.find_spec("onnxruntime") else "torch"
         try:
             whisper_engine, whisper_why = ct2_whisper.resolve_engine(dict(getattr(spec, "options", {}) or {}))
         except ValueError as exc:
             whisper_engine, whisper_why = "invalid", str(exc)
         label = {"ctranslate2": "CTranslate2 (faster-whisper, int8)", "openai": "openai-whisper (torch, fp32)"}.get(whisper_engine, whisper_engine)
-        engine = f"{label} for transcription ({whisper_why}); sentence model on {text_engine}"
+        text_engine, text_why = _sentence_engine(tm, settings)
+        if tm is not None and text_engine is not None and valid:
+            text = _component(tm.name, records_for(tm.name), requested=requested, env=None, cpu=cpu, device=device)
+            if text_engine in ("torch", "not measured yet"):
+                text.update(engine=text_engine, engine_reason=text_why, reason=f"{text['precision_reason']}; engine: {text_engine} ({text_why})")
+            elif text_engine == "not installed":
+                text.update(engine=text_engine, precision=[], decisions=[], engine_reason=text_why, reason=text_why)
+            else:  # ONNX Runtime and sentence-transformers run fp32 whatever --precision says
+                name = {"onnx": "onnxruntime"}.get(text_engine, text_engine)
+                text.update(engine=name, precision=[] if name == "invalid" else ["fp32"], decisions=[], engine_reason=text_why,
+                            precision_reason="fp32 (--precision applies to the torch path only)",
+                            reason=text_why if name == "invalid" else f"{name} fp32 ({text_why}; --precision applies to the torch path only)")
+            components.append(text)
+            text_label = {"onnxruntime": "onnxruntime (fp32)"}.get(text["engine"], text["engine"])
+        else:
+            text_label = text_why
+        engine = f"{label} for transcription ({whisper_why}); sentence model on {text_label}"
+    elif valid:
+        env = _ENGINE_ENV.get(spec.family)
+        for suffix in _TOWERS.get(spec.family, ("",)):
+            name = spec.name + suffix
+            components.append(_component(name, records_for(spec.name), requested=requested, env=env, cpu=cpu, device=device))
+        engines = [c["engine"] for c in components]
+        if len(set(engines)) == 1:
+            engine = {"onnxruntime": "onnxruntime (fp32)", "not measured yet": "torch or onnxruntime (fp32): not measured yet"}.get(engines[0], engines[0])
+        else:
+            engine = "; ".join(f"{c['component'].rsplit('/', 1)[-1]} tower on {c['engine']}" for c in components)
+    decisions = [d for c in components for d in c["decisions"]]
+
     if spec.family == "whisper" and requested in ("bf16", "fp16"):
         reason = f"{engine}; {requested} refused for Whisper: openai-whisper rejects bf16 audio features, CTranslate2 runs int8"
-    elif requested not in ("auto",) and not requested.startswith("invalid"):
-        reason = f"forced to {requested} by the settings"
-    elif spec.family == "whisper" and not decisions:
+    elif not valid:
+        reason = f"precision setting {requested}"
+    elif spec.family == "whisper":
         reason = (
-            f"{engine}; bf16 not used for transcription (openai-whisper rejects bf16 audio features, CTranslate2 runs int8); "
-            "the sentence model's path is measured on first use where it runs on torch"
+            f"{engine}; bf16 not used for transcription (openai-whisper rejects bf16 audio features, CTranslate2 runs int8)"
+            + "".join(f"; {c['component']}: {c['reason']}" for c in components)
         )
-    elif decisions:
-        reason = "; ".join(f"{d['key'].get('component')} on {d['device']}: {d['reason']}" for d in decisions)
-    elif not cpu.bf16_native:
-        reason = "fp32 on the CPU: no native bf16 (avx512_bf16/amx_bf16); fp16 autocast is measured on first use on CUDA"
     else:
-        reason = "not measured yet: fp32 vs bf16 autocast is measured on the first load on this machine and cached"
-    chosen = sorted({d["precision"] for d in decisions}) if requested == "auto" else [requested]
+        reason = "; ".join(f"{c['component']}: {c['reason']}" for c in components)
+    chosen = sorted({p for c in components for p in c["precision"]}) if requested == "auto" else [requested]
     return {
         "engine": engine,
         "precision_setting": requested,
@@ -549,6 +770,8 @@ def report(spec: Any, settings: Settings) -> dict[str, Any]:
         "cpu_candidate": candidate_for("cpu", cpu),
         "chosen": chosen,
         "reason": reason,
+        "components": components,
         "decisions": decisions,
+        "weights_digests": sorted(digests),
         "cache": str(cache_path(settings)),
     }

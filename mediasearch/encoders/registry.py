@@ -444,8 +444,50 @@ def specs_for_query(modality: Modality) -> list[EncoderSpec]:
     return [s for s in REGISTRY.values() if modality in s.query_modalities]
 
 
-_loaded: dict[tuple[str, str], Encoder] = {}
+#: environment variables an encoder reads while it is built (the engine of each tower, the
+#: Whisper engine, the transcript text model): defined in onnx_engine (IMAGE_ENGINE_ENV,
+#: AUDIO_ENGINE_ENV), sentence_text (ENGINE_ENV, TEXT_MODEL_ENV) and ct2_whisper
+#: (ENGINE_ENV); spelled out here so that building a cache key imports none of them
+BUILD_ENV = (
+    "MEDIASEARCH_IMAGE_ENGINE",
+    "MEDIASEARCH_AUDIO_ENGINE",
+    "MEDIASEARCH_TEXT_ENGINE",
+    "MEDIASEARCH_WHISPER_ENGINE",
+    "MEDIASEARCH_TEXT_MODEL",
+)
+#: the Settings fields an encoder's constructor reads (besides ``model_dir``): a loaded
+#: encoder is reused only for equal values. ``allow_download`` and the library's fields
+#: are left out: they change where weights come from or what is indexed, not the model.
+BUILD_FIELDS = ("precision", "device", "inference_threads", "batch_size", "gpu_batch_size", "audio_window_s", "audio_hop_s")
+
+LoadKey = tuple[str, str, tuple[tuple[str, str], ...]]
+
+_loaded: dict[LoadKey, Encoder] = {}
 _lock = threading.Lock()
+
+
+def load_key(name: str, settings: "Settings") -> LoadKey:
+    """What a loaded encoder is cached under: its name, the model dir, and every setting
+    and environment variable that changes how it is built (:data:`BUILD_FIELDS`,
+    :data:`BUILD_ENV`), so a load with another precision, device, thread count or engine
+    builds a new encoder instead of reusing the first one."""
+    import os
+
+    values: list[tuple[str, str]] = []
+    for field_name in BUILD_FIELDS:
+        value = str(getattr(settings, field_name, None))
+        if field_name in ("precision", "device"):
+            value = value.strip().lower()  # how the encoders read them: "FP32" builds what "fp32" does
+        values.append((field_name, value))
+    values += [(env, os.environ.get(env, "").strip().lower()) for env in BUILD_ENV]
+    return (name, str(settings.model_dir), tuple(values))
+
+
+def put_loaded(name: str, settings: "Settings", encoder: Encoder) -> None:
+    """Keep ``encoder`` as the loaded ``name`` for ``settings``: later :func:`load_encoder`
+    calls with equal settings return it (a benchmark's random-init stand-in, for example)."""
+    with _lock:
+        _loaded[load_key(name, settings)] = encoder
 
 
 def weights_present(spec: EncoderSpec, settings: "Settings") -> bool:
@@ -459,13 +501,14 @@ def weights_present(spec: EncoderSpec, settings: "Settings") -> bool:
 
 
 def load_encoder(name: str, settings: "Settings") -> Encoder:
-    """The loaded encoder ``name`` (cached per process and model dir).
+    """The loaded encoder ``name``, cached per process under :func:`load_key` (model dir,
+    the build settings and the engine environment variables).
 
     Raises UnknownEncoderError, or ModelUnavailableError naming the pull/import command
     when weights are missing (downloading first only if ``settings.allow_download``).
     """
     spec = get_spec(name)
-    key = (name, str(settings.model_dir))
+    key = load_key(name, settings)
     with _lock:
         enc = _loaded.get(key)
         if enc is not None:

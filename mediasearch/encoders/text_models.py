@@ -315,7 +315,7 @@ _lock = threading.Lock()
 def load_text_embedder(
     name: str, settings: "Settings", *, folder: Path | None = None, encoder: str | None = None
 ) -> TextEmbedder:
-    """The loaded text model ``name`` (cached per process and model dir).
+    """The loaded text model ``name`` (cached per process, model dir and build settings).
 
     A self-hosted model comes from ``folder`` when given, else from the model store
     (ModelUnavailableError naming the pull/import command when it is missing). An API
@@ -331,7 +331,13 @@ def load_text_embedder(
 
         key = (spec.name, base_url() + "#" + hashlib.sha256(os.environ.get(KEY_ENV, "").encode()).hexdigest()[:16])
     else:
-        key = (spec.name, str(folder or settings.model_dir))
+        import os
+
+        from mediasearch.encoders.sentence_text import ENGINE_ENV
+
+        # the build settings too: another precision, device, thread count or engine is another model
+        key = (spec.name, str(folder or settings.model_dir), str(settings.precision).lower(), str(settings.device).lower(),
+               str(settings.inference_threads), os.environ.get(ENGINE_ENV, "").strip().lower())
     with _lock:
         emb = _cache.get(key)
         if emb is not None:
