@@ -547,7 +547,7 @@ _ENGINE_ENV = {
     "panns": "MEDIASEARCH_AUDIO_ENGINE",
 }
 #: the calibrated components (towers) of each family, as suffixes of the encoder's name
-_TOWERS = {"open_clip": ("/image", "/text"), "clap": ("/audio",)}
+_TOWERS = {"open_clip": ("/image", "/text"), "clap": ("/audio", "/text")}
 
 
 def _wanted_device(settings: Settings) -> str | None:
