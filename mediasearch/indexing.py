@@ -26,7 +26,7 @@ import queue
 import sys
 import threading
 import time
-from collections import defaultdict
+from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterator, Protocol, Sequence
@@ -45,6 +45,7 @@ from mediasearch import transcript_space
 
 if TYPE_CHECKING:  # pragma: no cover
     from mediasearch.config import Settings
+    from mediasearch.encoders.baseline_audio import WindowedAudioEncoder
     from mediasearch.decode.source import Source
 
 log = logging.getLogger(__name__)
@@ -196,6 +197,7 @@ def index_paths(
         repair = library.last_repair
         report.repaired = {k: v for k, v in vars(repair).items() if v}
         assets: list[Asset] | None = None
+        stage: _VisualStage | None = None
         try:
             transcript_space.choose(library, loaded.values(), text_model, allow_api=allow_api)
             for enc in loaded.values():
@@ -203,7 +205,8 @@ def index_paths(
             visual = [enc for enc in loaded.values() if not enc.owns_segments]
             owners = [enc for enc in loaded.values() if enc.owns_segments]
             chunked = _ChunkedReporter(rep)
-            stage = _VisualStage(library, visual, report, chunked, cancel, retry_failed=retry_failed, executor=executor) if visual else None
+            if visual:
+                stage = _VisualStage(library, visual, report, chunked, cancel, retry_failed=retry_failed, executor=executor)
 
             def embed(batch: list[Asset], *, final: bool = False) -> None:
                 if stage is not None:  # one stage for the whole run: batches fill across chunks
@@ -220,6 +223,8 @@ def index_paths(
             report.cancelled = True
             log.info("indexing cancelled; what was done is kept, run again to resume")
         finally:
+            if stage is not None:
+                stage.close()
             report.wall_s = time.monotonic() - t0
             _record_runs(library, report, started_at=time.time() - report.wall_s)
             report.missing = _missing(library, root_paths, list(loaded), assets, skipped=report.skipped_ids)
@@ -677,68 +682,63 @@ class _VisualStage:
         self.to_settle: list[tuple[Asset, str, str, str | None, float]] = []
         self.last_checkpoint = time.monotonic()
         self.checkpoints = 0
-        self.decode_s = 0.0
         #: assets some run() call took on (pending or done): later calls leave them alone
         self.fed: set[int] = set()
+        #: asset id -> the encoders it needs, until its last chunk is taken
+        self.need: dict[int, list[Encoder]] = {}
+        self._queue: _DecodeQueue | None = None
         self._keys = {e.name: attempt_key(e) for e in encoders}
 
     def run(self, assets: list[Asset], *, final: bool = True) -> None:
         """Decode and embed what ``assets`` still need. ``final=False`` (a chunk of a longer
         run): what is staged is committed, but a partial batch stays pending for the next
-        call, so batches keep filling across chunks; assets given before are not redone."""
+        call, so batches keep filling across chunks, and the last few assets may still be
+        decoding when it returns (the decode queue goes on while the next chunk is checked;
+        the next call, or the final one, takes them); assets given before are not redone."""
         cat = self.library.catalog
-        need: dict[int, list[Encoder]] = {}
         done_by = {e.name: cat.assets_settled_by(e.name, attempt_key(e), retry_failed=self.retry_failed) for e in self.encoders}
+        todo: list[Asset] = []
         for asset in assets:
             if asset.kind not in _VISUAL_KINDS or asset.id in self.fed:
                 continue
             encs = [e for e in self.encoders if asset.id not in done_by[e.name]]
             if encs:
-                need[asset.id] = encs
-        todo = [a for a in assets if a.id in need]
-        self.fed.update(need)
-        self.rep.start("embed images", len(todo))
+                self.need[asset.id] = encs
+                todo.append(asset)
+        self.fed.update(a.id for a in todo)
         t_stage = time.monotonic()
         embed_before = sum(self.report.encoders[e.name].wall_s for e in self.encoders)
-        done = 0
         if self.executor is None:
-            # a whole batch decoded ahead (twice over), counted in pictures, so the model
-            # never waits for decoding to refill a batch it has just taken (with 4 chunks
-            # ahead and batches of 8, ResNet50 indexed 12 MP JPEGs at about half the speed
-            # of either stage alone: decode and inference took turns)
-            ahead = max(4, 2 * self.library.settings.batch_size)
-            source = _prefetch(self._decode_all(todo), depth=ahead, cancel=self.cancel, weight=_pictures)
+            decoding = self._decoding()
+            decoding.submit(todo)
+            # a non-final chunk leaves a couple of batches decoding, so the decode workers
+            # stay busy while the writer checks the next chunk
+            keep = 0 if final else 2 * self.library.settings.batch_size
+            total = decoding.outstanding
+            self.rep.start("embed images", total)
+            done = 0
+            while decoding.outstanding > keep or (decoding.outstanding and decoding.outstanding_bytes > READ_AHEAD_BYTES):
+                self.cancel.raise_if_cancelled("indexing")
+                item = decoding.get()
+                self._take(item)
+                if item.last:
+                    done += 1
+                    self.rep.report("embed images", done, total, str(item.asset.path))
         else:
+            self.rep.start("embed images", len(todo))
+            done = 0
             source = self.executor.embed_visual(
-                [(a, [e.name for e in need[a.id]]) for a in todo],
+                [(a, [e.name for e in self.need[a.id]]) for a in todo],
                 target_size=self.target_size,
                 settings=self.library.settings,
                 cancel=self.cancel,
             )
-        for item in source:
-            self.cancel.raise_if_cancelled("indexing")
-            if item.error is not None:
-                self._forget_pending(item.asset.id)
-                if item.asset.kind is MediaKind.VIDEO and _has_good_sound(item.asset):
-                    # the picture stream fails but the soundtrack may be fine: only the
-                    # visual encoders fail on it (streams fail separately)
-                    reason = f"picture stream: {item.error}"
-                    for enc in need[item.asset.id]:
-                        self.to_settle.append((item.asset, enc.name, STATE_FAILED, reason, 0.0))
-                else:
-                    _mark_asset_skipped(self.library, item.asset, item.error, self.report)
-            else:
-                self._accept(item, need[item.asset.id])
-            if item.last:
-                done += 1
-                self.rep.report("embed images", done, len(todo), str(item.asset.path))
-            if sum(len(v) for v in self.pending.values()) >= self.library.settings.batch_size * len(self.encoders):
-                self._flush()
-            # the first checkpoint comes right after the first batch, then every CHECKPOINT_S
-            if (self.to_mark or self.to_settle) and (
-                self.checkpoints == 0 or time.monotonic() - self.last_checkpoint > self.library.settings.checkpoint_s
-            ):
-                self._checkpoint()
+            for item in source:
+                self.cancel.raise_if_cancelled("indexing")
+                self._take(item)
+                if item.last:
+                    done += 1
+                    self.rep.report("embed images", done, len(todo), str(item.asset.path))
         if final:
             self._flush()
         self._checkpoint()
@@ -749,9 +749,46 @@ class _VisualStage:
         for e in self.encoders:
             self.report.encoders[e.name].wall_s += overhead
 
-    def _decode_all(self, assets: list[Asset]) -> Iterator[Callable[[], Iterator[_Decoded]]]:
-        for asset in assets:
-            yield lambda asset=asset: self._decode(asset)
+    def close(self) -> None:
+        """Stop the decode workers (an interrupted run leaves some assets undecoded)."""
+        if self._queue is not None:
+            self._queue.close()
+            self._queue = None
+
+    def _decoding(self) -> "_DecodeQueue":
+        if self._queue is None:
+            # a whole batch decoded ahead (twice over), counted in pictures, so the model
+            # never waits for decoding to refill a batch it has just taken (with 4 chunks
+            # ahead and batches of 8, ResNet50 indexed 12 MP JPEGs at about half the speed
+            # of either stage alone: decode and inference took turns)
+            ahead = max(4, 2 * self.library.settings.batch_size)
+            self._queue = _DecodeQueue(self._decode, depth=ahead, cancel=self.cancel, weight=_pictures)
+        return self._queue
+
+    def _take(self, item: Decoded) -> None:
+        """One decoded (or remotely embedded) chunk: queue or stage it, or record why its
+        asset failed; embed when a batch is full and checkpoint when one is due."""
+        if item.error is not None:
+            self._forget_pending(item.asset.id)
+            if item.asset.kind is MediaKind.VIDEO and _has_good_sound(item.asset):
+                # the picture stream fails but the soundtrack may be fine: only the
+                # visual encoders fail on it (streams fail separately)
+                reason = f"picture stream: {item.error}"
+                for enc in self.need[item.asset.id]:
+                    self.to_settle.append((item.asset, enc.name, STATE_FAILED, reason, 0.0))
+            else:
+                _mark_asset_skipped(self.library, item.asset, item.error, self.report)
+        else:
+            self._accept(item, self.need[item.asset.id])
+        if item.last:
+            self.need.pop(item.asset.id, None)
+        if sum(len(v) for v in self.pending.values()) >= self.library.settings.batch_size * len(self.encoders):
+            self._flush()
+        # the first checkpoint comes right after the first batch, then every CHECKPOINT_S
+        if (self.to_mark or self.to_settle) and (
+            self.checkpoints == 0 or time.monotonic() - self.last_checkpoint > self.library.settings.checkpoint_s
+        ):
+            self._checkpoint()
 
     def _decode(self, asset: Asset) -> Iterator[_Decoded]:
         return decode_visual(asset, self.library.settings, target_size=self.target_size, cancel=self.cancel)
@@ -962,77 +999,142 @@ def _pictures(item: object) -> int:
     return max(1, len(getattr(item, "images", None) or ()))
 
 
-def _prefetch(
-    jobs: Iterator[Callable[[], Iterator[_Decoded]]],
-    *,
-    depth: int,
-    cancel: CancelToken,
-    workers: int | None = None,
-    weight: Callable[[object], int] = lambda item: 1,
-) -> Iterator[_Decoded]:
-    """Run decode jobs in ``workers`` background threads (default :func:`decode_workers`),
-    at most ``depth`` (in ``weight`` units: chunks, or pictures) decoded ahead of the
-    consumer, so decoding overlaps inference (Pillow, PyAV and torch release the GIL); one
-    chunk heavier than ``depth`` still passes when nothing else is waiting. Each job (one
-    asset) runs on one thread, so an asset's chunks stay in order; chunks of different
-    assets may interleave."""
-    workers = max(1, workers or decode_workers())
-    out: queue.Queue = queue.Queue()
-    room = threading.Condition()
-    held = [0]  # weight decoded and not yet taken by the consumer
-    stop = threading.Event()
-    lock = threading.Lock()
+class _DecodeQueue:
+    """Decoding ahead of the encoders, fed chunk after chunk by one index run.
+
+    ``submit`` queues assets; ``workers`` background threads (default
+    :func:`decode_workers`) decode them with ``decode`` (one asset per job, so an asset's
+    chunks stay in order; chunks of different assets may interleave), at most ``depth``
+    (in ``weight`` units: pictures) ahead of the consumer; one chunk heavier than
+    ``depth`` still passes when nothing else is waiting. The threads live until
+    :meth:`close`, so decoding goes on while the writer checks the next chunk of files and
+    never restarts empty at a chunk's edge (with a queue per chunk, 64 12 MP JPEGs in
+    chunks of 16, 32 and 16 left the second core idle a third of the time). Pillow, PyAV
+    and torch release the GIL, so decoding overlaps inference.
+
+    A queued asset whose bytes the check holds (:mod:`mediasearch.decode.source`) is
+    retained until its decode is over, so it is still decoded from that one read."""
+
     _END = object()
 
-    def put(item: object) -> None:
-        w = weight(item) if not (item is _END or isinstance(item, BaseException)) else 0
-        with room:
-            while w and held[0] and held[0] + w > max(depth, 1) and not stop.is_set():
-                room.wait(timeout=0.1)
-            if stop.is_set() and w:
-                return
-            held[0] += w
-        out.put((item, w))
+    def __init__(
+        self,
+        decode: Callable[[Asset], Iterator[Decoded]],
+        *,
+        depth: int,
+        cancel: CancelToken,
+        workers: int | None = None,
+        weight: Callable[[object], int] = lambda item: 1,
+    ) -> None:
+        self._decode = decode
+        self._depth = max(depth, 1)
+        self._cancel = cancel
+        self._weight = weight
+        self._jobs: deque[tuple[Asset, bool]] = deque()  # (asset, retained its held bytes)
+        self._out: queue.Queue = queue.Queue()
+        self._cv = threading.Condition()
+        self._held = 0  # weight decoded and not yet taken
+        self._stop = False
+        #: submitted assets whose last chunk the consumer has not taken yet, and their bytes
+        #: (each counted up to the whole-file hash limit: what the check may hold of it)
+        self.outstanding = 0
+        self.outstanding_bytes = 0
+        self._cost: dict[int, int] = {}
+        self._threads = [
+            threading.Thread(target=self._work, name=f"mediasearch-decode-{k}", daemon=True)
+            for k in range(max(1, workers or decode_workers()))
+        ]
+        for thread in self._threads:
+            thread.start()
 
-    def worker() -> None:
-        try:
-            while not (stop.is_set() or cancel.cancelled):
-                with lock:
-                    job = next(jobs, None)
-                if job is None:
-                    break
-                for item in job():
-                    put(item)
-                    if stop.is_set():
-                        break
-        except BaseException as exc:  # hand unexpected errors to the consumer
-            put(exc)
-        finally:
-            put(_END)
+    def submit(self, assets: Sequence[Asset]) -> None:
+        from mediasearch.decode.source import retain
+        from mediasearch.hashing import WHOLE_FILE_LIMIT
 
-    threads = [threading.Thread(target=worker, name=f"mediasearch-decode-{k}", daemon=True) for k in range(workers)]
-    for thread in threads:
-        thread.start()
-    ended = 0
-    try:
-        while ended < workers:
-            item, w = out.get()
-            if w:
-                with room:
-                    held[0] -= w
-                    room.notify_all()
-            if item is _END:
-                ended += 1
-                continue
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        stop.set()
-        with room:
-            room.notify_all()
-        for thread in threads:
+        with self._cv:
+            for asset in assets:
+                self._jobs.append((asset, retain(asset.path)))
+                self._cost[asset.id] = min(int(asset.size or 0), WHOLE_FILE_LIMIT)
+                self.outstanding_bytes += self._cost[asset.id]
+            self.outstanding += len(assets)
+            self._cv.notify_all()
+
+    def get(self) -> Decoded:
+        """The next decoded chunk (blocks); a worker's unexpected error is raised here."""
+        if self.outstanding <= 0:
+            raise RuntimeError("nothing submitted is left to decode")
+        while True:
+            try:
+                item, w = self._out.get(timeout=0.1)
+                break
+            except queue.Empty:  # a cancelled run's workers stop mid-asset: do not wait for them
+                self._cancel.raise_if_cancelled("indexing")
+        if w:
+            with self._cv:
+                self._held -= w
+                self._cv.notify_all()
+        if isinstance(item, BaseException):
+            raise item
+        if item.last:
+            self.outstanding -= 1
+            self.outstanding_bytes -= self._cost.pop(item.asset.id, 0)
+        return item
+
+    def close(self) -> None:
+        """Stop the workers (the chunk each is decoding is dropped) and let go of the held
+        bytes of assets never decoded."""
+        from mediasearch.decode.source import release
+
+        with self._cv:
+            self._stop = True
+            left = list(self._jobs)
+            self._jobs.clear()
+            self._cv.notify_all()
+        for thread in self._threads:
             thread.join()
+        for asset, retained in left:
+            if retained:
+                release(asset.path)
+
+    def _next_job(self) -> tuple[Asset, bool] | None:
+        with self._cv:
+            while not self._jobs and not self._stop:
+                self._cv.wait(timeout=0.1)
+            if self._stop:
+                return None
+            return self._jobs.popleft()
+
+    def _put(self, item: object) -> bool:
+        """Hand ``item`` to the consumer once there is room; False when closing."""
+        w = 0 if isinstance(item, BaseException) else self._weight(item)
+        with self._cv:
+            while w and self._held and self._held + w > self._depth and not self._stop:
+                self._cv.wait(timeout=0.1)
+            if self._stop:
+                return False
+            self._held += w
+        self._out.put((item, w))
+        return True
+
+    def _work(self) -> None:
+        from mediasearch.decode.source import release
+
+        while True:
+            job = self._next_job()
+            if job is None:
+                return
+            asset, retained = job
+            try:
+                if self._cancel.cancelled:
+                    continue  # (finally: let go of its bytes)
+                for item in self._decode(asset):
+                    if self._cancel.cancelled or not self._put(item):
+                        break
+            except BaseException as exc:  # hand unexpected errors to the consumer
+                self._put(exc)
+            finally:
+                if retained:
+                    release(asset.path)
 
 
 # -- audio and speech encoders: each cuts its own segments ----------------------------
@@ -1061,6 +1163,11 @@ def _run_asset_encoder(
     rep.start(stage, len(todo))
 
     def local() -> Iterator[tuple[Asset, AssetOutcome]]:
+        from mediasearch.encoders.baseline_audio import WindowedAudioEncoder
+
+        if isinstance(enc, WindowedAudioEncoder):
+            yield from windowed(enc)
+            return
         for i, asset in enumerate(todo):
             cancel.raise_if_cancelled("indexing")
             rep.report(stage, i, len(todo), str(asset.path))
@@ -1071,6 +1178,22 @@ def _run_asset_encoder(
             finally:
                 _forget_audio(asset)
             yield asset, outcome
+
+    def windowed(enc: "WindowedAudioEncoder") -> Iterator[tuple[Asset, AssetOutcome]]:
+        # windows of consecutive files share batches; the next file decodes ahead
+        def started(i: int) -> None:
+            cancel.raise_if_cancelled("indexing")
+            rep.report(stage, i, len(todo), str(todo[i].path))
+            if i + 1 < len(todo):
+                _prefetch_audio(enc, todo[i + 1])
+
+        try:
+            for i, result, seconds in enc.encode_files([(a.path, a.kind) for a in todo], cancel=cancel, on_start=started):
+                _forget_audio(todo[i])
+                yield todo[i], _outcome(enc, todo[i], result, seconds)
+        finally:
+            for asset in todo:  # read ahead for a file a cancelled run never reached
+                _forget_audio(asset)
 
     t_stage = time.monotonic()
     if executor is None:
@@ -1168,17 +1291,26 @@ def encode_one(enc: Encoder, asset: Asset, *, cancel: CancelToken | None = None)
     own errors (missing weights...) propagate. Runs in the writer or on a worker."""
     t0 = time.monotonic()
     try:
-        encoding = enc.encode_asset(asset.path, asset.kind, cancel=cancel)  # type: ignore[arg-type]
+        encoding: AssetEncoding | Exception = enc.encode_asset(asset.path, asset.kind, cancel=cancel)  # type: ignore[arg-type]
     except CancelledError:
         raise
-    except (UnsupportedMediaError, DecodeError) as exc:
-        return AssetOutcome(bad=exc.reason, wall_s=time.monotonic() - t0)
-    except MediaSearchError:
-        raise
     except Exception as exc:
-        log.exception("%s failed on %s", enc.name, asset.path)
-        return AssetOutcome(error=f"{type(exc).__name__}: {exc}", wall_s=time.monotonic() - t0)
-    return AssetOutcome(encoding=encoding, wall_s=time.monotonic() - t0)
+        encoding = exc
+    return _outcome(enc, asset, encoding, time.monotonic() - t0)
+
+
+def _outcome(enc: Encoder, asset: Asset, result: "AssetEncoding | Exception", seconds: float) -> AssetOutcome:
+    """What the writer records for ``result`` (an encoding, or what encoding the asset
+    raised): a file it cannot decode is ``bad``, another failure of the model ``error``;
+    the library's own errors (cancellation, missing weights...) are raised."""
+    if not isinstance(result, Exception):
+        return AssetOutcome(encoding=result, wall_s=seconds)
+    if isinstance(result, (UnsupportedMediaError, DecodeError)):
+        return AssetOutcome(bad=result.reason, wall_s=seconds)
+    if isinstance(result, MediaSearchError):
+        raise result
+    log.error("%s failed on %s", enc.name, asset.path, exc_info=result)
+    return AssetOutcome(error=f"{type(result).__name__}: {result}", wall_s=seconds)
 
 
 def _check_index_config(

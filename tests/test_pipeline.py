@@ -201,8 +201,8 @@ def test_audio_decoding_of_the_next_file_overlaps_encoding(
     from mediasearch.encoders import registry
 
     folder = tmp_path / "sounds"
-    for i in range(3):
-        mf.make_audio(folder / f"s{i}.wav", duration_s=2.0, freq=300.0 + 100 * i)
+    for i in range(3):  # 25 s: four 10 s windows every 5 s, one batch of 4 per file
+        mf.make_audio(folder / f"s{i}.wav", duration_s=25.0, freq=300.0 + 100 * i)
     rec = _Recorder()
     real_native = audio_mod._native_blocks
 
@@ -216,16 +216,15 @@ def test_audio_decoding_of_the_next_file_overlaps_encoding(
 
     def load_encoder(name, settings):
         enc = real_load_encoder(name, settings)
-        real_encode = enc.encode_asset
+        real_embed = enc.embed_windows
 
-        def encode_asset(path, kind, *, cancel=None):
-            out = real_encode(path, kind, cancel=cancel)
-            i = int(Path(path).stem[1:])
-            if i + 1 < 3:  # the next file's decoding starts while this one is still being encoded
-                seen.append(rec.wait_for("decode-start", f"s{i + 1}.wav"))
-            return out
+        def embed_windows(windows):
+            k = len(seen) + 1  # file k-1's windows are embedded while file k starts decoding
+            if k < 3:
+                seen.append(rec.wait_for("decode-start", f"s{k}.wav", timeout=10.0))
+            return real_embed(windows)
 
-        enc.encode_asset = encode_asset
+        enc.embed_windows = embed_windows
         return enc
 
     monkeypatch.setattr("mediasearch.indexing.load_encoder", load_encoder)
@@ -304,3 +303,124 @@ def test_audio_read_ahead_stops_when_the_reader_is_dropped(tmp_path: Path) -> No
     # read whole, the blocks are the same with or without read-ahead (contiguous, in order)
     whole = np.concatenate(list(iter_blocks(path, 16_000, block_s=7.0)))
     assert whole.size == 60 * 16_000
+
+
+def test_decoding_goes_on_across_chunks_from_the_held_bytes(
+    library: Library, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One decode queue for the whole run: the same worker thread decodes every chunk
+    (none is started and drained per chunk), and a file still decoding after its chunk was
+    handed on is decoded from the bytes the check read, not read again."""
+    from mediasearch import indexing
+    from mediasearch.decode import image as image_mod
+    from mediasearch.decode import source
+
+    monkeypatch.setattr(indexing, "HOLD_BYTES", 1)  # every file is a chunk of its own
+    monkeypatch.setenv("MEDIASEARCH_DECODE_WORKERS", "1")
+    folder = tmp_path / "photos"
+    for i in range(12):
+        mf.make_image(folder / f"p{i:02d}.jpg", seed=i, size=(320, 240))
+    threads: list[threading.Thread] = []  # kept alive here, so no two can look alike
+    from_memory: list[bool] = []
+    real_load = image_mod.load_image
+
+    def load_image(path, **kw):  # instrumentation around the real decoder
+        threads.append(threading.current_thread())
+        from_memory.append(source.held(path) is not None)
+        return real_load(path, **kw)
+
+    monkeypatch.setattr(image_mod, "load_image", load_image)
+    report = index_paths(library, [folder], encoders=["baseline-image"])
+    assert report.encoders["baseline-image"].items == 12 and not report.failures
+    assert len(threads) == 12 and len({id(t) for t in threads}) == 1, threads
+    assert all(from_memory), from_memory
+    assert source.held_bytes() == 0
+    assert not any(t.name.startswith("mediasearch-decode") for t in threading.enumerate())
+
+
+def test_a_cancelled_run_stops_its_decoders_and_lets_go_of_every_buffer(
+    library: Library, tmp_path: Path
+) -> None:
+    from mediasearch.decode import source
+    from mediasearch.progress import CancelToken
+
+    folder = tmp_path / "photos"
+    for i in range(30):
+        mf.make_image(folder / f"p{i:02d}.jpg", seed=i, size=(320, 240))
+    cancel = CancelToken()
+
+    def progress(p) -> None:
+        if p.stage == "embed images" and p.done >= 10:  # after the first checkpoint (batches of 4)
+            cancel.cancel()
+
+    report = index_paths(library, [folder], encoders=["baseline-image"], progress=progress, cancel=cancel)
+    assert report.cancelled
+    assert 1 <= report.encoders["baseline-image"].items < 30
+    assert source.held_bytes() == 0
+    assert not any(t.name.startswith("mediasearch-decode") for t in threading.enumerate())
+    # what the run kept is kept, and the next run does the rest
+    again = index_paths(library, [folder], encoders=["baseline-image"])
+    assert report.encoders["baseline-image"].items + again.encoders["baseline-image"].items == 30
+    assert library.catalog.live_count("baseline-image") == 30
+
+
+def _crossings(samples: np.ndarray) -> int:
+    return int(np.count_nonzero(np.diff(np.signbit(samples))))
+
+
+def test_audio_windows_of_short_files_share_batches_and_one_bad_file_fails_alone(
+    library: Library, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Seven one-window clips, batch size 4: the windows go to the model as 4 + 3, not
+    seven batches of one. The model fails on any batch holding the 2 kHz clip: that batch
+    is retried file by file, and only that file is recorded as failed."""
+    from mediasearch.encoders import registry
+
+    folder = tmp_path / "sounds"
+    freqs = [300.0, 350.0, 400.0, 450.0, 500.0, 2000.0, 550.0]
+    for i, f in enumerate(freqs):
+        mf.make_audio(folder / f"s{i}.wav", duration_s=1.0, freq=f)
+    batches: list[int] = []
+    real_load_encoder = registry.load_encoder
+
+    def load_encoder(name, settings):
+        enc = real_load_encoder(name, settings)
+        real_embed = enc.embed_windows
+
+        def embed_windows(windows):  # the model, failing on the poisoned clip
+            batches.append(len(windows))
+            if any(_crossings(w) > 3000 for w in windows):
+                raise RuntimeError("model failure on a 2 kHz clip")
+            return real_embed(windows)
+
+        enc.embed_windows = embed_windows
+        return enc
+
+    monkeypatch.setattr("mediasearch.indexing.load_encoder", load_encoder)
+    report = index_paths(library, [folder], encoders=["baseline-audio"])
+    stats = report.encoders["baseline-audio"]
+    assert batches[:2] == [4, 3] and sorted(batches[2:]) == [1, 1, 1], batches
+    assert (stats.items, stats.failed) == (6, 1)
+    assert [Path(p).name for p, enc, _ in report.failures] == ["s5.wav"]
+    assert "model failure" in report.failures[0][2]
+    assert library.catalog.live_count("baseline-audio") == 6
+
+
+def test_batched_audio_windows_give_the_vectors_of_one_file_at_a_time(tmp_path: Path, settings) -> None:
+    from mediasearch.encoders.registry import load_encoder
+    from mediasearch.media import MediaKind
+
+    enc = load_encoder("baseline-audio", settings.with_(batch_size=8))
+    paths = [mf.make_audio(tmp_path / f"a{i}.wav", duration_s=d, freq=300.0 + 70 * i) for i, d in enumerate([0.8, 7.5, 1.2, 4.0])]
+    paths.append(tmp_path / "missing.wav")
+    started: list[int] = []
+    got = list(enc.encode_files([(p, MediaKind.AUDIO) for p in paths], on_start=started.append))
+    assert [i for i, _, _ in got] == [0, 1, 2, 3, 4] and started == [0, 1, 2, 3, 4]
+    assert isinstance(got[4][1], Exception)  # the missing file's own error, the others unharmed
+    for (i, batched, seconds), path in zip(got[:4], paths):
+        alone = enc.encode_asset(path, MediaKind.AUDIO)
+        assert [(s.start_s, s.end_s) for s in batched.segments] == [(s.start_s, s.end_s) for s in alone.segments]
+        np.testing.assert_allclose(
+            np.stack([s.vector for s in batched.segments]), np.stack([s.vector for s in alone.segments]), atol=1e-5
+        )
+        assert batched.media_s == alone.media_s and seconds > 0

@@ -14,6 +14,9 @@ disk by the decoder, so they cost one streaming pass plus at most 12 MiB.
 
 The registry is process-wide and thread-safe; held bytes are immutable (``bytes``),
 each opener gets its own ``BytesIO`` (own position), so decode workers may share them.
+Holds are counted: the check holds a file while its chunk is handed on, the decode
+queue :func:`retain`\ s it until its decode is over, and the bytes go with the last
+:func:`release`.
 """
 
 from __future__ import annotations
@@ -27,10 +30,11 @@ from typing import BinaryIO
 
 from mediasearch.hashing import WHOLE_FILE_LIMIT, hash_bytes, hash_samples
 
-__all__ = ["Source", "read_source", "hold", "release", "held", "held_bytes", "open_binary", "av_input"]
+__all__ = ["Source", "read_source", "hold", "retain", "release", "held", "held_bytes", "open_binary", "av_input"]
 
 _lock = threading.Lock()
 _held: dict[str, bytes] = {}
+_holds: dict[str, int] = {}  # path -> holders of _held[path]
 
 
 @dataclass(frozen=True)
@@ -79,15 +83,35 @@ def _read_all(fh: BinaryIO, size: int) -> bytes:
 
 
 def hold(path: Path | str, data: bytes) -> None:
-    """Serve ``data`` to every decoder that opens ``path`` until :func:`release`."""
+    """Serve ``data`` to every decoder that opens ``path`` until :func:`release`
+    (one hold; holding a path again replaces its bytes and adds a holder)."""
+    key = os.fspath(path)
     with _lock:
-        _held[os.fspath(path)] = data
+        _held[key] = data
+        _holds[key] = _holds.get(key, 0) + 1
+
+
+def retain(path: Path | str) -> bool:
+    """One more holder of ``path``'s held bytes, if it is held (then True): they stay
+    until this holder's :func:`release` too."""
+    key = os.fspath(path)
+    with _lock:
+        if key not in _held:
+            return False
+        _holds[key] = _holds.get(key, 0) + 1
+        return True
 
 
 def release(path: Path | str) -> None:
-    """Forget a held file (decoders read it from disk again)."""
+    """One holder lets go of ``path``; with the last, decoders read it from disk again."""
+    key = os.fspath(path)
     with _lock:
-        _held.pop(os.fspath(path), None)
+        left = _holds.get(key, 0) - 1
+        if left > 0:
+            _holds[key] = left
+            return
+        _holds.pop(key, None)
+        _held.pop(key, None)
 
 
 def held(path: Path | str) -> bytes | None:

@@ -32,13 +32,16 @@ No downloads; it is the baseline the learned encoders are compared with.
 from __future__ import annotations
 
 import logging
+import time
+from collections import deque
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator, Sequence
+from typing import TYPE_CHECKING, Callable, Iterator, Sequence
 
 import numpy as np
 
 from mediasearch.decode.audio import NoAudioStreamError, iter_windows, window_spans
 from mediasearch.encoders.base import AssetEncoding, EncodedSegment, Encoder, l2_normalise
+from mediasearch.errors import MediaSearchError
 from mediasearch.media import MediaKind
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -96,60 +99,156 @@ class WindowedAudioEncoder(Encoder):
             out.append(l2_normalise(total[None, :]))
         return np.concatenate(out, axis=0).astype(np.float32)
 
-    def _batches(
-        self, windows: Iterator[tuple[float, float, np.ndarray]]
-    ) -> Iterator[list[tuple[float, float, np.ndarray]]]:
-        batch: list[tuple[float, float, np.ndarray]] = []
-        size = max(int(self.settings.batch_size), 1)
-        for window in windows:
-            batch.append(window)
-            if len(batch) == size:
-                yield batch
-                batch = []
-        if batch:
-            yield batch
-
     def encode_asset(self, path: Path, kind: MediaKind, *, cancel: "CancelToken | None" = None) -> AssetEncoding:
         """Windows of the file's audio (a video's soundtrack) as segments with vectors and labels.
 
         A video without an audio stream gives an empty encoding; undecodable audio raises
         DecodeError / UnsupportedMediaError with the reason.
         """
-        segments: list[EncodedSegment] = []
-        media_s = 0.0
-        # a cut file keeps the windows that decoded (truncation is found from the header and
-        # the tail before decoding, and reported as the encoding's partial reason)
-        windows = iter_windows(
-            Path(path), self.spec.sample_rate, window_s=self.window_s, hop_s=self.hop_s, cancel=cancel, keep_partial=True
-        )
-        try:
-            for batch in self._batches(windows):
-                if cancel is not None:
-                    cancel.raise_if_cancelled(f"{self.name} encoding")
-                # the single-clip case and an end-aligned tail may differ in length: embed per length
-                vectors = np.zeros((len(batch), self.spec.dim), np.float32)
-                labels: list[list[tuple[str, float]]] = [[] for _ in batch]
-                by_len: dict[int, list[int]] = {}
-                for i, (_, _, samples) in enumerate(batch):
-                    by_len.setdefault(samples.size, []).append(i)
-                for rows in by_len.values():
-                    vecs, labs = self.embed_windows([batch[i][2] for i in rows])
-                    vectors[rows] = vecs
-                    for i, lab in zip(rows, labs):
-                        labels[i] = lab
-                for (start_s, end_s, _), vec, lab in zip(batch, vectors, labels):
-                    segments.append(EncodedSegment(start_s=start_s, end_s=end_s, vector=vec, labels=lab))
-                    media_s = max(media_s, end_s)
-        except NoAudioStreamError:
-            if kind == MediaKind.VIDEO:
-                return AssetEncoding(segments=[], media_s=0.0)
-            raise
-        partial = getattr(windows, "truncated_reason", None)
-        if partial and not segments:
+        for _, result, _ in self.encode_files([(Path(path), kind)], cancel=cancel):
+            if isinstance(result, BaseException):
+                raise result
+            return result
+        raise AssertionError("encode_files gives one result per file")  # pragma: no cover
+
+    def encode_files(
+        self,
+        items: Sequence[tuple[Path, MediaKind]],
+        *,
+        cancel: "CancelToken | None" = None,
+        on_start: Callable[[int], None] | None = None,
+    ) -> Iterator[tuple[int, "AssetEncoding | Exception", float]]:
+        """:meth:`encode_asset` for each of ``items`` ((path, kind)), with batches that span
+        files: windows of consecutive files fill one batch of ``settings.batch_size`` (100
+        five-second clips are 13 batches of 8, not 100 batches of one).
+
+        Yields (index into ``items``, its encoding or the exception :meth:`encode_asset`
+        would raise for it, seconds spent on it: its decoding plus its share of the batches
+        it was in), in ``items`` order, each as soon as its last window is embedded.
+        ``on_start(i)`` is called when item ``i`` starts decoding (to read the next one
+        ahead, or report progress). A model failure on a batch is retried file by file, so
+        only the file that fails gets the error; cancellation raises CancelledError.
+        """
+        from mediasearch.errors import CancelledError
+
+        size = max(int(self.settings.batch_size), 1)
+        open_files: deque[_FileWindows] = deque()  # read or being read, not yet handed out
+        batch: list[tuple[_FileWindows, float, float, np.ndarray]] = []
+
+        def embed() -> None:
+            if cancel is not None:
+                cancel.raise_if_cancelled(f"{self.name} encoding")
+            t0 = time.monotonic()
+            self._embed_batch(batch)
+            share = (time.monotonic() - t0) / max(len(batch), 1)
+            for f, *_ in batch:
+                f.seconds += share
+                f.pending -= 1
+            batch.clear()
+
+        def finished() -> Iterator[tuple[int, "AssetEncoding | Exception", float]]:
+            while open_files and open_files[0].read and open_files[0].pending == 0:
+                f = open_files.popleft()
+                yield f.index, f.result(), f.seconds
+
+        for i, (path, kind) in enumerate(items):
+            if on_start is not None:
+                on_start(i)
+            f = _FileWindows(i, Path(path), kind)
+            open_files.append(f)
+            t_read = time.monotonic()
+            try:
+                # a cut file keeps the windows that decoded (truncation is found from the
+                # header and the tail before decoding, and reported as the partial reason)
+                windows = iter_windows(
+                    f.path, self.spec.sample_rate, window_s=self.window_s, hop_s=self.hop_s, cancel=cancel, keep_partial=True
+                )
+                for start_s, end_s, samples in windows:
+                    batch.append((f, start_s, end_s, samples))
+                    f.pending += 1
+                    if len(batch) >= size:
+                        f.seconds += time.monotonic() - t_read
+                        embed()
+                        t_read = time.monotonic()
+                        yield from finished()
+                f.partial = getattr(windows, "truncated_reason", None)
+            except CancelledError:
+                raise
+            except Exception as exc:  # this file's error; the others go on
+                f.fail(exc)
+                f.pending -= sum(1 for g, *_ in batch if g is f)
+                batch[:] = [w for w in batch if w[0] is not f]
+            f.seconds += time.monotonic() - t_read
+            f.read = True
+            yield from finished()
+        if batch:
+            embed()
+        yield from finished()
+
+    def _embed_batch(self, batch: list[tuple["_FileWindows", float, float, np.ndarray]]) -> None:
+        """Embed the windows of ``batch`` ((file, start s, end s, samples)) and add them to
+        their files as segments, in order. Windows of one length are embedded together (a
+        clip shorter than a window and an end-aligned tail differ in length)."""
+        vectors = np.zeros((len(batch), self.spec.dim), np.float32)
+        labels: list[list[tuple[str, float]]] = [[] for _ in batch]
+        by_len: dict[int, list[int]] = {}
+        for i, (_, _, _, samples) in enumerate(batch):
+            by_len.setdefault(samples.size, []).append(i)
+        for rows in by_len.values():
+            try:
+                vecs, labs = self.embed_windows([batch[i][3] for i in rows])
+            except MediaSearchError:
+                raise
+            except Exception as exc:
+                files = list(dict.fromkeys(batch[i][0] for i in rows))
+                if len(files) == 1:
+                    files[0].fail(exc)
+                    continue
+                logger.warning("%s failed on a batch of %d files (%s); retrying file by file", self.name, len(files), exc)
+                for f in files:
+                    self._embed_batch([w for w in (batch[i] for i in rows) if w[0] is f])
+                rows.clear()  # each file's windows are in already (or it failed)
+                continue
+            vectors[rows] = vecs
+            for i, lab in zip(rows, labs):
+                labels[i] = lab
+        placed = {i for rows in by_len.values() for i in rows}
+        for i, (f, start_s, end_s, _) in enumerate(batch):
+            if i in placed and f.error is None:
+                f.segments.append(EncodedSegment(start_s=start_s, end_s=end_s, vector=vectors[i], labels=labels[i]))
+
+
+class _FileWindows:
+    """One file's windows as :meth:`WindowedAudioEncoder.encode_files` collects them."""
+
+    def __init__(self, index: int, path: Path, kind: MediaKind) -> None:
+        self.index = index
+        self.path = path
+        self.kind = kind
+        self.segments: list[EncodedSegment] = []
+        self.pending = 0  # windows in the batch not embedded yet
+        self.read = False  # all its windows have been taken (or its decoding failed)
+        self.error: Exception | None = None
+        self.partial: str | None = None
+        self.seconds = 0.0
+
+    def fail(self, exc: Exception) -> None:
+        if self.error is None:
+            self.error = exc
+        self.segments.clear()
+
+    def result(self) -> "AssetEncoding | Exception":
+        if isinstance(self.error, NoAudioStreamError) and self.kind == MediaKind.VIDEO:
+            return AssetEncoding(segments=[], media_s=0.0)  # a silent video: nothing to embed
+        if self.error is not None:
+            return self.error
+        if self.partial and not self.segments:
             from mediasearch.errors import DecodeError
 
-            raise DecodeError(path, partial)
-        return AssetEncoding(segments=segments, media_s=media_s, partial=partial)
+            return DecodeError(self.path, self.partial)
+        segments = sorted(self.segments, key=lambda seg: seg.start_s)  # a retried batch adds out of turn
+        media_s = max((seg.end_s for seg in segments), default=0.0)
+        return AssetEncoding(segments=segments, media_s=media_s, partial=self.partial)
 
 
 # -- the baseline descriptor -----------------------------------------------------------------
