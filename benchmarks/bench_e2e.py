@@ -8,8 +8,10 @@ For each image encoder:
     by default (precision ``auto``: the gate's choice), and e2e / best model-only.
 For audio encoders (Whisper tiny.en per engine, the weight-free baseline): seconds of audio
 per second, model-only (the encoder on a decoded waveform) and end to end (files indexed).
-Then what one read per file costs against two: hash from the decode buffer vs hash + decode
-from the path, for a 12 MP JPEG and for long audio.
+Short sound clips (CNN14 random-init, the weight-free baseline): windows batched across
+files against one file a batch, and end to end. Then what one read per file costs against
+two: hash from the decode buffer vs hash + decode from the path, for a 12 MP JPEG and for
+long audio.
 
 Weights: EfficientNet-Lite0, Whisper tiny.en and all-MiniLM-L6-v2 are real (``--model-dir``);
 ResNet50 and SigLIP ViT-B/16 are random-init of the exact architecture (same cost), saved
@@ -18,6 +20,9 @@ to a temporary folder and loaded through the encoders' own code.
 Usage: .venv/bin/python benchmarks/bench_e2e.py [--photos 24] [--seconds 2] [--audio-s 120]
            [--encoders resnet50,siglip-vit-b16,efficientnet-lite0,baseline-image]
            [--audio whisper-tiny.en,baseline-audio] [--model-dir DIR]
+           [--clips 48 --clip-s 4 --clip-encoders panns-cnn14,baseline-audio]
+           [--e2e-only --repeats 3]   (image encoders: just the index runs; set
+           MEDIASEARCH_PRECISION / MEDIASEARCH_IMAGE_ENGINE to time another path)
 """
 
 from __future__ import annotations
@@ -71,6 +76,12 @@ def random_weights(name: str, folder: Path) -> dict[str, Path]:
         model = open_clip.create_model("ViT-B-16-SigLIP", pretrained=None)
         save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(sub / "open_clip_model.safetensors"))
         return {spec.models[0]: sub}
+    if name == "panns-cnn14":
+        from mediasearch.encoders.panns import build_cnn14
+
+        path = folder / "Cnn14_mAP=0.431.pth"
+        torch.save({"model": build_cnn14().state_dict(), "iteration": 0}, path)  # the official file's layout
+        return {"panns-cnn14": path, "audioset-labels": ROOT / "models" / "panns" / "class_labels_indices.csv"}
     raise ValueError(name)
 
 
@@ -172,6 +183,15 @@ def image_section(args, settings: Settings, work: Path) -> None:
             print(f"  {name}: skipped ({exc})")
             continue
         print(f"  {name} [{weights}] default path: {describe(enc)}", flush=True)
+        if args.e2e_only:  # just the index runs, repeated, with the process's CPU use
+            for _ in range(args.repeats):
+                cpu0, t0 = time.process_time(), time.perf_counter()
+                rate, report = index_rate(name, settings, photos_dir, work)
+                cpu = (time.process_time() - cpu0) / (time.perf_counter() - t0)
+                print(f"    END TO END  {rate:7.2f} img/s (CPU use {cpu:.0%} over the warm-up and the run; "
+                      f"{report.encoders[name].items} indexed)", flush=True)
+            registry.unload_all()
+            continue
         rows = model_only_rows(name, args)
         for label, rate in rows:
             print(f"    model only  {label:24s} {rate:7.1f} img/s", flush=True)
@@ -252,6 +272,55 @@ def audio_section(args, settings: Settings, work: Path) -> None:
     registry.unload_all()
 
 
+def clip_files(folder: Path, n: int, clip_s: float) -> list[Path]:
+    """``n`` WAV clips of ``clip_s`` seconds (tones and noise bursts, like a folder of sound effects)."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    import audio_factory as af
+
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(3)
+    out = []
+    for i in range(n):
+        tone = af.tone(200.0 + 37.0 * i, clip_s)
+        clip = (0.6 * tone + 0.2 * rng.standard_normal(tone.size)).astype(np.float32)
+        out.append(af.write_audio(folder / f"clip{i:03d}.wav", clip))
+    return out
+
+
+def clips_section(args, settings: Settings, work: Path) -> None:
+    """Short clips: windows batched across files (encode_files) against one file at a time
+    (encode_asset, each file its own batch: the pipeline before cross-file batches), then
+    end to end."""
+    from mediasearch.media import MediaKind
+
+    files = clip_files(work / "clips", args.clips, args.clip_s)
+    total_s = len(files) * args.clip_s
+    print(f"\nsound clips: {len(files)} WAV files of {args.clip_s:g} s ({total_s:.0f} s in all), batch {settings.batch_size}")
+    for name in [e for e in args.clip_encoders.split(",") if e]:
+        registry.unload_all()
+        try:
+            enc, weights = load(name, settings, work)
+        except Exception as exc:  # noqa: BLE001
+            print(f"  {name}: skipped ({exc})")
+            continue
+        items = [(p, MediaKind.AUDIO) for p in files]
+        enc.encode_asset(files[0], MediaKind.AUDIO)  # warm-up
+        t = time.perf_counter()
+        for p, kind in items:
+            enc.encode_asset(p, kind)
+        one = total_s / (time.perf_counter() - t)
+        t = time.perf_counter()
+        results = list(enc.encode_files(items))
+        batched = total_s / (time.perf_counter() - t)
+        bad = sum(isinstance(r, Exception) for _, r, _ in results)
+        rate, report = index_rate(name, settings, work / "clips", work)
+        e2e = report.encoders[name].media_s / max(report.wall_s, 1e-9)
+        print(f"  {name:16s} [{weights}] one file a batch {one:7.1f} s audio/s; batches across files {batched:7.1f} "
+              f"({batched / one:.2f}x, {bad} failed); END TO END {e2e:7.1f} s audio/s ({rate:.1f} files/s) = "
+              f"{e2e / batched:.0%} of the encoder alone", flush=True)
+    registry.unload_all()
+
+
 def read_section(work: Path) -> None:
     """One read (hash the buffer, decode from it) against two (hash the file, decode the file)."""
     from mediasearch.decode import source
@@ -322,6 +391,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--encoders", default="resnet50,siglip-vit-b16,efficientnet-lite0,baseline-image")
     ap.add_argument("--audio", default="whisper-tiny.en,baseline-audio")
     ap.add_argument("--model-dir", type=Path, default=DEFAULT_MODEL_DIR)
+    ap.add_argument("--e2e-only", action="store_true", help="image encoders: only the end-to-end runs (with --repeats)")
+    ap.add_argument("--repeats", type=int, default=3, help="end-to-end runs per encoder with --e2e-only")
+    ap.add_argument("--clips", type=int, default=48, help="short sound clips for the clip section (0: none)")
+    ap.add_argument("--clip-s", type=float, default=4.0, help="seconds per clip (one window each when under the window)")
+    ap.add_argument("--clip-encoders", default="panns-cnn14,baseline-audio")
     args = ap.parse_args(argv)
 
     import torch
@@ -336,6 +410,8 @@ def main(argv: list[str] | None = None) -> int:
             image_section(args, settings, work)
         if args.audio:
             audio_section(args, settings, work)
+        if args.clip_encoders and args.clips:
+            clips_section(args, settings, work)
         read_section(work)
     finally:
         shutil.rmtree(work, ignore_errors=True)
