@@ -720,6 +720,19 @@ def report(spec: Any, settings: Settings) -> dict[str, Any]:
         except ValueError as exc:
             whisper_engine, whisper_why = "invalid", str(exc)
         label = {"ctranslate2": "CTranslate2 (faster-whisper, int8)", "openai": "openai-whisper (torch, fp32)"}.get(whisper_engine, whisper_engine)
+        whisper_device = "cpu"
+        if whisper_engine in ("ctranslate2", "openai"):
+            from mediasearch.encoders.device import DeviceUnavailableError
+
+            try:  # where a run with these settings would transcribe, and at what numeric path
+                place = ct2_whisper.resolve_placement(whisper_engine, settings)
+                name = "CTranslate2 (faster-whisper" if whisper_engine == "ctranslate2" else "openai-whisper (torch"
+                label = f"{name}, {place.compute}) on {place.device}"
+                whisper_device = place.device
+                whisper_why = f"{whisper_why}; {place.reason}"
+            except DeviceUnavailableError as exc:
+                label = f"{label}: device unavailable"
+                whisper_why = f"{whisper_why}; {exc}"
         text_engine, text_why = _sentence_engine(tm, settings)
         if tm is not None and text_engine is not None and valid:
             text = _component(tm.name, records_for(tm.name), requested=requested, env=None, cpu=cpu, device=device)
@@ -749,8 +762,10 @@ def report(spec: Any, settings: Settings) -> dict[str, Any]:
             engine = "; ".join(f"{c['component'].rsplit('/', 1)[-1]} tower on {c['engine']}" for c in components)
     decisions = [d for c in components for d in c["decisions"]]
 
-    if spec.family == "whisper" and requested in ("bf16", "fp16"):
-        reason = f"{engine}; {requested} refused for Whisper: openai-whisper rejects bf16 audio features, CTranslate2 runs int8"
+    if spec.family == "whisper" and requested in ("bf16", "fp16") and whisper_device.startswith("cuda"):
+        reason = f"{engine}" + "".join(f"; {c['component']}: {c['reason']}" for c in components)
+    elif spec.family == "whisper" and requested in ("bf16", "fp16"):
+        reason = f"{engine}; {requested} refused for Whisper on the CPU: openai-whisper rejects bf16 audio features, CTranslate2 runs int8"
     elif not valid:
         reason = f"precision setting {requested}"
     elif spec.family == "whisper":
